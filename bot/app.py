@@ -1,0 +1,143 @@
+"""Composition root: builds settings-driven parts once and wires them; main() only runs what this returns."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.base import BaseSession
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.methods import Response, TelegramMethod
+from aiogram.methods.base import TelegramType
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.clock import Clock, utc_now
+from bot.config import Settings
+from bot.middlewares.access import AccessMiddleware
+from bot.middlewares.context import ContextMiddleware
+from bot.middlewares.db import UnitOfWorkMiddleware
+from bot.outbox import OutboxSender, sending_from_outbox
+from bot.ratelimit import RateLimiter
+from handlers import feature_routers
+from scheduler import build_scheduler
+from storage.db import create_engine, create_session_factory
+from storage.fsm import SqlStorage
+from storage.migrate import upgrade
+from storage.uow import unit_of_work
+
+log = logging.getLogger("nastavnik")
+PACED_METHODS = {"sendMessage", "sendDocument", "sendPhoto", "copyMessage", "forwardMessage", "sendMediaGroup"}
+
+
+class PacingMiddleware(BaseRequestMiddleware):
+    """Replies to the person in front of us share Telegram's budget with the outbox, and go first."""
+
+    def __init__(self, limiter: RateLimiter) -> None:
+        self.limiter = limiter
+
+    async def __call__(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
+                       method: TelegramMethod[TelegramType]) -> Response[TelegramType]:
+        if method.__api_method__ in PACED_METHODS and not sending_from_outbox.get():
+            await self.limiter.acquire(urgent=True)
+        return await make_request(bot, method)
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: AsyncEngine
+    factory: async_sessionmaker[AsyncSession]
+    bot: Bot
+    dp: Dispatcher
+    limiter: RateLimiter
+    sender: OutboxSender
+    scheduler: AsyncIOScheduler
+    clock: Clock
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    async def close(self) -> None:
+        await self.sender.stop()
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        await self.dp.storage.close()
+        await self.dp.fsm.events_isolation.close()
+        await self.bot.session.close()
+        await self.engine.dispose()
+
+
+def build_storage(settings: Settings, factory: async_sessionmaker[AsyncSession], clock: Clock
+                  ) -> tuple[BaseStorage, BaseEventIsolation]:
+    if settings.redis_url:
+        from aiogram.fsm.storage.base import DefaultKeyBuilder
+        from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+
+        storage = RedisStorage.from_url(settings.redis_url, key_builder=DefaultKeyBuilder(with_destiny=True))
+        return storage, RedisEventIsolation(redis=storage.redis, key_builder=storage.key_builder)
+    return SqlStorage(factory, clock), SimpleEventIsolation()
+
+
+def build_dispatcher(settings: Settings, factory: async_sessionmaker[AsyncSession], clock: Clock,
+                     storage: BaseStorage, isolation: BaseEventIsolation, sender: OutboxSender) -> Dispatcher:
+    dp = Dispatcher(storage=storage, events_isolation=isolation)
+    dp["clock"] = clock
+    dp.update.outer_middleware(UnitOfWorkMiddleware(factory, on_commit=sender.notify))
+    dp.update.outer_middleware(ContextMiddleware(settings))
+    access = AccessMiddleware()
+    dp.message.middleware(access)
+    dp.callback_query.middleware(access)
+    dp.include_routers(*feature_routers(settings.default_language))
+    return dp
+
+
+async def build_app(settings: Settings, *, session: BaseSession | None = None, clock: Clock = utc_now,
+                    migrate: bool = True) -> App:
+    engine = create_engine(settings.database_url)
+    if migrate:
+        await upgrade(engine)
+    factory = create_session_factory(engine)
+    await ensure_programme(factory, settings, clock)
+    if session is None:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.bot_api_url))
+    bot = Bot(token=settings.bot_token.get_secret_value(), session=session)
+    limiter = RateLimiter(settings.outbox_rate_per_second)
+    bot.session.middleware(PacingMiddleware(limiter))
+    sender = OutboxSender(bot, factory, limiter, clock)
+    storage, isolation = build_storage(settings, factory, clock)
+    dp = build_dispatcher(settings, factory, clock, storage, isolation, sender)
+    scheduler = build_scheduler(factory, clock, settings.timezone)
+    return App(settings=settings, engine=engine, factory=factory, bot=bot, dp=dp, limiter=limiter, sender=sender,
+               scheduler=scheduler, clock=clock)
+
+
+async def ensure_programme(factory: async_sessionmaker[AsyncSession], settings: Settings, clock: Clock) -> None:
+    """A fresh installation gets one programme so invitations have somewhere to point."""
+    from bot.i18n import Translator
+
+    async with unit_of_work(factory) as repos:
+        if not await repos.programmes.active():
+            await repos.programmes.create(Translator(settings.default_language)("programme.default_title"),
+                                          settings.timezone, clock())
+
+
+async def run_polling(app: App) -> None:
+    from handlers.menu import set_default_menus
+
+    sender_task = asyncio.create_task(app.sender.run(), name="outbox")
+    app.scheduler.start()
+    try:
+        await app.bot.delete_webhook(drop_pending_updates=False)
+        await set_default_menus(app.bot, app.settings.default_language)
+        log.info("polling started")
+        await app.dp.start_polling(app.bot, handle_signals=True, close_bot_session=False)
+    finally:
+        sender_task.cancel()
+        await asyncio.gather(sender_task, return_exceptions=True)
+        await app.close()

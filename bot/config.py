@@ -1,0 +1,116 @@
+"""Settings from the environment and .env — created once in the composition root and passed down."""
+
+from __future__ import annotations
+
+from typing import Annotated, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///data/nastavnik.db"
+TELEGRAM_API_URL = "https://api.telegram.org"
+
+
+class SettingsError(Exception):
+    """A missing or malformed setting; its text is the one line shown to the operator."""
+
+
+class DatabaseSettings(BaseSettings):
+    """What the maintenance commands need: no token."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = DEFAULT_SQLITE_URL
+
+    @field_validator("database_url")
+    @classmethod
+    def _db_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("expected sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db")
+        return value
+
+
+class Settings(DatabaseSettings):
+    bot_token: SecretStr
+    bot_api_url: str = TELEGRAM_API_URL
+    redis_url: str | None = None
+    curator_ids: Annotated[tuple[int, ...], NoDecode] = ()
+    timezone: str = "Europe/Moscow"
+    default_language: str = "ru"
+    invitation_ttl_days: int = Field(default=14, ge=1, le=365)
+    outbox_rate_per_second: float = Field(default=29.0, gt=0, le=30)
+    log_json: bool = False
+    log_level: str = "INFO"
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr) -> SecretStr:
+        raw = value.get_secret_value().strip()
+        head, sep, tail = raw.partition(":")
+        if not (sep and head.isdigit() and len(tail) >= 20):
+            raise ValueError("expected a token like 123456:ABC... from @BotFather")
+        return SecretStr(raw)
+
+    @field_validator("bot_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @field_validator("redis_url", mode="before")
+    @classmethod
+    def _redis_url(cls, value: object) -> object:
+        if value in ("", None):
+            return None
+        if not str(value).startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("expected redis://host:port/db")
+        return value
+
+    @field_validator("curator_ids", mode="before")
+    @classmethod
+    def _ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.split(",") if p.strip()]
+            if not all(p.isdigit() for p in parts):
+                raise ValueError("expected comma-separated numeric Telegram user ids")
+            return tuple(int(p) for p in parts)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("unknown time zone (expected e.g. Europe/Moscow)") from None
+        return value
+
+    @field_validator("default_language")
+    @classmethod
+    def _lang(cls, value: str) -> str:
+        if value not in ("ru", "en"):
+            raise ValueError("expected ru or en")
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+
+S = TypeVar("S", bound=DatabaseSettings)
+
+
+def load_settings(cls: type[S] = Settings, **overrides: object) -> S:  # type: ignore[assignment]
+    """Build settings or raise SettingsError whose text names the first bad setting, in one line."""
+    try:
+        return cls(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = str(err["loc"][0]).upper() if err.get("loc") else "settings"
+        if err["type"] == "missing":
+            raise SettingsError(f"{name} is not set (see .env.example)") from None
+        message = err["msg"].removeprefix("Value error, ")
+        raise SettingsError(f"{name} is malformed: {message}") from None

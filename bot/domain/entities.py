@@ -1,0 +1,121 @@
+"""Plain objects that cross the storage boundary. No aiogram, no SQLAlchemy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Role(StrEnum):
+    MENTEE = "mentee"
+    MENTOR = "mentor"
+    CURATOR = "curator"
+    PARENT = "parent"
+
+
+class Status(StrEnum):
+    ONBOARDING = "onboarding"
+    AWAITING_PARENT = "awaiting_parent_consent"
+    ACTIVE = "active"
+    WITHDRAWN = "withdrawn"
+
+
+@dataclass(frozen=True)
+class ParticipantDTO:
+    id: int
+    telegram_id: int | None
+    full_name: str | None
+    language: str
+    status: str
+    roles: frozenset[Role] = frozenset()
+    is_minor: bool | None = None
+    group_name: str | None = None
+    position: str | None = None
+    unreachable: bool = False
+    username: str | None = None
+    commands_version: str | None = None
+
+    def has(self, role: Role) -> bool:
+        return role in self.roles
+
+    @property
+    def is_curator(self) -> bool:
+        return Role.CURATOR in self.roles
+
+
+@dataclass(frozen=True)
+class ProgrammeDTO:
+    id: int
+    title: str
+    template: str | None
+    timezone: str
+    settings: dict[str, Any] = field(default_factory=dict)
+    archived: bool = False
+
+
+@dataclass(frozen=True)
+class InvitationDTO:
+    id: int
+    role: Role
+    programme_id: int | None
+    created_by: int | None
+    child_id: int | None
+    max_uses: int | None
+    uses: int
+    expires_at: datetime
+    revoked_at: datetime | None
+    created_at: datetime
+
+    def problem(self, now: datetime) -> str | None:
+        """Why this invitation cannot be used now, or None."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at <= now:
+            return "expired"
+        if self.max_uses is not None and self.uses >= self.max_uses:
+            return "used_up"
+        return None
+
+
+@dataclass(frozen=True)
+class ConsentDTO:
+    id: int
+    participant_id: int | None
+    subject_id: int | None
+    kind: str
+    version: str
+    accepted: bool
+    decided_at: datetime
+    withdrawn_at: datetime | None
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    chat_id: int
+    participant_id: int | None
+    kind: str
+    method: str
+    payload: dict[str, Any]
+    priority: int
+    attempts: int
+    batch_id: str | None
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """A message to enqueue; dedup_key makes a repeated enqueue of the same logical message a no-op."""
+
+    chat_id: int
+    text: str
+    kind: str
+    participant_id: int | None = None
+    dedup_key: str | None = None
+    batch_id: str | None = None
+    priority: int = 5
+    reply_markup: dict[str, Any] | None = None
+    method: str = "sendMessage"
+    extra: dict[str, Any] = field(default_factory=dict)
+    not_before: datetime | None = None

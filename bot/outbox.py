@@ -1,0 +1,236 @@
+"""The one road for messages to many people: a durable table and one paced sender.
+
+Guarantees: a row is claimed (committed) right before its request and finished (committed) right after the
+answer, so after a crash or kill the sender resumes with the rows still pending. A row that was in flight when
+the process died may or may not have reached Telegram; it is never re-sent (it becomes 'uncertain' when its
+lease runs out), so nothing Telegram accepted is sent twice."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+import time
+from contextvars import ContextVar
+from datetime import timedelta
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
+from aiogram.types import BufferedInputFile, InlineKeyboardMarkup
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock, utc_now
+from bot.domain.entities import OutboxItem
+from bot.ratelimit import RateLimiter
+from storage.uow import unit_of_work
+
+log = logging.getLogger(__name__)
+
+# Set while the sender itself calls the Bot API, so the request middleware does not pace it a second time.
+sending_from_outbox: ContextVar[bool] = ContextVar("sending_from_outbox", default=False)
+
+MAX_ATTEMPTS = 5
+PER_CHAT_INTERVAL = 1.0
+LEASE = timedelta(seconds=60)
+
+
+class OutboxSender:
+    def __init__(
+        self,
+        bot: Bot,
+        factory: async_sessionmaker[AsyncSession],
+        limiter: RateLimiter,
+        clock: Clock = utc_now,
+        *,
+        max_in_flight: int = 8,
+        batch: int = 60,
+        idle_sleep: float = 0.2,
+    ) -> None:
+        self.bot = bot
+        self.factory = factory
+        self.limiter = limiter
+        self.clock = clock
+        self.batch = batch
+        self.idle_sleep = idle_sleep
+        self._in_flight: set[int] = set()  # chat ids
+        self._last_sent: dict[int, float] = {}
+        self._sem = asyncio.Semaphore(max_in_flight)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._wake = asyncio.Event()
+        self._stopping = False
+
+    def notify(self) -> None:
+        """Something was enqueued: look now rather than after the idle sleep."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        async with unit_of_work(self.factory) as repos:
+            lost = await repos.outbox.expire_leases(self.clock())
+        if lost:
+            log.warning(
+                "outbox: %d messages were in flight when the sender last stopped; marked uncertain", lost
+            )
+        while not self._stopping:
+            sent_any = await self.tick()
+            if not sent_any:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.idle_sleep)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def drain(self, within: float = 60.0) -> None:
+        """Send until nothing is due (used by tests, the demo and benchmarks)."""
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            started = await self.tick()
+            if self._tasks:
+                await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            elif not started:
+                async with unit_of_work(self.factory) as repos:
+                    if not await repos.outbox.due(self.clock(), 1):
+                        return
+                await asyncio.sleep(0.05)
+
+    async def tick(self) -> bool:
+        """Start sending what is due now; returns whether anything was started."""
+        now = self.clock()
+        async with unit_of_work(self.factory) as repos:
+            items = await repos.outbox.due(now, self.batch)
+            if not items:
+                return False
+            firsts: dict[int, int] = {}
+            for it in items:
+                firsts.setdefault(it.chat_id, it.id)
+            blocked = await repos.outbox.earlier_pending_chats(list(firsts), firsts, now)
+        started = False
+        seen: set[int] = set()
+        for item in items:
+            if self._stopping:
+                break
+            chat = item.chat_id
+            if chat in seen or chat in blocked or chat in self._in_flight or firsts[chat] != item.id:
+                continue
+            seen.add(chat)
+            last = self._last_sent.get(chat)
+            if last is not None and time.monotonic() - last < PER_CHAT_INTERVAL:
+                continue
+            await self._sem.acquire()
+            await self.limiter.acquire(urgent=item.priority <= 0)
+            async with unit_of_work(self.factory) as repos:
+                if not await repos.participants.chat_is_writable(chat):
+                    await repos.outbox.drop_for_chat(chat, "consent withdrawn")
+                    claimed = False
+                else:
+                    claimed = await repos.outbox.claim(item.id, self.clock(), LEASE)
+            if not claimed:
+                self._sem.release()
+                continue
+            self._in_flight.add(chat)
+            task = asyncio.create_task(self._send(item))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            started = True
+        return started
+
+    async def _send(self, item: OutboxItem) -> None:
+        token = sending_from_outbox.set(True)
+        outcome: tuple[str, str | None, int | None, float | None] = ("failed", "unknown", None, None)
+        try:
+            message_id = await self._call(item)
+            outcome = ("sent", None, message_id, None)
+        except TelegramRetryAfter as exc:
+            self.limiter.pause(exc.retry_after)
+            outcome = ("retry_free", "429", None, float(exc.retry_after))
+        except TelegramForbiddenError:
+            outcome = ("unreachable", "403", None, None)
+        except (TelegramServerError, TelegramNetworkError) as exc:
+            outcome = ("retry", type(exc).__name__, None, None)
+        except (TelegramBadRequest, TelegramNotFound) as exc:
+            outcome = ("failed", f"400 {exc.message[:150]}", None, None)
+        except TelegramUnauthorizedError:
+            log.critical("outbox: the Bot API refused the token; stopping the sender")
+            outcome = ("retry_free", "401", None, 30.0)
+            self._stopping = True
+        except Exception:
+            log.exception("outbox: unexpected error sending message id=%s", item.id)
+            outcome = ("retry", "internal", None, None)
+        finally:
+            sending_from_outbox.reset(token)
+        try:
+            await self._record(item, *outcome)
+        finally:
+            self._last_sent[item.chat_id] = time.monotonic()
+            self._in_flight.discard(item.chat_id)
+            self._sem.release()
+
+    async def _record(
+        self, item: OutboxItem, result: str, error: str | None, message_id: int | None, wait: float | None
+    ) -> None:
+        now = self.clock()
+        async with unit_of_work(self.factory) as repos:
+            if result == "sent":
+                await repos.outbox.finish(item.id, "sent", now, message_id=message_id)
+            elif result == "unreachable":
+                await repos.outbox.finish(item.id, "unreachable", now, error=error)
+                await repos.participants.mark_unreachable_by_chat(item.chat_id, now)
+            elif result == "retry_free":
+                await repos.outbox.retry_later(
+                    item.id, now + timedelta(seconds=wait or 1), error or "429", count_attempt=False
+                )
+            elif result == "retry" and item.attempts + 1 < MAX_ATTEMPTS:
+                backoff = min(2 ** (item.attempts + 1), 300)
+                await repos.outbox.retry_later(item.id, now + timedelta(seconds=backoff), error or "retry")
+            else:
+                await repos.outbox.finish(item.id, "failed", now, error=error)
+
+    async def _call(self, item: OutboxItem) -> int | None:
+        p = item.payload
+        markup = InlineKeyboardMarkup.model_validate(p["reply_markup"]) if p.get("reply_markup") else None
+        if item.method == "sendMessage":
+            msg = await self.bot.send_message(
+                item.chat_id,
+                p["text"],
+                reply_markup=markup,
+                parse_mode=p.get("parse_mode"),
+                link_preview_options=None,
+            )
+        elif item.method in ("sendDocument", "sendPhoto"):
+            if "file_b64" in p:
+                media: object = BufferedInputFile(
+                    base64.b64decode(p["file_b64"]), filename=p.get("filename", "file")
+                )
+            else:
+                media = p["file_id"]
+            if item.method == "sendDocument":
+                msg = await self.bot.send_document(
+                    item.chat_id,
+                    media,
+                    caption=p.get("text") or None,  # type: ignore[arg-type]
+                    reply_markup=markup,
+                    parse_mode=p.get("parse_mode"),
+                )
+            else:
+                msg = await self.bot.send_photo(
+                    item.chat_id,
+                    media,
+                    caption=p.get("text") or None,  # type: ignore[arg-type]
+                    reply_markup=markup,
+                    parse_mode=p.get("parse_mode"),
+                )
+        else:
+            raise ValueError(f"unsupported outbox method {item.method}")
+        return msg.message_id

@@ -1,0 +1,23 @@
+"""Which bot commands each person sees in their menu, by role (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from bot.domain.entities import Role
+
+BASE = ("start", "help", "language", "consent", "cancel")
+BY_ROLE: dict[Role, tuple[str, ...]] = {
+    Role.MENTEE: ("parent",),
+    Role.MENTOR: (),
+    Role.PARENT: (),
+    Role.CURATOR: ("invite", "invites", "participants"),
+}
+PUBLIC = ("start", "help", "language")
+
+
+def commands_for(roles: Iterable[Role]) -> list[str]:
+    out = list(BASE)
+    for role in sorted(set(roles), key=lambda r: r.value):
+        out += [c for c in BY_ROLE[role] if c not in out]
+    return out

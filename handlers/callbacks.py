@@ -1,0 +1,34 @@
+"""Typed callback data (prefixes are short: Telegram allows 64 bytes). Curator-only ones are listed in
+CURATOR_PREFIXES so the access middleware refuses them for anyone else, whatever handler would match."""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+
+
+class ConsentCb(CallbackData, prefix="cs"):
+    action: str  # accept | decline
+
+
+class LangCb(CallbackData, prefix="lg"):
+    lang: str
+
+
+class AdultCb(CallbackData, prefix="ad"):
+    adult: bool
+
+
+class WithdrawCb(CallbackData, prefix="wd"):
+    action: str  # ask | confirm | cancel
+    subject_id: int
+
+
+class InviteRoleCb(CallbackData, prefix="ci"):
+    role: str
+
+
+class RevokeCb(CallbackData, prefix="cr"):
+    invitation_id: int
+
+
+CURATOR_PREFIXES = ("ci", "cr", "cp", "cm", "cx")

@@ -1,0 +1,38 @@
+"""setMyCommands: the default menu per language, and each person's own menu per chat scope."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from aiogram import Bot
+from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
+
+from bot.domain.entities import ParticipantDTO
+from bot.i18n import LANGUAGES, Translator
+from bot.services.commands import PUBLIC, commands_for
+from storage.uow import Repos
+
+
+def _commands(names: list[str] | tuple[str, ...], t: Translator) -> list[BotCommand]:
+    return [BotCommand(command=c, description=t(f"commands.{c}")) for c in names]
+
+
+async def set_default_menus(bot: Bot, default_language: str) -> None:
+    for lang in LANGUAGES:
+        cmds = _commands(PUBLIC, Translator(lang))
+        await bot.set_my_commands(cmds, scope=BotCommandScopeDefault(),
+                                  language_code=None if lang == default_language else lang)
+
+
+async def refresh_menu(bot: Bot, repos: Repos, me: ParticipantDTO, now: datetime) -> None:
+    if me.telegram_id is None:
+        return
+    names = commands_for(me.roles)
+    version = hashlib.sha1(f"{me.language}|{','.join(names)}".encode()).hexdigest()[:16]
+    if me.commands_version == version:
+        return
+    await bot.set_my_commands(_commands(names, Translator(me.language)),
+                              scope=BotCommandScopeChat(chat_id=me.telegram_id))
+    await repos.participants.update(me.id, now, commands_version=version)
+

@@ -1,0 +1,212 @@
+"""/start, consent and the profile conversation."""
+
+from __future__ import annotations
+
+from aiogram import Bot, F, Router
+from aiogram.filters import CommandObject, CommandStart
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.domain.entities import ParticipantDTO, Role, Status
+from bot.i18n import Translator
+from bot.services import onboarding as svc
+from handlers import keyboards as kb
+from handlers.callbacks import AdultCb, ConsentCb
+from handlers.menu import refresh_menu
+from handlers.states import Onboarding
+from storage.uow import Repos
+
+
+async def invite_link(bot: Bot, token: str) -> str:
+    me = await bot.me()
+    return f"https://t.me/{me.username}?start={token}"
+
+
+async def ask(step: str, message: Message, state: FSMContext, t: Translator, me: ParticipantDTO) -> None:
+    prompts = {
+        "name": ("profile.ask_name", Onboarding.name, None),
+        "group": ("profile.ask_group", Onboarding.group, None),
+        "adult": ("profile.ask_adult", Onboarding.adult, kb.adult(t)),
+        "position": ("profile.ask_position", Onboarding.position, None),
+    }
+    key, st, markup = prompts[step]
+    await state.set_state(st)
+    await message.answer(t(key), reply_markup=markup)
+
+
+async def continue_onboarding(message: Message, state: FSMContext, repos: Repos, t: Translator, bot: Bot,
+                              me: ParticipantDTO, settings: Settings, clock: Clock) -> None:
+    """Ask the next missing profile item, or finish. Derived from the database, so it survives restarts."""
+    has_consent = await repos.consents.active_for_subject(me.id, "self") is not None
+    step = svc.next_step(me, has_consent)
+    if step.name == "consent":
+        await state.set_state(Onboarding.consent)
+        await message.answer(t("consent.text_self", version=svc.CONSENT_VERSION), reply_markup=kb.consent(t))
+        return
+    if step.name != "done":
+        await ask(step.name, message, state, t, me)
+        return
+    await state.clear()
+    now = clock()
+    me, unlocked = await svc.finish_profile(repos, me, now)
+    if me.status == Status.AWAITING_PARENT.value:
+        token, _ = await svc.create_invitation(repos, role=Role.PARENT, now=now, ttl_days=settings.invitation_ttl_days,
+                                               created_by=me.id, child_id=me.id, max_uses=2)
+        await message.answer(t("profile.awaiting_parent", link=await invite_link(bot, token)))
+    else:
+        roles = sorted(r.value for r in me.roles)
+        await message.answer(t("profile.done", roles=", ".join(t(f"roles.{r}") for r in roles)))
+        for role in roles:
+            await message.answer(t(f"profile.next.{role}"))
+    for child_id in unlocked:
+        child = await repos.participants.get(child_id)
+        if child and child.telegram_id:
+            ct = Translator(child.language)
+            await repos.outbox.enqueue([svc.notice(child.telegram_id, child.id, ct("profile.parent_consented"),
+                                                   "consent", dedup_key=f"parent-consented:{child.id}")], now)
+    await refresh_menu(bot, repos, me, now)
+
+
+def router() -> Router:
+    r = Router(name=__name__)
+
+    @r.message(CommandStart())
+    async def start(message: Message, command: CommandObject, state: FSMContext, repos: Repos, t: Translator,
+                    bot: Bot, me: ParticipantDTO | None, settings: Settings, clock: Clock,
+                    bootstrap_curator: bool) -> None:
+        payload = (command.args or "").strip()
+        now = clock()
+        if payload:
+            inv, problem = await svc.check_token(repos, payload, now)
+            if problem:
+                await message.answer(t(f"start.bad_token.{problem}"))
+                return
+            assert inv is not None
+            if me is not None and me.status != Status.WITHDRAWN.value and inv.role in me.roles \
+                    and inv.child_id is None:
+                await message.answer(t("start.already_joined"))
+                await continue_onboarding(message, state, repos, t, bot, me, settings, clock)
+                return
+            await state.set_state(Onboarding.consent)
+            await state.update_data(invitation_id=inv.id, lang=t.lang, curator=bootstrap_curator)
+            key = "consent.text_parent" if inv.role == Role.PARENT else "consent.text_self"
+            await message.answer(t("start.welcome", role=t(f"roles.{inv.role.value}")))
+            await message.answer(t(key, version=svc.CONSENT_VERSION), reply_markup=kb.consent(t))
+            return
+        if me is not None and me.status != Status.WITHDRAWN.value:
+            if bootstrap_curator and not me.is_curator:
+                await repos.participants.add_role(me.id, Role.CURATOR, now)
+                me = await repos.participants.get(me.id)
+                assert me is not None
+            await message.answer(t("start.welcome_back", name=me.full_name or ""))
+            await continue_onboarding(message, state, repos, t, bot, me, settings, clock)
+            return
+        if bootstrap_curator:
+            await state.set_state(Onboarding.consent)
+            await state.update_data(invitation_id=None, lang=t.lang, curator=True)
+            await message.answer(t("start.welcome", role=t("roles.curator")))
+            await message.answer(t("consent.text_self", version=svc.CONSENT_VERSION), reply_markup=kb.consent(t))
+            return
+        key = "start.withdrawn" if me is not None else "start.no_token"
+        await message.answer(t(key))
+
+    @r.callback_query(ConsentCb.filter())
+    async def consent(cb: CallbackQuery, callback_data: ConsentCb, state: FSMContext, repos: Repos,
+                      t: Translator, bot: Bot, me: ParticipantDTO | None, settings: Settings,
+                      clock: Clock) -> None:
+        if await state.get_state() != Onboarding.consent.state or not isinstance(cb.message, Message):
+            await cb.answer(t("common.stale"), show_alert=True)
+            return
+        data = await state.get_data()
+        now = clock()
+        await cb.message.edit_reply_markup(reply_markup=None)
+        if callback_data.action != "accept":
+            kind = "self"
+            if data.get("invitation_id"):
+                inv = await repos.invitations.get(int(data["invitation_id"]))
+                kind = "parent" if inv and inv.role == Role.PARENT else "self"
+            if me is None:
+                await svc.record_refusal(repos, telegram_id=cb.from_user.id, kind=kind, now=now)
+            await state.clear()
+            await cb.message.answer(t("consent.declined"))
+            await cb.answer()
+            return
+        joined, problem = await svc.accept_consent(
+            repos, telegram_id=cb.from_user.id, username=cb.from_user.username, language=data.get("lang", t.lang),
+            invitation_id=data.get("invitation_id"), curator_bootstrap=bool(data.get("curator")), now=now)
+        if problem or joined is None:
+            await state.clear()
+            await cb.message.answer(t(f"start.bad_token.{problem}"))
+            await cb.answer()
+            return
+        await state.set_data({})
+        await cb.message.answer(t("consent.accepted"))
+        await cb.answer()
+        await continue_onboarding(cb.message, state, repos, t, bot, joined, settings, clock)
+
+    async def _text_step(message: Message, state: FSMContext, repos: Repos, t: Translator, bot: Bot,
+                         me: ParticipantDTO | None, settings: Settings, clock: Clock, field: str,
+                         value: str | None, error_key: str, prompt_key: str) -> None:
+        if me is None:
+            await state.clear()
+            await message.answer(t("start.no_token"))
+            return
+        if value is None:
+            await message.answer(t(error_key))
+            await message.answer(t(prompt_key))
+            return
+        await repos.participants.update(me.id, clock(), **{field: value})
+        fresh = await repos.participants.get(me.id)
+        assert fresh is not None
+        await continue_onboarding(message, state, repos, t, bot, fresh, settings, clock)
+
+    @r.message(Onboarding.name, F.text)
+    async def name(message: Message, state: FSMContext, repos: Repos, t: Translator, bot: Bot,
+                   me: ParticipantDTO | None, settings: Settings, clock: Clock) -> None:
+        await _text_step(message, state, repos, t, bot, me, settings, clock, "full_name",
+                         svc.validate_name(message.text or ""), "profile.bad_name", "profile.ask_name")
+
+    @r.message(Onboarding.group, F.text)
+    async def group(message: Message, state: FSMContext, repos: Repos, t: Translator, bot: Bot,
+                    me: ParticipantDTO | None, settings: Settings, clock: Clock) -> None:
+        await _text_step(message, state, repos, t, bot, me, settings, clock, "group_name",
+                         svc.validate_short(message.text or "", 30), "profile.bad_group", "profile.ask_group")
+
+    @r.message(Onboarding.position, F.text)
+    async def position(message: Message, state: FSMContext, repos: Repos, t: Translator, bot: Bot,
+                       me: ParticipantDTO | None, settings: Settings, clock: Clock) -> None:
+        await _text_step(message, state, repos, t, bot, me, settings, clock, "position",
+                         svc.validate_short(message.text or "", 150), "profile.bad_position",
+                         "profile.ask_position")
+
+    @r.message(Onboarding.adult)
+    async def adult_text(message: Message, t: Translator) -> None:
+        await message.answer(t("profile.use_buttons"))
+        await message.answer(t("profile.ask_adult"), reply_markup=kb.adult(t))
+
+    @r.message(Onboarding.consent)
+    async def consent_text(message: Message, t: Translator) -> None:
+        await message.answer(t("consent.use_buttons"), reply_markup=kb.consent(t))
+
+    @r.message(Onboarding.name)
+    @r.message(Onboarding.group)
+    @r.message(Onboarding.position)
+    async def not_text(message: Message, t: Translator) -> None:
+        await message.answer(t("profile.text_expected"))
+
+    @r.callback_query(AdultCb.filter())
+    async def adult(cb: CallbackQuery, callback_data: AdultCb, state: FSMContext, repos: Repos, t: Translator,
+                    bot: Bot, me: ParticipantDTO | None, settings: Settings, clock: Clock) -> None:
+        if await state.get_state() != Onboarding.adult.state or me is None or not isinstance(cb.message, Message):
+            await cb.answer(t("common.stale"), show_alert=True)
+            return
+        await cb.message.edit_reply_markup(reply_markup=None)
+        await repos.participants.update(me.id, clock(), is_minor=not callback_data.adult)
+        await cb.answer()
+        fresh = await repos.participants.get(me.id)
+        assert fresh is not None
+        await continue_onboarding(cb.message, state, repos, t, bot, fresh, settings, clock)
+
+    return r

@@ -1,0 +1,11 @@
+"""Conversation states, all in one place."""
+
+from aiogram.fsm.state import State, StatesGroup
+
+
+class Onboarding(StatesGroup):
+    consent = State()
+    name = State()
+    group = State()
+    adult = State()
+    position = State()

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.entities import InvitationDTO, Role
+from storage.models import Invitation
+
+
+def _dto(row: Invitation) -> InvitationDTO:
+    return InvitationDTO(
+        id=row.id,
+        role=Role(row.role),
+        programme_id=row.programme_id,
+        created_by=row.created_by,
+        child_id=row.child_id,
+        max_uses=row.max_uses,
+        uses=row.uses,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+        created_at=row.created_at,
+    )
+
+
+class InvitationRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def create(
+        self,
+        token_hash: str,
+        role: Role,
+        expires_at: datetime,
+        now: datetime,
+        *,
+        programme_id: int | None = None,
+        created_by: int | None = None,
+        child_id: int | None = None,
+        max_uses: int | None = None,
+    ) -> InvitationDTO:
+        row = Invitation(
+            token_hash=token_hash,
+            role=role.value,
+            programme_id=programme_id,
+            created_by=created_by,
+            child_id=child_id,
+            max_uses=max_uses,
+            uses=0,
+            expires_at=expires_at,
+            created_at=now,
+        )
+        self.s.add(row)
+        await self.s.flush()
+        return _dto(row)
+
+    async def by_hash(self, token_hash: str) -> InvitationDTO | None:
+        row = await self.s.scalar(select(Invitation).where(Invitation.token_hash == token_hash))
+        return _dto(row) if row else None
+
+    async def get(self, invitation_id: int) -> InvitationDTO | None:
+        row = await self.s.get(Invitation, invitation_id)
+        return _dto(row) if row else None
+
+    async def consume(self, invitation_id: int) -> bool:
+        """Count one use atomically; False when a concurrent use took the last one."""
+        result = await self.s.execute(
+            update(Invitation)
+            .where(
+                Invitation.id == invitation_id,
+                (Invitation.max_uses.is_(None)) | (Invitation.uses < Invitation.max_uses),
+            )
+            .values(uses=Invitation.uses + 1)
+        )
+        return result.rowcount == 1
+
+    async def revoke(self, invitation_id: int, now: datetime) -> bool:
+        result = await self.s.execute(
+            update(Invitation)
+            .where(Invitation.id == invitation_id, Invitation.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        return result.rowcount == 1
+
+    async def list_active(self, now: datetime, created_by: int | None = None) -> list[InvitationDTO]:
+        q = select(Invitation).where(Invitation.revoked_at.is_(None), Invitation.expires_at > now)
+        if created_by is not None:
+            q = q.where(Invitation.created_by == created_by)
+        rows = await self.s.scalars(q.order_by(Invitation.id.desc()))
+        return [_dto(r) for r in rows if r.max_uses is None or r.uses < r.max_uses]

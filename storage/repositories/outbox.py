@@ -1,0 +1,166 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.entities import NewMessage, OutboxItem
+from storage.models import OutboxMessage
+
+# Final states: nothing more will be attempted for these rows.
+FINAL = ("sent", "unreachable", "failed", "dropped", "uncertain")
+
+
+def _item(row: OutboxMessage) -> OutboxItem:
+    return OutboxItem(
+        id=row.id,
+        chat_id=row.chat_id,
+        participant_id=row.participant_id,
+        kind=row.kind,
+        method=row.method,
+        payload=dict(row.payload),
+        priority=row.priority,
+        attempts=row.attempts,
+        batch_id=row.batch_id,
+    )
+
+
+class OutboxRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def enqueue(self, messages: list[NewMessage], now: datetime) -> int:
+        """Insert messages; those whose dedup_key already exists are skipped. Returns how many were new."""
+        if not messages:
+            return 0
+        rows = []
+        for m in messages:
+            payload = {"text": m.text, **m.extra}
+            if m.reply_markup is not None:
+                payload["reply_markup"] = m.reply_markup
+            rows.append(
+                dict(
+                    chat_id=m.chat_id,
+                    participant_id=m.participant_id,
+                    kind=m.kind,
+                    method=m.method,
+                    payload=payload,
+                    priority=m.priority,
+                    dedup_key=m.dedup_key,
+                    batch_id=m.batch_id,
+                    status="pending",
+                    attempts=0,
+                    not_before=m.not_before or now,
+                    created_at=now,
+                )
+            )
+        dialect = self.s.bind.dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        inserted = 0
+        # Chunks keep each statement under SQLite's bound-parameter limit.
+        for start in range(0, len(rows), 500):
+            stmt = insert(OutboxMessage).values(rows[start : start + 500])
+            stmt = stmt.on_conflict_do_nothing(index_elements=["dedup_key"])
+            result = await self.s.execute(stmt)
+            inserted += result.rowcount or 0
+        return inserted
+
+    async def due(self, now: datetime, limit: int) -> list[OutboxItem]:
+        rows = await self.s.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.status == "pending", OutboxMessage.not_before <= now)
+            .order_by(OutboxMessage.priority, OutboxMessage.id)
+            .limit(limit)
+        )
+        return [_item(r) for r in rows]
+
+    async def earlier_pending_chats(
+        self, chat_ids: list[int], before_ids: dict[int, int], now: datetime
+    ) -> set[int]:
+        """Chats that still have an older unfinished message: per-chat order is kept."""
+        if not chat_ids:
+            return set()
+        rows = await self.s.execute(
+            select(OutboxMessage.chat_id, func.min(OutboxMessage.id))
+            .where(
+                OutboxMessage.chat_id.in_(chat_ids),
+                (OutboxMessage.status == "sending")
+                | ((OutboxMessage.status == "pending") & (OutboxMessage.not_before <= now)),
+            )
+            .group_by(OutboxMessage.chat_id)
+        )
+        return {chat for chat, first in rows.all() if first < before_ids.get(chat, first + 1)}
+
+    async def claim(self, item_id: int, now: datetime, lease: timedelta) -> bool:
+        """Take one row for sending. A conditional update, so two senders can never both win it."""
+        result = await self.s.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == item_id, OutboxMessage.status == "pending")
+            .values(status="sending", attempts=OutboxMessage.attempts + 1, claimed_until=now + lease)
+        )
+        return result.rowcount == 1
+
+    async def finish(
+        self,
+        item_id: int,
+        status: str,
+        now: datetime,
+        *,
+        message_id: int | None = None,
+        error: str | None = None,
+    ) -> None:
+        assert status in FINAL
+        await self.s.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == item_id)
+            .values(
+                status=status,
+                sent_at=now if status == "sent" else None,
+                telegram_message_id=message_id,
+                last_error=error,
+                claimed_until=None,
+            )
+        )
+
+    async def retry_later(
+        self, item_id: int, not_before: datetime, error: str, *, count_attempt: bool = True
+    ) -> None:
+        values: dict[str, object] = dict(
+            status="pending", not_before=not_before, last_error=error, claimed_until=None
+        )
+        if not count_attempt:
+            values["attempts"] = OutboxMessage.attempts - 1
+        await self.s.execute(update(OutboxMessage).where(OutboxMessage.id == item_id).values(**values))
+
+    async def expire_leases(self, now: datetime) -> int:
+        """Rows whose sender died mid-send. Telegram may already have accepted them, so they are never
+        re-sent: they become 'uncertain' and show up in delivery reports instead."""
+        result = await self.s.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.status == "sending", OutboxMessage.claimed_until < now)
+            .values(status="uncertain", last_error="sender stopped mid-send", claimed_until=None)
+        )
+        return result.rowcount or 0
+
+    async def drop_for_chat(self, chat_id: int, reason: str) -> int:
+        result = await self.s.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.chat_id == chat_id, OutboxMessage.status == "pending")
+            .values(status="dropped", last_error=reason)
+        )
+        return result.rowcount or 0
+
+    async def batch_counts(self, batch_id: str) -> dict[str, int]:
+        rows = await self.s.execute(
+            select(OutboxMessage.status, func.count())
+            .where(OutboxMessage.batch_id == batch_id)
+            .group_by(OutboxMessage.status)
+        )
+        return {status: n for status, n in rows.all()}
+
+    async def counts(self) -> dict[str, int]:
+        rows = await self.s.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))
+        return {status: n for status, n in rows.all()}

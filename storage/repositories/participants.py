@@ -1,0 +1,193 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.entities import ParticipantDTO, Role
+from storage.models import Consent, FsmRecord, ParentLink, Participant, ParticipantRole
+
+
+class ParticipantRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def _dto(self, row: Participant) -> ParticipantDTO:
+        roles = (
+            await self.s.scalars(select(ParticipantRole.role).where(ParticipantRole.participant_id == row.id))
+        ).all()
+        return ParticipantDTO(
+            id=row.id,
+            telegram_id=row.telegram_id,
+            full_name=row.full_name,
+            language=row.language,
+            status=row.status,
+            roles=frozenset(Role(r) for r in roles),
+            is_minor=row.is_minor,
+            group_name=row.group_name,
+            position=row.position,
+            unreachable=row.unreachable,
+            username=row.username,
+            commands_version=row.commands_version,
+        )
+
+    async def by_telegram_id(self, telegram_id: int) -> ParticipantDTO | None:
+        row = await self.s.scalar(select(Participant).where(Participant.telegram_id == telegram_id))
+        return await self._dto(row) if row else None
+
+    async def get(self, participant_id: int) -> ParticipantDTO | None:
+        row = await self.s.get(Participant, participant_id)
+        return await self._dto(row) if row else None
+
+    async def create(
+        self, telegram_id: int, language: str, status: str, now: datetime, username: str | None = None
+    ) -> ParticipantDTO:
+        row = Participant(
+            telegram_id=telegram_id,
+            language=language,
+            status=status,
+            username=username,
+            created_at=now,
+            updated_at=now,
+            unreachable=False,
+        )
+        self.s.add(row)
+        await self.s.flush()
+        return await self._dto(row)
+
+    async def update(self, participant_id: int, now: datetime, **fields: object) -> None:
+        allowed = {
+            "full_name",
+            "language",
+            "status",
+            "is_minor",
+            "group_name",
+            "position",
+            "unreachable",
+            "username",
+            "commands_version",
+            "deletion_due_at",
+        }
+        unknown = set(fields) - allowed
+        if unknown:
+            raise ValueError(f"unknown participant fields: {sorted(unknown)}")
+        await self.s.execute(
+            update(Participant).where(Participant.id == participant_id).values(updated_at=now, **fields)
+        )
+
+    async def add_role(
+        self,
+        participant_id: int,
+        role: Role,
+        now: datetime,
+        programme_id: int | None = None,
+        invitation_id: int | None = None,
+    ) -> bool:
+        exists = await self.s.scalar(
+            select(ParticipantRole.id).where(
+                ParticipantRole.participant_id == participant_id,
+                ParticipantRole.role == role.value,
+                ParticipantRole.programme_id.is_(None)
+                if programme_id is None
+                else ParticipantRole.programme_id == programme_id,
+            )
+        )
+        if exists:
+            return False
+        self.s.add(
+            ParticipantRole(
+                participant_id=participant_id,
+                role=role.value,
+                programme_id=programme_id,
+                invitation_id=invitation_id,
+                created_at=now,
+            )
+        )
+        await self.s.flush()
+        return True
+
+    async def remove_roles(self, participant_id: int) -> None:
+        await self.s.execute(delete(ParticipantRole).where(ParticipantRole.participant_id == participant_id))
+
+    async def programmes_of(self, participant_id: int) -> list[int]:
+        rows = await self.s.scalars(
+            select(ParticipantRole.programme_id).where(
+                ParticipantRole.participant_id == participant_id, ParticipantRole.programme_id.is_not(None)
+            )
+        )
+        return sorted({r for r in rows if r is not None})
+
+    async def link_parent(self, parent_id: int, child_id: int, now: datetime) -> None:
+        exists = await self.s.scalar(
+            select(ParentLink.id).where(ParentLink.parent_id == parent_id, ParentLink.child_id == child_id)
+        )
+        if not exists:
+            self.s.add(ParentLink(parent_id=parent_id, child_id=child_id, created_at=now))
+            await self.s.flush()
+
+    async def children_of(self, parent_id: int) -> list[ParticipantDTO]:
+        rows = await self.s.scalars(
+            select(Participant)
+            .join(ParentLink, ParentLink.child_id == Participant.id)
+            .where(ParentLink.parent_id == parent_id)
+            .order_by(Participant.id)
+        )
+        return [await self._dto(r) for r in rows]
+
+    async def parents_of(self, child_id: int) -> list[ParticipantDTO]:
+        rows = await self.s.scalars(
+            select(Participant)
+            .join(ParentLink, ParentLink.parent_id == Participant.id)
+            .where(ParentLink.child_id == child_id)
+            .order_by(Participant.id)
+        )
+        return [await self._dto(r) for r in rows]
+
+    async def with_role(self, role: Role) -> list[ParticipantDTO]:
+        rows = await self.s.scalars(
+            select(Participant)
+            .join(ParticipantRole, ParticipantRole.participant_id == Participant.id)
+            .where(ParticipantRole.role == role.value)
+            .distinct()
+            .order_by(Participant.id)
+        )
+        return [await self._dto(r) for r in rows]
+
+    async def count_by_status(self) -> dict[str, int]:
+        rows = await self.s.execute(select(Participant.status, func.count()).group_by(Participant.status))
+        return {status: n for status, n in rows.all()}
+
+    async def mark_unreachable_by_chat(self, chat_id: int, now: datetime) -> None:
+        await self.s.execute(
+            update(Participant)
+            .where(Participant.telegram_id == chat_id)
+            .values(unreachable=True, updated_at=now)
+        )
+
+    async def chat_is_writable(self, chat_id: int) -> bool:
+        """False for people who withdrew consent: the bot stops writing to them."""
+        status = await self.s.scalar(select(Participant.status).where(Participant.telegram_id == chat_id))
+        return status != "withdrawn"
+
+    async def due_for_anonymisation(self, now: datetime) -> list[int]:
+        rows = await self.s.scalars(
+            select(Participant.id).where(
+                Participant.status == "withdrawn",
+                Participant.deletion_due_at <= now,
+                Participant.full_name.is_not(None) | Participant.telegram_id.is_not(None),
+            )
+        )
+        return list(rows.all())
+
+    async def anonymise(self, participant_id: int, now: datetime) -> None:
+        """Erase what identifies the person; the row stays as an anonymous statistic."""
+        tg = await self.s.scalar(select(Participant.telegram_id).where(Participant.id == participant_id))
+        await self.s.execute(
+            update(Participant).where(Participant.id == participant_id).values(
+                telegram_id=None, username=None, full_name=None, group_name=None, position=None, updated_at=now
+            )
+        )
+        if tg is not None:
+            await self.s.execute(delete(FsmRecord).where(FsmRecord.key.like(f"%:{tg}:{tg}:%")))
+            await self.s.execute(update(Consent).where(Consent.telegram_id == tg).values(telegram_id=None))
