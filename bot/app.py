@@ -34,7 +34,14 @@ from storage.migrate import upgrade
 from storage.uow import unit_of_work
 
 log = logging.getLogger("nastavnik")
-PACED_METHODS = {"sendMessage", "sendDocument", "sendPhoto", "copyMessage", "forwardMessage", "sendMediaGroup"}
+PACED_METHODS = {
+    "sendMessage",
+    "sendDocument",
+    "sendPhoto",
+    "copyMessage",
+    "forwardMessage",
+    "sendMediaGroup",
+}
 
 
 class PacingMiddleware(BaseRequestMiddleware):
@@ -43,8 +50,12 @@ class PacingMiddleware(BaseRequestMiddleware):
     def __init__(self, limiter: RateLimiter) -> None:
         self.limiter = limiter
 
-    async def __call__(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
-                       method: TelegramMethod[TelegramType]) -> Response[TelegramType]:
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
         if method.__api_method__ in PACED_METHODS and not sending_from_outbox.get():
             await self.limiter.acquire(urgent=True)
         return await make_request(bot, method)
@@ -73,8 +84,9 @@ class App:
         await self.engine.dispose()
 
 
-def build_storage(settings: Settings, factory: async_sessionmaker[AsyncSession], clock: Clock
-                  ) -> tuple[BaseStorage, BaseEventIsolation]:
+def build_storage(
+    settings: Settings, factory: async_sessionmaker[AsyncSession], clock: Clock
+) -> tuple[BaseStorage, BaseEventIsolation]:
     if settings.redis_url:
         from aiogram.fsm.storage.base import DefaultKeyBuilder
         from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
@@ -84,8 +96,14 @@ def build_storage(settings: Settings, factory: async_sessionmaker[AsyncSession],
     return SqlStorage(factory, clock), SimpleEventIsolation()
 
 
-def build_dispatcher(settings: Settings, factory: async_sessionmaker[AsyncSession], clock: Clock,
-                     storage: BaseStorage, isolation: BaseEventIsolation, sender: OutboxSender) -> Dispatcher:
+def build_dispatcher(
+    settings: Settings,
+    factory: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    storage: BaseStorage,
+    isolation: BaseEventIsolation,
+    sender: OutboxSender,
+) -> Dispatcher:
     dp = Dispatcher(storage=storage, events_isolation=isolation)
     dp["clock"] = clock
     dp.update.outer_middleware(UnitOfWorkMiddleware(factory, on_commit=sender.notify))
@@ -97,8 +115,9 @@ def build_dispatcher(settings: Settings, factory: async_sessionmaker[AsyncSessio
     return dp
 
 
-async def build_app(settings: Settings, *, session: BaseSession | None = None, clock: Clock = utc_now,
-                    migrate: bool = True) -> App:
+async def build_app(
+    settings: Settings, *, session: BaseSession | None = None, clock: Clock = utc_now, migrate: bool = True
+) -> App:
     engine = create_engine(settings.database_url)
     if migrate:
         await upgrade(engine)
@@ -113,18 +132,30 @@ async def build_app(settings: Settings, *, session: BaseSession | None = None, c
     storage, isolation = build_storage(settings, factory, clock)
     dp = build_dispatcher(settings, factory, clock, storage, isolation, sender)
     scheduler = build_scheduler(factory, clock, settings.timezone)
-    return App(settings=settings, engine=engine, factory=factory, bot=bot, dp=dp, limiter=limiter, sender=sender,
-               scheduler=scheduler, clock=clock)
+    return App(
+        settings=settings,
+        engine=engine,
+        factory=factory,
+        bot=bot,
+        dp=dp,
+        limiter=limiter,
+        sender=sender,
+        scheduler=scheduler,
+        clock=clock,
+    )
 
 
-async def ensure_programme(factory: async_sessionmaker[AsyncSession], settings: Settings, clock: Clock) -> None:
+async def ensure_programme(
+    factory: async_sessionmaker[AsyncSession], settings: Settings, clock: Clock
+) -> None:
     """A fresh installation gets one programme so invitations have somewhere to point."""
     from bot.i18n import Translator
 
     async with unit_of_work(factory) as repos:
         if not await repos.programmes.active():
-            await repos.programmes.create(Translator(settings.default_language)("programme.default_title"),
-                                          settings.timezone, clock())
+            await repos.programmes.create(
+                Translator(settings.default_language)("programme.default_title"), settings.timezone, clock()
+            )
 
 
 async def run_polling(app: App) -> None:

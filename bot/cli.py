@@ -38,10 +38,15 @@ def main(argv: list[str] | None = None) -> int:
         app = await build_app(settings)
         await run_polling(app)
 
+    from aiogram.exceptions import TelegramUnauthorizedError
+
     try:
         asyncio.run(_run())
     except KeyboardInterrupt:
         pass
+    except TelegramUnauthorizedError:
+        print("nastavnik: BOT_TOKEN was refused by the Bot API (check it with @BotFather)", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -74,8 +79,10 @@ async def _add_curator(url: str, telegram_id: int) -> int:
         added = await repos.participants.add_role(me.id, Role.CURATOR, now)
         await repos.audit.log("curator.add", now, object_type="participant", object_id=me.id, via="cli")
     await engine.dispose()
-    print(f"nastavnik: {'added curator' if added else 'already a curator'} (participant #{me.id}); "
-          "they finish joining with /start")
+    print(
+        f"nastavnik: {'added curator' if added else 'already a curator'} (participant #{me.id}); "
+        "they finish joining with /start"
+    )
     return 0
 
 

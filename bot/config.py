@@ -47,6 +47,8 @@ class Settings(DatabaseSettings):
     @classmethod
     def _token_shape(cls, value: SecretStr) -> SecretStr:
         raw = value.get_secret_value().strip()
+        if not raw:
+            raise ValueError("is empty: put the token from @BotFather into .env (see .env.example)")
         head, sep, tail = raw.partition(":")
         if not (sep and head.isdigit() and len(tail) >= 20):
             raise ValueError("expected a token like 123456:ABC... from @BotFather")
@@ -99,7 +101,6 @@ class Settings(DatabaseSettings):
         return ZoneInfo(self.timezone)
 
 
-
 S = TypeVar("S", bound=DatabaseSettings)
 
 
@@ -113,4 +114,6 @@ def load_settings(cls: type[S] = Settings, **overrides: object) -> S:  # type: i
         if err["type"] == "missing":
             raise SettingsError(f"{name} is not set (see .env.example)") from None
         message = err["msg"].removeprefix("Value error, ")
+        if message.startswith("is empty"):
+            raise SettingsError(f"{name} {message}") from None
         raise SettingsError(f"{name} is malformed: {message}") from None

@@ -38,8 +38,15 @@ def router() -> Router:
         await message.answer(t("language.choose"), reply_markup=kb.languages())
 
     @r.callback_query(LangCb.filter(F.lang.in_({"ru", "en"})), StateFilter("*"))
-    async def set_language(cb: CallbackQuery, callback_data: LangCb, state: FSMContext, repos: Repos, bot: Bot,
-                           me: ParticipantDTO | None, clock: Clock) -> None:
+    async def set_language(
+        cb: CallbackQuery,
+        callback_data: LangCb,
+        state: FSMContext,
+        repos: Repos,
+        bot: Bot,
+        me: ParticipantDTO | None,
+        clock: Clock,
+    ) -> None:
         t = Translator(callback_data.lang)
         if me is not None:
             await repos.participants.update(me.id, clock(), language=callback_data.lang)
@@ -53,23 +60,30 @@ def router() -> Router:
             await cb.message.edit_text(t("language.set"))
 
     @r.message(Command("consent"), StateFilter("*"))
-    async def consent_status(message: Message, repos: Repos, t: Translator, me: ParticipantDTO | None) -> None:
+    async def consent_status(
+        message: Message, repos: Repos, t: Translator, me: ParticipantDTO | None
+    ) -> None:
         if me is None or me.status == Status.WITHDRAWN.value:
             await message.answer(t("consent.none"))
             return
         own = await repos.consents.active_for_subject(me.id, "self")
         if own is not None:
-            await message.answer(t("consent.status_self", version=own.version,
-                                   date=own.decided_at.strftime("%d.%m.%Y")),
-                                 reply_markup=kb.withdraw_ask(t, me.id))
+            await message.answer(
+                t("consent.status_self", version=own.version, date=own.decided_at.strftime("%d.%m.%Y")),
+                reply_markup=kb.withdraw_ask(t, me.id),
+            )
         if me.has(Role.MENTEE) and me.is_minor:
             parental = await repos.consents.active_for_subject(me.id, "parent")
-            await message.answer(t("consent.status_parent_given" if parental else "consent.status_parent_missing"))
+            await message.answer(
+                t("consent.status_parent_given" if parental else "consent.status_parent_missing")
+            )
         if me.has(Role.PARENT):
             for child in await repos.participants.children_of(me.id):
                 if await repos.consents.active_for_subject(child.id, "parent"):
-                    await message.answer(t("consent.status_child", name=child.full_name or "—"),
-                                         reply_markup=kb.withdraw_ask(t, child.id))
+                    await message.answer(
+                        t("consent.status_child", name=child.full_name or "—"),
+                        reply_markup=kb.withdraw_ask(t, child.id),
+                    )
 
     async def _subject(repos: Repos, me: ParticipantDTO | None, subject_id: int) -> ParticipantDTO | None:
         """Only oneself, or one's own child, may be the subject of a withdrawal."""
@@ -82,8 +96,15 @@ def router() -> Router:
         return None
 
     @r.callback_query(WithdrawCb.filter(), StateFilter("*"))
-    async def withdraw(cb: CallbackQuery, callback_data: WithdrawCb, state: FSMContext, repos: Repos,
-                       t: Translator, me: ParticipantDTO | None, clock: Clock) -> None:
+    async def withdraw(
+        cb: CallbackQuery,
+        callback_data: WithdrawCb,
+        state: FSMContext,
+        repos: Repos,
+        t: Translator,
+        me: ParticipantDTO | None,
+        clock: Clock,
+    ) -> None:
         subject = await _subject(repos, me, callback_data.subject_id)
         if subject is None or me is None or not isinstance(cb.message, Message):
             await cb.answer(t("common.stale"), show_alert=True)
@@ -99,7 +120,9 @@ def router() -> Router:
             await cb.message.edit_text(t("consent.withdrawn_self"))
         else:
             ended = await svc.withdraw_parent_consent(repos, me, subject, clock())
-            await cb.message.edit_text(t("consent.withdrawn_child" if ended else "consent.withdrawn_child_kept"))
+            await cb.message.edit_text(
+                t("consent.withdrawn_child" if ended else "consent.withdrawn_child_kept")
+            )
         await cb.answer()
 
     return r

@@ -22,8 +22,11 @@ def router() -> Router:
         lines = [t("participants.header")]
         for status in (s.value for s in Status):
             lines.append(t("participants.count", status=t(f"status.{status}"), n=counts.get(status, 0)))
-        waiting = [p for p in await repos.participants.with_role(Role.MENTEE)
-                   if p.status == Status.AWAITING_PARENT.value]
+        waiting = [
+            p
+            for p in await repos.participants.with_role(Role.MENTEE)
+            if p.status == Status.AWAITING_PARENT.value
+        ]
         if waiting:
             lines.append("")
             lines.append(t("participants.awaiting_parent"))

@@ -18,8 +18,12 @@ def router(default_language: str = "ru") -> Router:
     @r.errors()
     async def on_error(event: ErrorEvent) -> None:
         update = event.update
-        log.error("handler failed update_id=%s error=%s", update.update_id, type(event.exception).__name__,
-                  exc_info=event.exception)
+        log.error(
+            "handler failed update_id=%s error=%s",
+            update.update_id,
+            type(event.exception).__name__,
+            exc_info=event.exception,
+        )
         user = update.event.from_user if hasattr(update.event, "from_user") else None  # type: ignore[union-attr]
         chat_id = user.id if user else None
         if chat_id is None:

@@ -21,7 +21,7 @@ def router() -> Router:
 
     @r.callback_query()
     async def unknown_button(cb: CallbackQuery, t: Translator) -> None:
-        # Old keyboards and forged data land here; the payload itself may be attacker-chosen, so only its size.
+        # Old keyboards and forged data land here; the payload may be attacker-chosen, so log only its size.
         log.warning("unrecognised callback data (len=%d)", len(cb.data or ""))
         await cb.answer(t("common.stale"), show_alert=True)
 

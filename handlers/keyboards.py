@@ -17,8 +17,10 @@ def button(text: str, data: str) -> InlineKeyboardButton:
 
 
 def consent(t: Translator) -> InlineKeyboardMarkup:
-    return rows([button(t("consent.accept"), ConsentCb(action="accept").pack())],
-                [button(t("consent.decline"), ConsentCb(action="decline").pack())])
+    return rows(
+        [button(t("consent.accept"), ConsentCb(action="accept").pack())],
+        [button(t("consent.decline"), ConsentCb(action="decline").pack())],
+    )
 
 
 def languages() -> InlineKeyboardMarkup:
@@ -26,12 +28,18 @@ def languages() -> InlineKeyboardMarkup:
 
 
 def adult(t: Translator) -> InlineKeyboardMarkup:
-    return rows([button(t("common.yes"), AdultCb(adult=True).pack()),
-                 button(t("common.no"), AdultCb(adult=False).pack())])
+    return rows(
+        [
+            button(t("common.yes"), AdultCb(adult=True).pack()),
+            button(t("common.no"), AdultCb(adult=False).pack()),
+        ]
+    )
 
 
 def invite_roles(t: Translator) -> InlineKeyboardMarkup:
-    return rows(*[[button(t(f"roles.{r}"), InviteRoleCb(role=r).pack())] for r in ("mentee", "mentor", "curator")])
+    return rows(
+        *[[button(t(f"roles.{r}"), InviteRoleCb(role=r).pack())] for r in ("mentee", "mentor", "curator")]
+    )
 
 
 def revoke(t: Translator, invitation_id: int) -> InlineKeyboardMarkup:
@@ -43,5 +51,7 @@ def withdraw_ask(t: Translator, subject_id: int) -> InlineKeyboardMarkup:
 
 
 def withdraw_confirm(t: Translator, subject_id: int) -> InlineKeyboardMarkup:
-    return rows([button(t("consent.withdraw_confirm"), WithdrawCb(action="confirm", subject_id=subject_id).pack())],
-                [button(t("common.cancel"), WithdrawCb(action="cancel", subject_id=subject_id).pack())])
+    return rows(
+        [button(t("consent.withdraw_confirm"), WithdrawCb(action="confirm", subject_id=subject_id).pack())],
+        [button(t("common.cancel"), WithdrawCb(action="cancel", subject_id=subject_id).pack())],
+    )

@@ -21,8 +21,9 @@ def _commands(names: list[str] | tuple[str, ...], t: Translator) -> list[BotComm
 async def set_default_menus(bot: Bot, default_language: str) -> None:
     for lang in LANGUAGES:
         cmds = _commands(PUBLIC, Translator(lang))
-        await bot.set_my_commands(cmds, scope=BotCommandScopeDefault(),
-                                  language_code=None if lang == default_language else lang)
+        await bot.set_my_commands(
+            cmds, scope=BotCommandScopeDefault(), language_code=None if lang == default_language else lang
+        )
 
 
 async def refresh_menu(bot: Bot, repos: Repos, me: ParticipantDTO, now: datetime) -> None:
@@ -32,7 +33,7 @@ async def refresh_menu(bot: Bot, repos: Repos, me: ParticipantDTO, now: datetime
     version = hashlib.sha1(f"{me.language}|{','.join(names)}".encode()).hexdigest()[:16]
     if me.commands_version == version:
         return
-    await bot.set_my_commands(_commands(names, Translator(me.language)),
-                              scope=BotCommandScopeChat(chat_id=me.telegram_id))
+    await bot.set_my_commands(
+        _commands(names, Translator(me.language)), scope=BotCommandScopeChat(chat_id=me.telegram_id)
+    )
     await repos.participants.update(me.id, now, commands_version=version)
-

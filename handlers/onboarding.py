@@ -10,7 +10,7 @@ from aiogram.types import CallbackQuery, Message
 from bot.clock import Clock
 from bot.config import Settings
 from bot.domain.entities import ParticipantDTO, Role, Status
-from bot.i18n import Translator
+from bot.i18n import Translator, pick_language
 from bot.services import onboarding as svc
 from handlers import keyboards as kb
 from handlers.callbacks import AdultCb, ConsentCb
@@ -36,8 +36,16 @@ async def ask(step: str, message: Message, state: FSMContext, t: Translator, me:
     await message.answer(t(key), reply_markup=markup)
 
 
-async def continue_onboarding(message: Message, state: FSMContext, repos: Repos, t: Translator, bot: Bot,
-                              me: ParticipantDTO, settings: Settings, clock: Clock) -> None:
+async def continue_onboarding(
+    message: Message,
+    state: FSMContext,
+    repos: Repos,
+    t: Translator,
+    bot: Bot,
+    me: ParticipantDTO,
+    settings: Settings,
+    clock: Clock,
+) -> None:
     """Ask the next missing profile item, or finish. Derived from the database, so it survives restarts."""
     has_consent = await repos.consents.active_for_subject(me.id, "self") is not None
     step = svc.next_step(me, has_consent)
@@ -52,8 +60,15 @@ async def continue_onboarding(message: Message, state: FSMContext, repos: Repos,
     now = clock()
     me, unlocked = await svc.finish_profile(repos, me, now)
     if me.status == Status.AWAITING_PARENT.value:
-        token, _ = await svc.create_invitation(repos, role=Role.PARENT, now=now, ttl_days=settings.invitation_ttl_days,
-                                               created_by=me.id, child_id=me.id, max_uses=2)
+        token, _ = await svc.create_invitation(
+            repos,
+            role=Role.PARENT,
+            now=now,
+            ttl_days=settings.invitation_ttl_days,
+            created_by=me.id,
+            child_id=me.id,
+            max_uses=2,
+        )
         await message.answer(t("profile.awaiting_parent", link=await invite_link(bot, token)))
     else:
         roles = sorted(r.value for r in me.roles)
@@ -64,8 +79,18 @@ async def continue_onboarding(message: Message, state: FSMContext, repos: Repos,
         child = await repos.participants.get(child_id)
         if child and child.telegram_id:
             ct = Translator(child.language)
-            await repos.outbox.enqueue([svc.notice(child.telegram_id, child.id, ct("profile.parent_consented"),
-                                                   "consent", dedup_key=f"parent-consented:{child.id}")], now)
+            await repos.outbox.enqueue(
+                [
+                    svc.notice(
+                        child.telegram_id,
+                        child.id,
+                        ct("profile.parent_consented"),
+                        "consent",
+                        dedup_key=f"parent-consented:{child.id}",
+                    )
+                ],
+                now,
+            )
     await refresh_menu(bot, repos, me, now)
 
 
@@ -73,9 +98,18 @@ def router() -> Router:
     r = Router(name=__name__)
 
     @r.message(CommandStart())
-    async def start(message: Message, command: CommandObject, state: FSMContext, repos: Repos, t: Translator,
-                    bot: Bot, me: ParticipantDTO | None, settings: Settings, clock: Clock,
-                    bootstrap_curator: bool) -> None:
+    async def start(
+        message: Message,
+        command: CommandObject,
+        state: FSMContext,
+        repos: Repos,
+        t: Translator,
+        bot: Bot,
+        me: ParticipantDTO | None,
+        settings: Settings,
+        clock: Clock,
+        bootstrap_curator: bool,
+    ) -> None:
         payload = (command.args or "").strip()
         now = clock()
         if payload:
@@ -84,8 +118,12 @@ def router() -> Router:
                 await message.answer(t(f"start.bad_token.{problem}"))
                 return
             assert inv is not None
-            if me is not None and me.status != Status.WITHDRAWN.value and inv.role in me.roles \
-                    and inv.child_id is None:
+            if (
+                me is not None
+                and me.status != Status.WITHDRAWN.value
+                and inv.role in me.roles
+                and inv.child_id is None
+            ):
                 await message.answer(t("start.already_joined"))
                 await continue_onboarding(message, state, repos, t, bot, me, settings, clock)
                 return
@@ -96,6 +134,13 @@ def router() -> Router:
             await message.answer(t(key, version=svc.CONSENT_VERSION), reply_markup=kb.consent(t))
             return
         if me is not None and me.status != Status.WITHDRAWN.value:
+            if me.full_name is None and await repos.consents.active_for_subject(me.id, "self") is None:
+                # Added by an operator before they ever wrote: speak their Telegram language.
+                lang = pick_language(message.from_user.language_code if message.from_user else None, t.lang)
+                await repos.participants.update(me.id, now, language=lang)
+                me = await repos.participants.get(me.id)
+                assert me is not None
+                t = Translator(lang)
             if bootstrap_curator and not me.is_curator:
                 await repos.participants.add_role(me.id, Role.CURATOR, now)
                 me = await repos.participants.get(me.id)
@@ -107,15 +152,25 @@ def router() -> Router:
             await state.set_state(Onboarding.consent)
             await state.update_data(invitation_id=None, lang=t.lang, curator=True)
             await message.answer(t("start.welcome", role=t("roles.curator")))
-            await message.answer(t("consent.text_self", version=svc.CONSENT_VERSION), reply_markup=kb.consent(t))
+            await message.answer(
+                t("consent.text_self", version=svc.CONSENT_VERSION), reply_markup=kb.consent(t)
+            )
             return
         key = "start.withdrawn" if me is not None else "start.no_token"
         await message.answer(t(key))
 
     @r.callback_query(ConsentCb.filter())
-    async def consent(cb: CallbackQuery, callback_data: ConsentCb, state: FSMContext, repos: Repos,
-                      t: Translator, bot: Bot, me: ParticipantDTO | None, settings: Settings,
-                      clock: Clock) -> None:
+    async def consent(
+        cb: CallbackQuery,
+        callback_data: ConsentCb,
+        state: FSMContext,
+        repos: Repos,
+        t: Translator,
+        bot: Bot,
+        me: ParticipantDTO | None,
+        settings: Settings,
+        clock: Clock,
+    ) -> None:
         if await state.get_state() != Onboarding.consent.state or not isinstance(cb.message, Message):
             await cb.answer(t("common.stale"), show_alert=True)
             return
@@ -134,8 +189,14 @@ def router() -> Router:
             await cb.answer()
             return
         joined, problem = await svc.accept_consent(
-            repos, telegram_id=cb.from_user.id, username=cb.from_user.username, language=data.get("lang", t.lang),
-            invitation_id=data.get("invitation_id"), curator_bootstrap=bool(data.get("curator")), now=now)
+            repos,
+            telegram_id=cb.from_user.id,
+            username=cb.from_user.username,
+            language=data.get("lang", t.lang),
+            invitation_id=data.get("invitation_id"),
+            curator_bootstrap=bool(data.get("curator")),
+            now=now,
+        )
         if problem or joined is None:
             await state.clear()
             await cb.message.answer(t(f"start.bad_token.{problem}"))
@@ -146,9 +207,20 @@ def router() -> Router:
         await cb.answer()
         await continue_onboarding(cb.message, state, repos, t, bot, joined, settings, clock)
 
-    async def _text_step(message: Message, state: FSMContext, repos: Repos, t: Translator, bot: Bot,
-                         me: ParticipantDTO | None, settings: Settings, clock: Clock, field: str,
-                         value: str | None, error_key: str, prompt_key: str) -> None:
+    async def _text_step(
+        message: Message,
+        state: FSMContext,
+        repos: Repos,
+        t: Translator,
+        bot: Bot,
+        me: ParticipantDTO | None,
+        settings: Settings,
+        clock: Clock,
+        field: str,
+        value: str | None,
+        error_key: str,
+        prompt_key: str,
+    ) -> None:
         if me is None:
             await state.clear()
             await message.answer(t("start.no_token"))
@@ -163,23 +235,82 @@ def router() -> Router:
         await continue_onboarding(message, state, repos, t, bot, fresh, settings, clock)
 
     @r.message(Onboarding.name, F.text)
-    async def name(message: Message, state: FSMContext, repos: Repos, t: Translator, bot: Bot,
-                   me: ParticipantDTO | None, settings: Settings, clock: Clock) -> None:
-        await _text_step(message, state, repos, t, bot, me, settings, clock, "full_name",
-                         svc.validate_name(message.text or ""), "profile.bad_name", "profile.ask_name")
+    async def name(
+        message: Message,
+        state: FSMContext,
+        repos: Repos,
+        t: Translator,
+        bot: Bot,
+        me: ParticipantDTO | None,
+        settings: Settings,
+        clock: Clock,
+    ) -> None:
+        await _text_step(
+            message,
+            state,
+            repos,
+            t,
+            bot,
+            me,
+            settings,
+            clock,
+            "full_name",
+            svc.validate_name(message.text or ""),
+            "profile.bad_name",
+            "profile.ask_name",
+        )
 
     @r.message(Onboarding.group, F.text)
-    async def group(message: Message, state: FSMContext, repos: Repos, t: Translator, bot: Bot,
-                    me: ParticipantDTO | None, settings: Settings, clock: Clock) -> None:
-        await _text_step(message, state, repos, t, bot, me, settings, clock, "group_name",
-                         svc.validate_short(message.text or "", 30), "profile.bad_group", "profile.ask_group")
+    async def group(
+        message: Message,
+        state: FSMContext,
+        repos: Repos,
+        t: Translator,
+        bot: Bot,
+        me: ParticipantDTO | None,
+        settings: Settings,
+        clock: Clock,
+    ) -> None:
+        await _text_step(
+            message,
+            state,
+            repos,
+            t,
+            bot,
+            me,
+            settings,
+            clock,
+            "group_name",
+            svc.validate_short(message.text or "", 30),
+            "profile.bad_group",
+            "profile.ask_group",
+        )
 
     @r.message(Onboarding.position, F.text)
-    async def position(message: Message, state: FSMContext, repos: Repos, t: Translator, bot: Bot,
-                       me: ParticipantDTO | None, settings: Settings, clock: Clock) -> None:
-        await _text_step(message, state, repos, t, bot, me, settings, clock, "position",
-                         svc.validate_short(message.text or "", 150), "profile.bad_position",
-                         "profile.ask_position")
+    async def position(
+        message: Message,
+        state: FSMContext,
+        repos: Repos,
+        t: Translator,
+        bot: Bot,
+        me: ParticipantDTO | None,
+        settings: Settings,
+        clock: Clock,
+    ) -> None:
+        await _text_step(
+            message,
+            state,
+            repos,
+            t,
+            bot,
+            me,
+            settings,
+            clock,
+            "position",
+            svc.validate_short(message.text or "", 150),
+            "profile.bad_position",
+            "profile.ask_position",
+        )
 
     @r.message(Onboarding.adult)
     async def adult_text(message: Message, t: Translator) -> None:
@@ -197,9 +328,22 @@ def router() -> Router:
         await message.answer(t("profile.text_expected"))
 
     @r.callback_query(AdultCb.filter())
-    async def adult(cb: CallbackQuery, callback_data: AdultCb, state: FSMContext, repos: Repos, t: Translator,
-                    bot: Bot, me: ParticipantDTO | None, settings: Settings, clock: Clock) -> None:
-        if await state.get_state() != Onboarding.adult.state or me is None or not isinstance(cb.message, Message):
+    async def adult(
+        cb: CallbackQuery,
+        callback_data: AdultCb,
+        state: FSMContext,
+        repos: Repos,
+        t: Translator,
+        bot: Bot,
+        me: ParticipantDTO | None,
+        settings: Settings,
+        clock: Clock,
+    ) -> None:
+        if (
+            await state.get_state() != Onboarding.adult.state
+            or me is None
+            or not isinstance(cb.message, Message)
+        ):
             await cb.answer(t("common.stale"), show_alert=True)
             return
         await cb.message.edit_reply_markup(reply_markup=None)

@@ -29,8 +29,9 @@ async def invite(curator: Client, role_button: str) -> str:
     return token_in(replies[-1].text or "")
 
 
-async def onboard_mentee(h: Harness, curator: Client, user_id: int, lang: str = "ru", adult: bool = True,
-                         name: str = "Петров Иван") -> Client:
+async def onboard_mentee(
+    h: Harness, curator: Client, user_id: int, lang: str = "ru", adult: bool = True, name: str = "Петров Иван"
+) -> Client:
     token = await invite(curator, "наставляемый" if curator.language_code == "ru" else "mentee")
     u = h.user(user_id, "Mentee", lang)
     await u.send(f"/start {token}")
@@ -42,8 +43,9 @@ async def onboard_mentee(h: Harness, curator: Client, user_id: int, lang: str = 
     return u
 
 
-async def onboard_mentor(h: Harness, curator: Client, user_id: int, lang: str = "ru",
-                         name: str = "Сидорова Ольга Павловна") -> Client:
+async def onboard_mentor(
+    h: Harness, curator: Client, user_id: int, lang: str = "ru", name: str = "Сидорова Ольга Павловна"
+) -> Client:
     token = await invite(curator, "наставник" if curator.language_code == "ru" else "mentor")
     u = h.user(user_id, "Mentor", lang)
     await u.send(f"/start {token}")

@@ -138,8 +138,8 @@ async def test_token_is_unguessable_and_stored_hashed(h):
 
 
 async def test_withdrawal_stops_writing_and_marks_for_deletion(h):
-    from bot.services.privacy import anonymise_due
     from bot.domain.entities import NewMessage
+    from bot.services.privacy import anonymise_due
 
     c = await onboard_curator(h)
     u = await onboard_mentee(h, c, 2005)
@@ -151,7 +151,9 @@ async def test_withdrawal_stops_writing_and_marks_for_deletion(h):
     assert me.status == Status.WITHDRAWN
     # Nothing more reaches them through the outbox.
     async with unit_of_work(h.app.factory) as repos:
-        await repos.outbox.enqueue([NewMessage(chat_id=2005, text="announcement", kind="test")], h.app.clock())
+        await repos.outbox.enqueue(
+            [NewMessage(chat_id=2005, text="announcement", kind="test")], h.app.clock()
+        )
     before = len(u.texts())
     await h.deliver_outbox()
     assert len(u.texts()) == before
@@ -244,3 +246,49 @@ async def test_handler_error_apologises_and_bot_keeps_running(h, monkeypatch):
     assert "что-то пошло не так" in replies[-1].text
     monkeypatch.undo()
     assert "не найдена" in (await u.send("/start AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"))[-1].text
+
+
+async def test_two_quick_taps_do_not_race(h):
+    import asyncio
+
+    c = await onboard_curator(h)
+    token = await invite(c, "наставляемый")
+    u = h.user(2010, "M", "ru")
+    await u.send(f"/start {token}")
+    button = next(b for b in u.last().buttons() if b["text"] == "✅ Даю согласие")
+    msg = u.last()
+    await asyncio.gather(u.press(button["callback_data"], msg), u.press(button["callback_data"], msg))
+    async with unit_of_work(h.app.factory) as repos:
+        me = await repos.participants.by_telegram_id(2010)
+        consents = [x for x in await repos.consents.history(me.id) if x.kind == "self"]
+        inv = await repos.invitations.by_hash(token_hash(token))
+    assert len(consents) == 1 and inv.uses == 1
+    assert sum("Как вас зовут" in t for t in u.texts()) == 1
+
+
+async def test_curator_added_from_cli_joins_with_consent(h):
+    from bot.cli import _add_curator
+
+    assert await _add_curator(h.app.settings.database_url, 1234) == 0
+    c = h.user(1234, "C", "en")
+    replies = await c.send("/start")
+    assert "Consent" in replies[-1].text
+    await c.click("✅ I consent")
+    await c.send("Boris Curator")
+    me = await participant(h, 1234)
+    assert me.is_curator and me.status == Status.ACTIVE
+    assert "Active invitations" in (await c.send("/invites"))[0].text or "No active" in c.texts()[-1]
+
+
+async def test_logs_hold_no_personal_data(h, caplog):
+    import logging
+
+    from bot.logging_setup import setup_logging
+
+    setup_logging("DEBUG")
+    caplog.set_level(logging.DEBUG)
+    c = await onboard_curator(h)
+    await onboard_mentee(h, c, 2011, name="Секретова Алиса")
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "Секретова" not in text and "Куратова" not in text and "9А" not in text
+    assert h.app.settings.bot_token.get_secret_value() not in text

@@ -27,8 +27,12 @@ def _allowed(me: ParticipantDTO | None, roles: set[Role]) -> bool:
 class AccessMiddleware(BaseMiddleware):
     """Inner middleware: runs after a handler matched, so its flags are known."""
 
-    async def __call__(self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-                       event: TelegramObject, data: dict[str, Any]) -> Any:
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
         roles: set[Role] | None = get_flag(data, "roles")
         if isinstance(event, CallbackQuery) and (event.data or "").split(":", 1)[0] in CURATOR_PREFIXES:
             roles = {Role.CURATOR}
@@ -36,9 +40,12 @@ class AccessMiddleware(BaseMiddleware):
             return await handler(event, data)
         t: Translator = data["t"]
         me = data.get("me")
-        log.warning("access denied update_id=%s participant=%s need=%s",
-                    data.get("event_update").update_id if data.get("event_update") else None,
-                    me.id if me else None, ",".join(sorted(roles)))
+        log.warning(
+            "access denied update_id=%s participant=%s need=%s",
+            data.get("event_update").update_id if data.get("event_update") else None,
+            me.id if me else None,
+            ",".join(sorted(roles)),
+        )
         if isinstance(event, CallbackQuery):
             await event.answer(t("access.denied"), show_alert=True)
         elif isinstance(event, Message):

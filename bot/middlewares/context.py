@@ -17,8 +17,12 @@ class ContextMiddleware(BaseMiddleware):
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    async def __call__(self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-                       event: TelegramObject, data: dict[str, Any]) -> Any:
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
         user: User | None = data.get("event_from_user")
         repos: Repos = data["repos"]
         me = await repos.participants.by_telegram_id(user.id) if user else None
@@ -27,7 +31,9 @@ class ContextMiddleware(BaseMiddleware):
         else:
             state = data.get("state")
             stored = (await state.get_data()).get("lang") if state is not None else None
-            lang = stored or pick_language(user.language_code if user else None, self.settings.default_language)
+            lang = stored or pick_language(
+                user.language_code if user else None, self.settings.default_language
+            )
         data["me"] = me
         data["t"] = Translator(lang)
         data["settings"] = self.settings

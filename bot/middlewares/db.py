@@ -13,13 +13,18 @@ from storage.uow import unit_of_work
 
 
 class UnitOfWorkMiddleware(BaseMiddleware):
-    def __init__(self, factory: async_sessionmaker[AsyncSession], on_commit: Callable[[], None] | None = None
-                 ) -> None:
+    def __init__(
+        self, factory: async_sessionmaker[AsyncSession], on_commit: Callable[[], None] | None = None
+    ) -> None:
         self.factory = factory
         self.on_commit = on_commit
 
-    async def __call__(self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-                       event: TelegramObject, data: dict[str, Any]) -> Any:
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
         async with unit_of_work(self.factory) as repos:
             data["repos"] = repos
             result = await handler(event, data)

@@ -50,15 +50,36 @@ def validate_short(text: str, max_len: int = 100) -> str | None:
     return cleaned
 
 
-async def create_invitation(repos: Repos, *, role: Role, now: datetime, ttl_days: int, created_by: int | None,
-                            programme_id: int | None = None, child_id: int | None = None,
-                            max_uses: int | None = None) -> tuple[str, InvitationDTO]:
+async def create_invitation(
+    repos: Repos,
+    *,
+    role: Role,
+    now: datetime,
+    ttl_days: int,
+    created_by: int | None,
+    programme_id: int | None = None,
+    child_id: int | None = None,
+    max_uses: int | None = None,
+) -> tuple[str, InvitationDTO]:
     token = new_token()
-    dto = await repos.invitations.create(token_hash(token), role, now + timedelta(days=ttl_days), now,
-                                         programme_id=programme_id, created_by=created_by, child_id=child_id,
-                                         max_uses=max_uses)
-    await repos.audit.log("invitation.create", now, actor_id=created_by, object_type="invitation",
-                          object_id=dto.id, role=role.value)
+    dto = await repos.invitations.create(
+        token_hash(token),
+        role,
+        now + timedelta(days=ttl_days),
+        now,
+        programme_id=programme_id,
+        created_by=created_by,
+        child_id=child_id,
+        max_uses=max_uses,
+    )
+    await repos.audit.log(
+        "invitation.create",
+        now,
+        actor_id=created_by,
+        object_type="invitation",
+        object_id=dto.id,
+        role=role.value,
+    )
     return token, dto
 
 
@@ -73,10 +94,17 @@ async def check_token(repos: Repos, payload: str, now: datetime) -> tuple[Invita
     return (None, problem) if problem else (inv, None)
 
 
-async def accept_consent(repos: Repos, *, telegram_id: int, username: str | None, language: str,
-                         invitation_id: int | None, curator_bootstrap: bool, now: datetime
-                         ) -> tuple[ParticipantDTO | None, str | None]:
-    """Record consent and join. Returns (participant, problem) — problem when the invitation became unusable."""
+async def accept_consent(
+    repos: Repos,
+    *,
+    telegram_id: int,
+    username: str | None,
+    language: str,
+    invitation_id: int | None,
+    curator_bootstrap: bool,
+    now: datetime,
+) -> tuple[ParticipantDTO | None, str | None]:
+    """Record consent and join; returns (participant, problem), problem being why the invitation failed."""
     inv = None
     if invitation_id is not None:
         inv = await repos.invitations.get(invitation_id)
@@ -91,28 +119,64 @@ async def accept_consent(repos: Repos, *, telegram_id: int, username: str | None
     elif me.status == Status.WITHDRAWN.value:
         await repos.participants.update(me.id, now, status=Status.ONBOARDING.value, deletion_due_at=None)
     if inv is not None:
-        await repos.participants.add_role(me.id, inv.role, now, programme_id=inv.programme_id,
-                                          invitation_id=inv.id)
+        await repos.participants.add_role(
+            me.id, inv.role, now, programme_id=inv.programme_id, invitation_id=inv.id
+        )
     if curator_bootstrap:
         await repos.participants.add_role(me.id, Role.CURATOR, now)
     if not await repos.consents.active_for_subject(me.id, "self"):
-        await repos.consents.record(telegram_id=telegram_id, participant_id=me.id, subject_id=me.id, kind="self",
-                                    version=CONSENT_VERSION, accepted=True, now=now)
-        await repos.audit.log("consent.accept", now, actor_id=me.id, object_type="participant", object_id=me.id,
-                              kind="self", version=CONSENT_VERSION)
+        await repos.consents.record(
+            telegram_id=telegram_id,
+            participant_id=me.id,
+            subject_id=me.id,
+            kind="self",
+            version=CONSENT_VERSION,
+            accepted=True,
+            now=now,
+        )
+        await repos.audit.log(
+            "consent.accept",
+            now,
+            actor_id=me.id,
+            object_type="participant",
+            object_id=me.id,
+            kind="self",
+            version=CONSENT_VERSION,
+        )
     if inv is not None and inv.role == Role.PARENT and inv.child_id is not None:
         await repos.participants.link_parent(me.id, inv.child_id, now)
-        await repos.consents.record(telegram_id=telegram_id, participant_id=me.id, subject_id=inv.child_id,
-                                    kind="parent", version=CONSENT_VERSION, accepted=True, now=now)
-        await repos.audit.log("consent.accept", now, actor_id=me.id, object_type="participant",
-                              object_id=inv.child_id, kind="parent", version=CONSENT_VERSION)
+        await repos.consents.record(
+            telegram_id=telegram_id,
+            participant_id=me.id,
+            subject_id=inv.child_id,
+            kind="parent",
+            version=CONSENT_VERSION,
+            accepted=True,
+            now=now,
+        )
+        await repos.audit.log(
+            "consent.accept",
+            now,
+            actor_id=me.id,
+            object_type="participant",
+            object_id=inv.child_id,
+            kind="parent",
+            version=CONSENT_VERSION,
+        )
     return await repos.participants.get(me.id), None
 
 
 async def record_refusal(repos: Repos, *, telegram_id: int, kind: str, now: datetime) -> None:
     """A decline stores nothing but the refusal itself."""
-    await repos.consents.record(telegram_id=telegram_id, participant_id=None, subject_id=None, kind=kind,
-                                version=CONSENT_VERSION, accepted=False, now=now)
+    await repos.consents.record(
+        telegram_id=telegram_id,
+        participant_id=None,
+        subject_id=None,
+        kind=kind,
+        version=CONSENT_VERSION,
+        accepted=False,
+        now=now,
+    )
 
 
 async def finish_profile(repos: Repos, me: ParticipantDTO, now: datetime) -> tuple[ParticipantDTO, list[int]]:
@@ -142,24 +206,35 @@ async def withdraw(repos: Repos, subject: ParticipantDTO, *, actor_id: int, now:
     await repos.participants.update(subject.id, now, status=Status.WITHDRAWN.value, deletion_due_at=now)
     if subject.telegram_id is not None:
         await repos.outbox.drop_for_chat(subject.telegram_id, "consent withdrawn")
-    await repos.audit.log("consent.withdraw", now, actor_id=actor_id, object_type="participant",
-                          object_id=subject.id)
+    await repos.audit.log(
+        "consent.withdraw", now, actor_id=actor_id, object_type="participant", object_id=subject.id
+    )
     return ended
 
 
-async def withdraw_parent_consent(repos: Repos, parent: ParticipantDTO, child: ParticipantDTO, now: datetime
-                                  ) -> bool:
+async def withdraw_parent_consent(
+    repos: Repos, parent: ParticipantDTO, child: ParticipantDTO, now: datetime
+) -> bool:
     """A parent withdraws consent for their child. True when the child's participation ended with it."""
     await repos.consents.withdraw_all(child.id, now, kind="parent")
-    await repos.audit.log("consent.withdraw", now, actor_id=parent.id, object_type="participant",
-                          object_id=child.id, kind="parent")
+    await repos.audit.log(
+        "consent.withdraw",
+        now,
+        actor_id=parent.id,
+        object_type="participant",
+        object_id=child.id,
+        kind="parent",
+    )
     if child.is_minor and not await repos.consents.active_for_subject(child.id, "parent"):
         await withdraw(repos, child, actor_id=parent.id, now=now)
         return True
     return False
 
 
-def notice(chat_id: int, participant_id: int, text: str, kind: str, dedup_key: str | None = None) -> NewMessage:
+def notice(
+    chat_id: int, participant_id: int, text: str, kind: str, dedup_key: str | None = None
+) -> NewMessage:
     """A message to someone other than the person being answered: it goes through the outbox."""
-    return NewMessage(chat_id=chat_id, participant_id=participant_id, text=text, kind=kind, dedup_key=dedup_key,
-                      priority=1)
+    return NewMessage(
+        chat_id=chat_id, participant_id=participant_id, text=text, kind=kind, dedup_key=dedup_key, priority=1
+    )

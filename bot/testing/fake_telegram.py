@@ -23,8 +23,17 @@ from aiogram.methods.base import TelegramType
 from aiogram.types import InputFile
 
 SEND_METHODS = {"sendMessage", "sendDocument", "sendPhoto", "copyMessage", "forwardMessage"}
-JSON_FIELDS = {"reply_markup", "commands", "scope", "allowed_updates", "link_preview_options", "entities",
-               "caption_entities", "reply_parameters", "media"}
+JSON_FIELDS = {
+    "reply_markup",
+    "commands",
+    "scope",
+    "allowed_updates",
+    "link_preview_options",
+    "entities",
+    "caption_entities",
+    "reply_parameters",
+    "media",
+}
 
 
 @dataclass
@@ -92,8 +101,9 @@ class FakeTelegram:
         self._send_counter = 0
 
     # -- knobs ---------------------------------------------------------------------------------------
-    def fail_next(self, status: int, *, method: str | None = None, times: int = 1,
-                  retry_after: int | None = None) -> None:
+    def fail_next(
+        self, status: int, *, method: str | None = None, times: int = 1, retry_after: int | None = None
+    ) -> None:
         for _ in range(times):
             self.failures.append((method, status, retry_after))
 
@@ -167,11 +177,26 @@ class FakeTelegram:
             _, status, retry_after = self.failures.popleft()
             raise FakeError(status, self._description(status), retry_after)
         if method == "getMe":
-            return {"id": int(self.token.split(":")[0]), "is_bot": True, "first_name": "Nastavnik",
-                    "username": self.bot_username, "can_join_groups": False,
-                    "can_read_all_group_messages": False, "supports_inline_queries": False}
-        if method in ("deleteWebhook", "setMyCommands", "deleteMyCommands", "answerCallbackQuery",
-                      "setWebhook", "close", "logOut", "deleteMessage", "sendChatAction"):
+            return {
+                "id": int(self.token.split(":")[0]),
+                "is_bot": True,
+                "first_name": "Nastavnik",
+                "username": self.bot_username,
+                "can_join_groups": False,
+                "can_read_all_group_messages": False,
+                "supports_inline_queries": False,
+            }
+        if method in (
+            "deleteWebhook",
+            "setMyCommands",
+            "deleteMyCommands",
+            "answerCallbackQuery",
+            "setWebhook",
+            "close",
+            "logOut",
+            "deleteMessage",
+            "sendChatAction",
+        ):
             if method == "setMyCommands":
                 scope = params.get("scope") or {"type": "default"}
                 key = f"{json.dumps(scope, sort_keys=True)}|{params.get('language_code') or ''}"
@@ -183,10 +208,14 @@ class FakeTelegram:
                 raise FakeError(403, "Forbidden: bot was blocked by the user")
             if self.enforce_limits:
                 self._limit(chat_id)
-            msg = SentMessage(message_id=next(self._ids), chat_id=chat_id,
-                              text=params.get("text") or params.get("caption"),
-                              reply_markup=params.get("reply_markup"), method=method,
-                              document=params.get("_file"))
+            msg = SentMessage(
+                message_id=next(self._ids),
+                chat_id=chat_id,
+                text=params.get("text") or params.get("caption"),
+                reply_markup=params.get("reply_markup"),
+                method=method,
+                document=params.get("_file"),
+            )
             self.messages[chat_id].append(msg)
             return self._message_json(msg)
         if method in ("editMessageText", "editMessageReplyMarkup", "editMessageCaption"):
@@ -205,23 +234,43 @@ class FakeTelegram:
 
     @staticmethod
     def _description(status: int) -> str:
-        return {429: "Too Many Requests: retry after 1", 403: "Forbidden: bot was blocked by the user",
-                400: "Bad Request: chat not found", 500: "Internal Server Error",
-                502: "Bad Gateway"}.get(status, "Error")
+        return {
+            429: "Too Many Requests: retry after 1",
+            403: "Forbidden: bot was blocked by the user",
+            400: "Bad Request: chat not found",
+            500: "Internal Server Error",
+            502: "Bad Gateway",
+        }.get(status, "Error")
 
     def _message_json(self, msg: SentMessage) -> dict[str, Any]:
-        out: dict[str, Any] = {"message_id": msg.message_id, "date": int(time.time()),
-                               "chat": {"id": msg.chat_id, "type": "private"},
-                               "from": {"id": int(self.token.split(":")[0]), "is_bot": True,
-                                        "first_name": "Nastavnik", "username": self.bot_username}}
+        out: dict[str, Any] = {
+            "message_id": msg.message_id,
+            "date": int(time.time()),
+            "chat": {"id": msg.chat_id, "type": "private"},
+            "from": {
+                "id": int(self.token.split(":")[0]),
+                "is_bot": True,
+                "first_name": "Nastavnik",
+                "username": self.bot_username,
+            },
+        }
         if msg.method == "sendMessage" or msg.text is not None:
             out["text" if msg.method == "sendMessage" else "caption"] = msg.text or ""
         if msg.method == "sendDocument":
-            out["document"] = {"file_id": f"doc{msg.message_id}", "file_unique_id": f"u{msg.message_id}",
-                               "file_name": (msg.document or {}).get("filename", "file")}
+            out["document"] = {
+                "file_id": f"doc{msg.message_id}",
+                "file_unique_id": f"u{msg.message_id}",
+                "file_name": (msg.document or {}).get("filename", "file"),
+            }
         if msg.method == "sendPhoto":
-            out["photo"] = [{"file_id": f"ph{msg.message_id}", "file_unique_id": f"p{msg.message_id}",
-                             "width": 1, "height": 1}]
+            out["photo"] = [
+                {
+                    "file_id": f"ph{msg.message_id}",
+                    "file_unique_id": f"p{msg.message_id}",
+                    "width": 1,
+                    "height": 1,
+                }
+            ]
         if msg.reply_markup:
             out["reply_markup"] = msg.reply_markup
         return out
@@ -254,8 +303,9 @@ class FakeSession(BaseSession):
         super().__init__()
         self.fake = fake
 
-    async def make_request(self, bot: Bot, method: TelegramMethod[TelegramType],
-                           timeout: int | None = None) -> TelegramType:
+    async def make_request(
+        self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None
+    ) -> TelegramType:
         files: dict[str, InputFile] = {}
         params: dict[str, Any] = {}
         for key, value in method.model_dump(warnings=False).items():
@@ -275,9 +325,14 @@ class FakeSession(BaseSession):
         response = self.check_response(bot=bot, method=method, status_code=status, content=body)
         return response.result  # type: ignore[return-value]
 
-    async def stream_content(self, url: str, headers: dict[str, Any] | None = None, timeout: int = 30,
-                             chunk_size: int = 65536, raise_for_status: bool = True
-                             ) -> AsyncGenerator[bytes, None]:
+    async def stream_content(
+        self,
+        url: str,
+        headers: dict[str, Any] | None = None,
+        timeout: int = 30,
+        chunk_size: int = 65536,
+        raise_for_status: bool = True,
+    ) -> AsyncGenerator[bytes, None]:
         yield b""
 
     async def close(self) -> None:
@@ -292,8 +347,11 @@ async def serve_http(fake: FakeTelegram, host: str = "127.0.0.1", port: int = 0)
         token = request.match_info["token"]
         method = request.match_info["method"]
         if token != fake.token:
-            return web.Response(status=401, text=json.dumps(
-                {"ok": False, "error_code": 401, "description": "Unauthorized"}), content_type="application/json")
+            return web.Response(
+                status=401,
+                text=json.dumps({"ok": False, "error_code": 401, "description": "Unauthorized"}),
+                content_type="application/json",
+            )
         params: dict[str, Any] = dict(request.query)
         if request.content_type == "application/json":
             params.update(await request.json())

@@ -16,8 +16,13 @@ from bot.testing.fake_telegram import FakeSession, FakeTelegram, SentMessage
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
-    values: dict[str, Any] = dict(bot_token=FakeTelegram.token, database_url=database_url,
-                                  bot_api_url="http://127.0.0.1:9", curator_ids="", _env_file=None)
+    values: dict[str, Any] = dict(
+        bot_token=FakeTelegram.token,
+        database_url=database_url,
+        bot_api_url="http://127.0.0.1:9",
+        curator_ids="",
+        _env_file=None,
+    )
     values.update(overrides)
     return Settings(**values)
 
@@ -32,7 +37,9 @@ class Harness:
         self._msg_ids = itertools.count(1_000_000)
 
     @classmethod
-    async def start(cls, settings: Settings, fake: FakeTelegram | None = None, clock: Clock = utc_now) -> Harness:
+    async def start(
+        cls, settings: Settings, fake: FakeTelegram | None = None, clock: Clock = utc_now
+    ) -> Harness:
         fake = fake or FakeTelegram()
         app = await build_app(settings, session=FakeSession(fake), clock=clock)
         return cls(app, fake)
@@ -51,8 +58,9 @@ class Harness:
         obj = Update.model_validate(update, context={"bot": self.app.bot})
         await self.app.dp.feed_update(self.app.bot, obj)
 
-    def user(self, user_id: int, first_name: str = "Test", language_code: str = "ru",
-             username: str | None = None) -> Client:
+    def user(
+        self, user_id: int, first_name: str = "Test", language_code: str = "ru", username: str | None = None
+    ) -> Client:
         return Client(self, user_id, first_name, language_code, username)
 
     async def deliver_outbox(self) -> None:
@@ -72,8 +80,12 @@ class Client:
     _edits: dict[int, int] = field(default_factory=dict)
 
     def _from(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"id": self.id, "is_bot": False, "first_name": self.first_name,
-                               "language_code": self.language_code}
+        out: dict[str, Any] = {
+            "id": self.id,
+            "is_bot": False,
+            "first_name": self.first_name,
+            "language_code": self.language_code,
+        }
         if self.username:
             out["username"] = self.username
         return out
@@ -85,15 +97,19 @@ class Client:
 
     def _new(self) -> list[SentMessage]:
         msgs = self.h.fake.delivered_to(self.id)
-        fresh = msgs[self._seen:]
+        fresh = msgs[self._seen :]
         edited = [m for m in msgs[: self._seen] if m.edits != self._edits.get(m.message_id, 0)]
         return edited + fresh
 
     async def send(self, text: str) -> list[SentMessage]:
         self._snapshot()
-        message: dict[str, Any] = {"message_id": next(self.h._msg_ids), "date": int(time.time()),
-                                   "chat": {"id": self.id, "type": "private", "first_name": self.first_name},
-                                   "from": self._from(), "text": text}
+        message: dict[str, Any] = {
+            "message_id": next(self.h._msg_ids),
+            "date": int(time.time()),
+            "chat": {"id": self.id, "type": "private", "first_name": self.first_name},
+            "from": self._from(),
+            "text": text,
+        }
         if text.startswith("/"):
             cmd = text.split()[0]
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(cmd)}]
@@ -102,21 +118,38 @@ class Client:
 
     async def send_document(self, filename: str, file_id: str = "DOC1") -> list[SentMessage]:
         self._snapshot()
-        message = {"message_id": next(self.h._msg_ids), "date": int(time.time()),
-                   "chat": {"id": self.id, "type": "private"}, "from": self._from(),
-                   "document": {"file_id": file_id, "file_unique_id": file_id, "file_name": filename}}
+        message = {
+            "message_id": next(self.h._msg_ids),
+            "date": int(time.time()),
+            "chat": {"id": self.id, "type": "private"},
+            "from": self._from(),
+            "document": {"file_id": file_id, "file_unique_id": file_id, "file_name": filename},
+        }
         await self.h.feed({"message": message})
         return self._new()
 
     async def press(self, data: str, message: SentMessage | None = None) -> list[SentMessage]:
         """Press a button with raw callback data (also used to forge data)."""
         self._snapshot()
-        msg = message or self.last()
-        await self.h.feed({"callback_query": {
-            "id": str(next(self.h._update_ids)), "from": self._from(), "chat_instance": "ci",
-            "data": data, "message": {"message_id": msg.message_id, "date": int(time.time()),
-                                      "chat": {"id": self.id, "type": "private"}, "text": msg.text or "",
-                                      "from": {"id": 123456, "is_bot": True, "first_name": "Nastavnik"}}}})
+        msgs = self.h.fake.delivered_to(self.id)
+        msg = message or (msgs[-1] if msgs else SentMessage(1, self.id, "", None, "sendMessage"))
+        await self.h.feed(
+            {
+                "callback_query": {
+                    "id": str(next(self.h._update_ids)),
+                    "from": self._from(),
+                    "chat_instance": "ci",
+                    "data": data,
+                    "message": {
+                        "message_id": msg.message_id,
+                        "date": int(time.time()),
+                        "chat": {"id": self.id, "type": "private"},
+                        "text": msg.text or "",
+                        "from": {"id": 123456, "is_bot": True, "first_name": "Nastavnik"},
+                    },
+                }
+            }
+        )
         return self._new()
 
     async def click(self, text: str) -> list[SentMessage]:
@@ -137,5 +170,8 @@ class Client:
         return [m.text or "" for m in self.h.fake.delivered_to(self.id)]
 
     def alerts(self) -> list[str]:
-        return [r.params.get("text", "") for r in self.h.fake.requests if r.method == "answerCallbackQuery"
-                and r.params.get("text")]
+        return [
+            r.params.get("text", "")
+            for r in self.h.fake.requests
+            if r.method == "answerCallbackQuery" and r.params.get("text")
+        ]

@@ -184,8 +184,15 @@ class ParticipantRepo:
         """Erase what identifies the person; the row stays as an anonymous statistic."""
         tg = await self.s.scalar(select(Participant.telegram_id).where(Participant.id == participant_id))
         await self.s.execute(
-            update(Participant).where(Participant.id == participant_id).values(
-                telegram_id=None, username=None, full_name=None, group_name=None, position=None, updated_at=now
+            update(Participant)
+            .where(Participant.id == participant_id)
+            .values(
+                telegram_id=None,
+                username=None,
+                full_name=None,
+                group_name=None,
+                position=None,
+                updated_at=now,
             )
         )
         if tg is not None:
