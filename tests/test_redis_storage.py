@@ -1,0 +1,50 @@
+"""With REDIS_URL, conversation state and event isolation live in Redis (real server, skipped if absent)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from bot.testing.harness import Harness, make_settings
+from tests.helpers import invite, onboard_curator
+
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+@pytest.fixture
+async def redis_ok():
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        await client.ping()
+    except Exception as exc:  # noqa: BLE001 — any connection problem means "no Redis here"
+        pytest.skip(f"Redis not reachable at {REDIS_URL} ({exc.__class__.__name__})")
+    finally:
+        await client.aclose()
+
+
+async def test_conversation_survives_restart_with_redis(redis_ok, tmp_path, fake):
+    settings = make_settings(f"sqlite+aiosqlite:///{tmp_path}/r.db", curator_ids="1000", redis_url=REDIS_URL)
+    h = await Harness.start(settings, fake)
+    from aiogram.fsm.storage.redis import RedisStorage
+
+    assert isinstance(h.app.dp.storage, RedisStorage)
+    uid = 20_000 + uuid.uuid4().int % 10_000
+    try:
+        c = await onboard_curator(h)
+        token = await invite(c, "наставляемый")
+        u = h.user(uid, "M", "ru")
+        await u.send(f"/start {token}")
+        await u.click("✅ Даю согласие")
+        await u.send("Редисова Ольга")
+        h = await h.restart()
+        u = h.user(uid, "M", "ru")
+        replies = await u.send("7Г")
+        assert "18 лет" in replies[-1].text
+        state = await h.app.dp.storage.redis.keys(f"fsm:*{uid}*")
+        assert state
+    finally:
+        await h.app.dp.storage.redis.flushdb()
+        await h.close()
