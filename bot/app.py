@@ -21,11 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.clock import Clock, utc_now
 from bot.config import Settings
+from bot.domain.forms import load_forms
 from bot.middlewares.access import AccessMiddleware
 from bot.middlewares.context import ContextMiddleware
 from bot.middlewares.db import UnitOfWorkMiddleware
 from bot.outbox import OutboxSender, sending_from_outbox
 from bot.ratelimit import RateLimiter
+from bot.services.questionnaires import Engine
 from handlers import feature_routers
 from scheduler import build_scheduler
 from storage.db import create_engine, create_session_factory
@@ -97,6 +99,7 @@ def build_storage(
 
 
 def build_dispatcher(
+    engine: Engine,
     settings: Settings,
     factory: async_sessionmaker[AsyncSession],
     clock: Clock,
@@ -106,18 +109,20 @@ def build_dispatcher(
 ) -> Dispatcher:
     dp = Dispatcher(storage=storage, events_isolation=isolation)
     dp["clock"] = clock
+    dp["engine"] = engine
     dp.update.outer_middleware(UnitOfWorkMiddleware(factory, on_commit=sender.notify))
     dp.update.outer_middleware(ContextMiddleware(settings))
     access = AccessMiddleware()
     dp.message.middleware(access)
     dp.callback_query.middleware(access)
-    dp.include_routers(*feature_routers(settings.default_language))
+    dp.include_routers(*feature_routers(engine, settings.default_language))
     return dp
 
 
 async def build_app(
     settings: Settings, *, session: BaseSession | None = None, clock: Clock = utc_now, migrate: bool = True
 ) -> App:
+    forms = load_forms()  # validated at start: a broken form stops start-up with one line
     engine = create_engine(settings.database_url)
     if migrate:
         await upgrade(engine)
@@ -130,7 +135,7 @@ async def build_app(
     bot.session.middleware(PacingMiddleware(limiter))
     sender = OutboxSender(bot, factory, limiter, clock)
     storage, isolation = build_storage(settings, factory, clock)
-    dp = build_dispatcher(settings, factory, clock, storage, isolation, sender)
+    dp = build_dispatcher(Engine(forms), settings, factory, clock, storage, isolation, sender)
     scheduler = build_scheduler(factory, clock, settings.timezone)
     return App(
         settings=settings,

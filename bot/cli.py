@@ -40,10 +40,15 @@ def main(argv: list[str] | None = None) -> int:
 
     from aiogram.exceptions import TelegramUnauthorizedError
 
+    from bot.domain.forms import FormError
+
     try:
         asyncio.run(_run())
     except KeyboardInterrupt:
         pass
+    except FormError as exc:
+        print(f"nastavnik: form {exc}", file=sys.stderr)
+        return 2
     except TelegramUnauthorizedError:
         print("nastavnik: BOT_TOKEN was refused by the Bot API (check it with @BotFather)", file=sys.stderr)
         return 2

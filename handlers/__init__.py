@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from aiogram import Router
 
+from bot.services.questionnaires import Engine
 
-def feature_routers(default_language: str = "ru") -> list[Router]:
-    from handlers import common, curator, errors, fallback, invitations, onboarding
+
+def feature_routers(engine: Engine, default_language: str = "ru") -> list[Router]:
+    from handlers import common, curator, errors, fallback, invitations, onboarding, questionnaire
 
     return [
         errors.router(default_language),
@@ -14,5 +16,6 @@ def feature_routers(default_language: str = "ru") -> list[Router]:
         onboarding.router(),
         invitations.router(),
         curator.router(),
+        questionnaire.router(engine),
         fallback.router(),
     ]

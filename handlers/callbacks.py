@@ -31,4 +31,4 @@ class RevokeCb(CallbackData, prefix="cr"):
     invitation_id: int
 
 
-CURATOR_PREFIXES = ("ci", "cr", "cp", "cm", "cx")
+CURATOR_PREFIXES = ("ci", "cr", "cf", "cp", "cm", "cx")

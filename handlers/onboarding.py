@@ -12,9 +12,11 @@ from bot.config import Settings
 from bot.domain.entities import ParticipantDTO, Role, Status
 from bot.i18n import Translator, pick_language
 from bot.services import onboarding as svc
+from bot.services.questionnaires import Engine
 from handlers import keyboards as kb
 from handlers.callbacks import AdultCb, ConsentCb
 from handlers.menu import refresh_menu
+from handlers.questionnaire import start_intake
 from handlers.states import Onboarding
 from storage.uow import Repos
 
@@ -45,6 +47,7 @@ async def continue_onboarding(
     me: ParticipantDTO,
     settings: Settings,
     clock: Clock,
+    engine: Engine,
 ) -> None:
     """Ask the next missing profile item, or finish. Derived from the database, so it survives restarts."""
     has_consent = await repos.consents.active_for_subject(me.id, "self") is not None
@@ -58,6 +61,7 @@ async def continue_onboarding(
         return
     await state.clear()
     now = clock()
+    was = me.status
     me, unlocked = await svc.finish_profile(repos, me, now)
     if me.status == Status.AWAITING_PARENT.value:
         token, _ = await svc.create_invitation(
@@ -70,7 +74,7 @@ async def continue_onboarding(
             max_uses=2,
         )
         await message.answer(t("profile.awaiting_parent", link=await invite_link(bot, token)))
-    else:
+    elif was != me.status:
         roles = sorted(r.value for r in me.roles)
         await message.answer(t("profile.done", roles=", ".join(t(f"roles.{r}") for r in roles)))
         for role in roles:
@@ -91,6 +95,9 @@ async def continue_onboarding(
                 ],
                 now,
             )
+    if me.status == Status.ACTIVE.value:
+        if not await start_intake(message, repos, engine, me, t, state, clock) and was == me.status:
+            await message.answer(t("start.all_set"))
     await refresh_menu(bot, repos, me, now)
 
 
@@ -108,6 +115,7 @@ def router() -> Router:
         me: ParticipantDTO | None,
         settings: Settings,
         clock: Clock,
+        engine: Engine,
         bootstrap_curator: bool,
     ) -> None:
         payload = (command.args or "").strip()
@@ -125,7 +133,7 @@ def router() -> Router:
                 and inv.child_id is None
             ):
                 await message.answer(t("start.already_joined"))
-                await continue_onboarding(message, state, repos, t, bot, me, settings, clock)
+                await continue_onboarding(message, state, repos, t, bot, me, settings, clock, engine)
                 return
             await state.set_state(Onboarding.consent)
             await state.update_data(invitation_id=inv.id, lang=t.lang, curator=bootstrap_curator)
@@ -146,7 +154,7 @@ def router() -> Router:
                 me = await repos.participants.get(me.id)
                 assert me is not None
             await message.answer(t("start.welcome_back", name=me.full_name or ""))
-            await continue_onboarding(message, state, repos, t, bot, me, settings, clock)
+            await continue_onboarding(message, state, repos, t, bot, me, settings, clock, engine)
             return
         if bootstrap_curator:
             await state.set_state(Onboarding.consent)
@@ -170,6 +178,7 @@ def router() -> Router:
         me: ParticipantDTO | None,
         settings: Settings,
         clock: Clock,
+        engine: Engine,
     ) -> None:
         if await state.get_state() != Onboarding.consent.state or not isinstance(cb.message, Message):
             await cb.answer(t("common.stale"), show_alert=True)
@@ -205,7 +214,7 @@ def router() -> Router:
         await state.set_data({})
         await cb.message.answer(t("consent.accepted"))
         await cb.answer()
-        await continue_onboarding(cb.message, state, repos, t, bot, joined, settings, clock)
+        await continue_onboarding(cb.message, state, repos, t, bot, joined, settings, clock, engine)
 
     async def _text_step(
         message: Message,
@@ -216,6 +225,7 @@ def router() -> Router:
         me: ParticipantDTO | None,
         settings: Settings,
         clock: Clock,
+        engine: Engine,
         field: str,
         value: str | None,
         error_key: str,
@@ -232,7 +242,7 @@ def router() -> Router:
         await repos.participants.update(me.id, clock(), **{field: value})
         fresh = await repos.participants.get(me.id)
         assert fresh is not None
-        await continue_onboarding(message, state, repos, t, bot, fresh, settings, clock)
+        await continue_onboarding(message, state, repos, t, bot, fresh, settings, clock, engine)
 
     @r.message(Onboarding.name, F.text)
     async def name(
@@ -244,6 +254,7 @@ def router() -> Router:
         me: ParticipantDTO | None,
         settings: Settings,
         clock: Clock,
+        engine: Engine,
     ) -> None:
         await _text_step(
             message,
@@ -254,6 +265,7 @@ def router() -> Router:
             me,
             settings,
             clock,
+            engine,
             "full_name",
             svc.validate_name(message.text or ""),
             "profile.bad_name",
@@ -270,6 +282,7 @@ def router() -> Router:
         me: ParticipantDTO | None,
         settings: Settings,
         clock: Clock,
+        engine: Engine,
     ) -> None:
         await _text_step(
             message,
@@ -280,6 +293,7 @@ def router() -> Router:
             me,
             settings,
             clock,
+            engine,
             "group_name",
             svc.validate_short(message.text or "", 30),
             "profile.bad_group",
@@ -296,6 +310,7 @@ def router() -> Router:
         me: ParticipantDTO | None,
         settings: Settings,
         clock: Clock,
+        engine: Engine,
     ) -> None:
         await _text_step(
             message,
@@ -306,6 +321,7 @@ def router() -> Router:
             me,
             settings,
             clock,
+            engine,
             "position",
             svc.validate_short(message.text or "", 150),
             "profile.bad_position",
@@ -338,6 +354,7 @@ def router() -> Router:
         me: ParticipantDTO | None,
         settings: Settings,
         clock: Clock,
+        engine: Engine,
     ) -> None:
         if (
             await state.get_state() != Onboarding.adult.state
@@ -351,6 +368,6 @@ def router() -> Router:
         await cb.answer()
         fresh = await repos.participants.get(me.id)
         assert fresh is not None
-        await continue_onboarding(cb.message, state, repos, t, bot, fresh, settings, clock)
+        await continue_onboarding(cb.message, state, repos, t, bot, fresh, settings, clock, engine)
 
     return r

@@ -9,3 +9,7 @@ class Onboarding(StatesGroup):
     group = State()
     adult = State()
     position = State()
+
+
+class Questionnaire(StatesGroup):
+    answering = State()

@@ -187,3 +187,28 @@ class AuditEntry(Base):
     object_type: Mapped[str | None] = mapped_column(String(32))
     object_id: Mapped[int | None] = mapped_column(Integer)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class FormResponse(Base):
+    """One person's answers to one form. Each answer is written the moment it is given (answers is the whole
+    dict so far); current_key is the question being asked, None once all are answered. Editing a submitted
+    form creates the next version; the previous submitted version becomes 'superseded'."""
+
+    __tablename__ = "form_responses"
+    __table_args__ = (Index("ix_form_responses_owner", "participant_id", "form_id", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"))
+    form_id: Mapped[str] = mapped_column(String(64))
+    form_version: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(16), default="in_progress")  # in_progress|submitted|superseded
+    context: Mapped[str | None] = mapped_column(String(64))  # e.g. "meeting:12" for feedback forms
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    current_key: Mapped[str | None] = mapped_column(String(64))
+    # Picks of a multiple-choice question not yet confirmed with Done.
+    draft: Mapped[list[str] | None] = mapped_column(JSON)
+    editing: Mapped[bool] = mapped_column(Boolean, default=False)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    submitted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.repositories.audit import AuditRepo
 from storage.repositories.consents import ConsentRepo
+from storage.repositories.forms import FormRepo
 from storage.repositories.fsm import FsmRepo
 from storage.repositories.invitations import InvitationRepo
 from storage.repositories.outbox import OutboxRepo
@@ -30,6 +31,7 @@ class Repos:
         self.outbox = OutboxRepo(session)
         self.fsm = FsmRepo(session)
         self.audit = AuditRepo(session)
+        self.forms = FormRepo(session)
 
 
 @asynccontextmanager

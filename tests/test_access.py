@@ -21,7 +21,7 @@ def curator_commands(dp) -> list[str]:
     for router in dp.chain_tail:
         for handler in router.message.handlers:
             roles = handler.flags.get("roles")
-            if roles and Role.CURATOR in roles:
+            if roles and set(roles) == {Role.CURATOR}:
                 for f in handler.filters or []:
                     if isinstance(f.callback, Command):
                         found += [c if isinstance(c, str) else c.pattern for c in f.callback.commands]

@@ -119,3 +119,19 @@ class NewMessage:
     method: str = "sendMessage"
     extra: dict[str, Any] = field(default_factory=dict)
     not_before: datetime | None = None
+
+
+@dataclass(frozen=True)
+class FormResponseDTO:
+    id: int
+    participant_id: int
+    form_id: str
+    form_version: int
+    version: int
+    status: str
+    context: str | None
+    answers: dict[str, Any]
+    current_key: str | None
+    draft: list[str] | None
+    editing: bool
+    submitted_at: datetime | None

@@ -8,10 +8,10 @@ from bot.domain.entities import Role
 
 BASE = ("start", "help", "language", "consent", "cancel")
 BY_ROLE: dict[Role, tuple[str, ...]] = {
-    Role.MENTEE: ("parent",),
-    Role.MENTOR: (),
+    Role.MENTEE: ("profile", "parent"),
+    Role.MENTOR: ("profile",),
     Role.PARENT: (),
-    Role.CURATOR: ("invite", "invites", "participants"),
+    Role.CURATOR: ("invite", "invites", "participants", "questionnaires"),
 }
 PUBLIC = ("start", "help", "language")
 
