@@ -82,7 +82,6 @@ class OutboxSender:
         while not self._stopping:
             sent_any = await self.tick()
             if not sent_any:
-                self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.idle_sleep)
 
@@ -107,6 +106,7 @@ class OutboxSender:
 
     async def tick(self) -> bool:
         """Start sending what is due now; returns whether anything was started."""
+        self._wake.clear()
         now = self.clock()
         async with unit_of_work(self.factory) as repos:
             items = await repos.outbox.due(now, self.batch)
@@ -130,6 +130,9 @@ class OutboxSender:
                 continue
             await self._sem.acquire()
             await self.limiter.acquire(urgent=item.priority <= 0)
+            if self._stopping:
+                self._sem.release()
+                break
             async with unit_of_work(self.factory) as repos:
                 if not await repos.participants.chat_is_writable(chat):
                     await repos.outbox.drop_for_chat(chat, "consent withdrawn")
@@ -144,6 +147,9 @@ class OutboxSender:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             started = True
+            if self._wake.is_set() and item.priority > 0:
+                # Something new was enqueued (maybe urgent): look at the queue again before more bulk.
+                break
         return started
 
     async def _send(self, item: OutboxItem) -> None:

@@ -8,7 +8,7 @@ from bot.services.questionnaires import Engine
 
 
 def feature_routers(engine: Engine, default_language: str = "ru") -> list[Router]:
-    from handlers import common, curator, errors, fallback, invitations, onboarding, questionnaire
+    from handlers import common, curator, errors, fallback, invitations, matching, onboarding, questionnaire
 
     return [
         errors.router(default_language),
@@ -17,5 +17,6 @@ def feature_routers(engine: Engine, default_language: str = "ru") -> list[Router
         invitations.router(),
         curator.router(),
         questionnaire.router(engine),
+        matching.router(engine),
         fallback.router(),
     ]

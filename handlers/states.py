@@ -13,3 +13,7 @@ class Onboarding(StatesGroup):
 
 class Questionnaire(StatesGroup):
     answering = State()
+
+
+class Dissolve(StatesGroup):
+    reason = State()

@@ -14,6 +14,7 @@ from storage.repositories.forms import FormRepo
 from storage.repositories.fsm import FsmRepo
 from storage.repositories.invitations import InvitationRepo
 from storage.repositories.outbox import OutboxRepo
+from storage.repositories.pairs import PairRepo
 from storage.repositories.participants import ParticipantRepo
 from storage.repositories.programmes import ProgrammeRepo
 
@@ -32,6 +33,7 @@ class Repos:
         self.fsm = FsmRepo(session)
         self.audit = AuditRepo(session)
         self.forms = FormRepo(session)
+        self.pairs = PairRepo(session)
 
 
 @asynccontextmanager

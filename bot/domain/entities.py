@@ -135,3 +135,27 @@ class FormResponseDTO:
     draft: list[str] | None
     editing: bool
     submitted_at: datetime | None
+
+
+@dataclass(frozen=True)
+class PairDTO:
+    id: int
+    programme_id: int | None
+    mentor_id: int
+    status: str
+    stage: str
+    created_at: datetime
+    mentee_ids: tuple[int, ...]
+    closed_at: datetime | None = None
+    close_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ProposalDTO:
+    id: int
+    run_id: str
+    mentee_id: int
+    mentor_id: int
+    score: float
+    reasons: list[Any]
+    status: str

@@ -11,7 +11,7 @@ BY_ROLE: dict[Role, tuple[str, ...]] = {
     Role.MENTEE: ("profile", "parent"),
     Role.MENTOR: ("profile",),
     Role.PARENT: (),
-    Role.CURATOR: ("invite", "invites", "participants", "questionnaires"),
+    Role.CURATOR: ("invite", "invites", "participants", "questionnaires", "match", "pair", "pairs"),
 }
 PUBLIC = ("start", "help", "language")
 

@@ -227,8 +227,7 @@ class Engine:
 
 async def can_edit_intake(repos: Repos, me: ParticipantDTO) -> bool:
     """Intake answers may be edited until the person is paired (they drove the match)."""
-    pairs = getattr(repos, "pairs", None)
-    return pairs is None or not await pairs.is_paired(me.id)
+    return not await repos.pairs.is_paired(me.id)
 
 
 def nudge_message(person: ParticipantDTO, text: str, now: datetime) -> NewMessage:

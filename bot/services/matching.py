@@ -1,0 +1,315 @@
+"""Matching as an application service: questionnaire answers → profiles → the optimiser's proposals → pairs,
+and the announcements that follow (through the outbox, each with a dedup key so a double press sends nothing
+twice)."""
+
+from __future__ import annotations
+
+import html
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.domain import forms as f
+from bot.domain import matching as m
+from bot.domain.entities import NewMessage, PairDTO, ParticipantDTO, ProgrammeDTO, ProposalDTO, Role, Status
+from bot.i18n import Translator
+from storage.uow import Repos
+
+MENTEE_FORMS = ("mentee_needs", "young_specialist_needs")
+# A mentoring form names the mentor's and the mentee's side; the optimiser only needs which mentee kinds a
+# mentor accepts, so each form is read as the mentee kind it serves.
+FORM_SERVES = {
+    "pupil_pupil": "pupil",
+    "student_pupil": "pupil",
+    "student_student": "student",
+    "employer_student": "student",
+    "teacher_student": "student",
+    "teacher_teacher": "teacher",
+}
+
+
+@dataclass(frozen=True)
+class Pool:
+    mentees: list[m.MenteeProfile]
+    mentors: list[m.MentorProfile]
+    people: dict[int, ParticipantDTO]
+    answers: dict[int, dict]  # participant id → intake answers
+    weights: m.Weights
+
+
+def mentee_kind(form_id: str, answers: dict) -> str:
+    if form_id == "young_specialist_needs":
+        return "teacher"
+    return "student" if answers.get("study_level") in ("college", "university") else "pupil"
+
+
+def _set(value: object) -> frozenset[str]:
+    return frozenset(v for v in value if isinstance(v, str)) if isinstance(value, list) else frozenset()
+
+
+async def build_pool(repos: Repos, programme: ProgrammeDTO | None) -> Pool:
+    allowed = set((programme.settings.get("mentoring_forms") if programme else None) or FORM_SERVES)
+    weights = m.Weights.from_mapping((programme.settings.get("weights") if programme else None) or None)
+    paired = await repos.pairs.paired_mentees()
+    loads = await repos.pairs.loads()
+    people: dict[int, ParticipantDTO] = {}
+    answers: dict[int, dict] = {}
+    mentees: list[m.MenteeProfile] = []
+    candidates = [
+        p for p in await repos.participants.with_role(Role.MENTEE) if p.id not in paired and p.full_name
+    ]
+    excluded = await repos.pairs.excluded_mentors([p.id for p in candidates])
+    for p in candidates:
+        if p.status not in (Status.ACTIVE.value, Status.AWAITING_PARENT.value):
+            continue
+        people[p.id] = p
+        form_id, got = None, None
+        for fid in MENTEE_FORMS:
+            got = await repos.forms.latest_submitted(p.id, fid)
+            if got is not None:
+                form_id = fid
+                break
+        a = got.answers if got else {}
+        answers[p.id] = a
+        mentees.append(
+            m.MenteeProfile(
+                id=p.id,
+                areas=_set(a.get("areas")),
+                format=a.get("format") or "any",
+                slots=_set(a.get("slots")),
+                mentoring_form=mentee_kind(form_id or "mentee_needs", a),
+                # Ready = questionnaire submitted and every consent in place (a minor is active only with a
+                # parent's consent, so the status says it).
+                ready=got is not None and p.status == Status.ACTIVE.value,
+                excluded_mentors=frozenset(excluded.get(p.id, set())),
+            )
+        )
+    mentors: list[m.MentorProfile] = []
+    for p in await repos.participants.with_role(Role.MENTOR):
+        if p.status != Status.ACTIVE.value or not p.full_name:
+            continue
+        got = await repos.forms.latest_submitted(p.id, "mentor")
+        if got is None:
+            continue
+        a = got.answers
+        people[p.id] = p
+        answers[p.id] = a
+        forms = _set(a.get("mentoring_forms")) & allowed
+        mentors.append(
+            m.MentorProfile(
+                id=p.id,
+                areas=_set(a.get("areas")),
+                format=a.get("format") or "any",
+                slots=_set(a.get("slots")),
+                mentoring_forms=frozenset(FORM_SERVES[x] for x in forms if x in FORM_SERVES),
+                capacity=int(a.get("capacity") or 1),
+                load=loads.get(p.id, 0),
+                approved=True,
+            )
+        )
+    return Pool(mentees, mentors, people, answers, weights)
+
+
+async def propose(repos: Repos, programme: ProgrammeDTO | None, now: datetime) -> tuple[str, m.Assignment]:
+    pool = await build_pool(repos, programme)
+    assignment = m.assign(pool.mentees, pool.mentors, pool.weights)
+    run_id = secrets.token_hex(4)
+    await repos.pairs.withdraw_open_proposals(now)
+    await repos.pairs.save_proposals(
+        [
+            dict(
+                run_id=run_id,
+                programme_id=programme.id if programme else None,
+                mentee_id=p.mentee_id,
+                mentor_id=p.mentor_id,
+                score=p.score,
+                status="proposed",
+                created_at=now,
+                reasons=[{"code": r.code, "params": dict(r.params)} for r in p.reasons],
+            )
+            for p in assignment.proposals
+        ]
+    )
+    return run_id, assignment
+
+
+@dataclass(frozen=True)
+class Approval:
+    pair: PairDTO | None
+    created: bool  # False when this proposal was already decided (a double press)
+    problem: str | None = None
+
+
+async def create_pairing(
+    repos: Repos, programme_id: int | None, mentee_id: int, mentor_id: int, curator_id: int, now: datetime
+) -> PairDTO:
+    """Add the mentee to the mentor's active group, or start a new pair."""
+    existing = await repos.pairs.active_of_mentor(mentor_id, programme_id)
+    pair_id = existing.id if existing else await repos.pairs.create(programme_id, mentor_id, curator_id, now)
+    await repos.pairs.add_member(pair_id, mentee_id, now)
+    await repos.audit.log(
+        "pair.create",
+        now,
+        actor_id=curator_id,
+        object_type="pair",
+        object_id=pair_id,
+        mentee=mentee_id,
+        mentor=mentor_id,
+    )
+    pair = await repos.pairs.get(pair_id)
+    assert pair is not None
+    return pair
+
+
+async def approve(
+    repos: Repos,
+    proposal: ProposalDTO,
+    curator_id: int,
+    programme_id: int | None,
+    now: datetime,
+    forms: dict[str, f.Form],
+) -> Approval:
+    if proposal.status != "proposed":
+        return Approval(None, created=False)
+    # The world may have moved since /match ran (a hand-made pair, another approval): check again.
+    if await repos.pairs.active_of_mentee(proposal.mentee_id) is not None:
+        await repos.pairs.decide(proposal.id, "rejected", now)
+        return Approval(None, created=False, problem="already_paired")
+    loads = await repos.pairs.loads()
+    mentor_answers = await repos.forms.latest_submitted(proposal.mentor_id, "mentor")
+    capacity = int((mentor_answers.answers if mentor_answers else {}).get("capacity") or 1)
+    if loads.get(proposal.mentor_id, 0) >= capacity:
+        await repos.pairs.decide(proposal.id, "rejected", now)
+        return Approval(None, created=False, problem="capacity")
+    if not await repos.pairs.decide(proposal.id, "approved", now):
+        return Approval(None, created=False)
+    pair = await create_pairing(repos, programme_id, proposal.mentee_id, proposal.mentor_id, curator_id, now)
+    await announce(repos, pair, proposal.mentee_id, now, forms)
+    return Approval(pair, created=True)
+
+
+async def manual_violations(
+    repos: Repos, programme: ProgrammeDTO | None, mentee_id: int, mentor_id: int
+) -> list[str] | None:
+    """Hard constraints a hand-made pairing breaks; None when either person is not in the pool at all."""
+    pool = await build_pool(repos, programme)
+    mentee = next((x for x in pool.mentees if x.id == mentee_id), None)
+    mentor = next((x for x in pool.mentors if x.id == mentor_id), None)
+    if mentee is None or mentor is None:
+        return None
+    return m.manual_check(mentee, mentor, pool.weights)
+
+
+def mention(p: ParticipantDTO) -> str:
+    """A clickable Telegram mention (HTML), plus @username when the person has one."""
+    name = html.escape(p.full_name or "—")
+    link = f'<a href="tg://user?id={p.telegram_id}">{name}</a>' if p.telegram_id else name
+    return f"{link} (@{html.escape(p.username)})" if p.username else link
+
+
+def needs_summary(answers: dict, lang: str, forms: dict[str, f.Form], t: Translator) -> str:
+    form = forms.get("mentee_needs") if "study_level" in answers else forms.get("young_specialist_needs")
+    form = form or forms.get("mentee_needs")
+    parts = []
+    for key in ("goals", "areas", "format", "slots"):
+        if form is None or key not in form.keys or answers.get(key) in (None, []):
+            continue
+        q = form.question(key)
+        parts.append(
+            f"{html.escape(q.text.get(lang).split('?')[0])}: "
+            f"{html.escape(f.display_answer(q, answers[key], lang, t))}"
+        )
+    return "\n".join(parts) or "—"
+
+
+async def announce(
+    repos: Repos, pair: PairDTO, mentee_id: int, now: datetime, forms: dict[str, f.Form]
+) -> int:
+    """Tell the mentee, the mentor and a minor's parents; dedup keys make a repeat a no-op."""
+    mentee = await repos.participants.get(mentee_id)
+    mentor = await repos.participants.get(pair.mentor_id)
+    assert mentee is not None and mentor is not None
+    out: list[NewMessage] = []
+    key = f"pair:{pair.id}:mentee:{mentee_id}"
+    if mentee.telegram_id:
+        t = Translator(mentee.language)
+        out.append(
+            NewMessage(
+                chat_id=mentee.telegram_id,
+                participant_id=mentee.id,
+                kind="pair",
+                text=t("matching.announce.mentee", mentor=mention(mentor)),
+                dedup_key=f"{key}:to-mentee",
+                priority=2,
+                extra={"parse_mode": "HTML"},
+            )
+        )
+    if mentor.telegram_id:
+        t = Translator(mentor.language)
+        intake = None
+        for fid in MENTEE_FORMS:
+            intake = intake or await repos.forms.latest_submitted(mentee.id, fid)
+        out.append(
+            NewMessage(
+                chat_id=mentor.telegram_id,
+                participant_id=mentor.id,
+                kind="pair",
+                priority=2,
+                text=t(
+                    "matching.announce.mentor",
+                    mentee=mention(mentee),
+                    group=html.escape(mentee.group_name or "—"),
+                    needs=needs_summary(intake.answers if intake else {}, mentor.language, forms, t),
+                ),
+                dedup_key=f"{key}:to-mentor",
+                extra={"parse_mode": "HTML"},
+            )
+        )
+    if mentee.is_minor:
+        for parent in await repos.participants.parents_of(mentee.id):
+            if parent.telegram_id and parent.status == Status.ACTIVE.value:
+                t = Translator(parent.language)
+                out.append(
+                    NewMessage(
+                        chat_id=parent.telegram_id,
+                        participant_id=parent.id,
+                        kind="pair",
+                        priority=3,
+                        text=t(
+                            "matching.announce.parent",
+                            child=html.escape(mentee.full_name or "—"),
+                            mentor=html.escape(mentor.full_name or "—"),
+                        ),
+                        dedup_key=f"{key}:to-parent:{parent.id}",
+                        extra={"parse_mode": "HTML"},
+                    )
+                )
+    return await repos.outbox.enqueue(out, now)
+
+
+async def dissolve(
+    repos: Repos, pair: PairDTO, mentee_id: int, reason: str, curator_id: int, now: datetime
+) -> bool:
+    if not await repos.pairs.remove_member(pair.id, mentee_id, now, reason):
+        return False
+    await repos.audit.log(
+        "pair.dissolve", now, actor_id=curator_id, object_type="pair", object_id=pair.id, mentee=mentee_id
+    )
+    mentee = await repos.participants.get(mentee_id)
+    mentor = await repos.participants.get(pair.mentor_id)
+    out = []
+    for person, other in ((mentee, mentor), (mentor, mentee)):
+        if person and person.telegram_id and person.status == Status.ACTIVE.value:
+            t = Translator(person.language)
+            out.append(
+                NewMessage(
+                    chat_id=person.telegram_id,
+                    participant_id=person.id,
+                    kind="pair",
+                    priority=2,
+                    text=t("matching.dissolved", other=other.full_name if other else "—", reason=reason),
+                    dedup_key=f"dissolve:{pair.id}:{mentee_id}:{person.id}",
+                )
+            )
+    await repos.outbox.enqueue(out, now)
+    return True

@@ -1,0 +1,342 @@
+"""Curator's matching: /match (proposals with reasons, approve/reject, page by page), /pair (by hand),
+/pairs (pairs and groups with their stage; dissolve with a reason)."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+
+from bot.clock import Clock
+from bot.domain import matching as m
+from bot.domain.entities import ParticipantDTO, ProposalDTO, Role
+from bot.i18n import Translator
+from bot.services import matching as svc
+from bot.services.questionnaires import Engine
+from handlers.states import Dissolve
+from storage.uow import Repos
+
+CURATOR = {"roles": {Role.CURATOR}}
+PAGE = 5
+
+
+class MatchCb(CallbackData, prefix="cm"):
+    a: str  # ok | no | all | pg
+    run: str
+    n: int  # proposal id, or page number
+
+
+class ManualCb(CallbackData, prefix="cx"):
+    a: str  # mentee | mentor | force
+    mentee: int = 0
+    mentor: int = 0
+
+
+class PairCb(CallbackData, prefix="cp"):
+    a: str  # dis (ask whom) | who (chosen mentee)
+    pair: int
+    mentee: int = 0
+
+
+def _b(text: str, cb: CallbackData) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=cb.pack())
+
+
+def reason_text(reason: dict, engine: Engine, t: Translator) -> str:
+    """An optimiser reason in words; area and slot codes become the mentor form's option texts."""
+    params = dict(reason.get("params") or {})
+    form = engine.forms.get("mentor")
+    for key in ("areas", "slots"):
+        if key in params and form is not None and key in form.keys:
+            q = form.question(key)
+            params[key] = ", ".join(
+                (o.text.get(t.lang) if (o := q.option(code)) else code)
+                for code in str(params[key]).split(", ")
+            )
+    return t(reason["code"], **params)
+
+
+async def _names(repos: Repos, ids: set[int]) -> dict[int, str]:
+    out = {}
+    for pid in ids:
+        p = await repos.participants.get(pid)
+        out[pid] = (p.full_name if p else None) or "—"
+    return out
+
+
+async def render_page(
+    repos: Repos, engine: Engine, run: str, page: int, t: Translator
+) -> tuple[str, InlineKeyboardMarkup]:
+    props = await repos.pairs.proposals(run)
+    open_props = [p for p in props if p.status == "proposed"]
+    pages = max(1, (len(open_props) + PAGE - 1) // PAGE)
+    page = min(max(page, 0), pages - 1)
+    chunk = open_props[page * PAGE : (page + 1) * PAGE]
+    names = await _names(repos, {p.mentee_id for p in chunk} | {p.mentor_id for p in chunk})
+    decided = len(props) - len(open_props)
+    lines = [
+        t(
+            "matching.page_header",
+            total=len(props),
+            open=len(open_props),
+            decided=decided,
+            page=page + 1,
+            pages=pages,
+        )
+    ]
+    rows: list[list[InlineKeyboardButton]] = []
+    for n, p in enumerate(chunk, page * PAGE + 1):
+        reasons = "; ".join(reason_text(r, engine, t) for r in p.reasons)
+        lines += [
+            "",
+            t(
+                "matching.proposal",
+                n=n,
+                mentee=names[p.mentee_id],
+                mentor=names[p.mentor_id],
+                score=round(p.score * 100),
+                reasons=reasons,
+            ),
+        ]
+        rows.append(
+            [
+                _b(t("matching.approve_n", n=n), MatchCb(a="ok", run=run, n=p.id)),
+                _b(t("matching.reject_n", n=n), MatchCb(a="no", run=run, n=p.id)),
+            ]
+        )
+    nav = []
+    if page > 0:
+        nav.append(_b("«", MatchCb(a="pg", run=run, n=page - 1)))
+    if page < pages - 1:
+        nav.append(_b("»", MatchCb(a="pg", run=run, n=page + 1)))
+    if nav:
+        rows.append(nav)
+    if open_props:
+        rows.append([_b(t("matching.approve_all", count=len(open_props)), MatchCb(a="all", run=run, n=0))])
+    else:
+        lines += ["", t("matching.nothing_open")]
+    return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def router(engine: Engine) -> Router:
+    r = Router(name=__name__)
+
+    @r.message(Command("match"), flags=CURATOR)
+    async def match(message: Message, repos: Repos, t: Translator, clock: Clock) -> None:
+        programmes = await repos.programmes.active()
+        programme = programmes[0] if programmes else None
+        run, assignment = await svc.propose(repos, programme, clock())
+        if assignment.proposals:
+            text, markup = await render_page(repos, engine, run, 0, t)
+            await message.answer(text, reply_markup=markup)
+        else:
+            await message.answer(t("matching.no_proposals"))
+        if assignment.unmatched:
+            names = await _names(repos, {u.mentee_id for u in assignment.unmatched})
+            lines = [t("matching.unmatched_header", count=len(assignment.unmatched))]
+            lines += [f"• {names[u.mentee_id]} — {t(u.reason)}" for u in assignment.unmatched[:50]]
+            lines += ["", t("matching.unmatched_hint")]
+            await message.answer("\n".join(lines))
+
+    async def _approve(repos: Repos, p: ProposalDTO, me: ParticipantDTO, clock: Clock) -> svc.Approval:
+        programmes = await repos.programmes.active()
+        return await svc.approve(
+            repos, p, me.id, programmes[0].id if programmes else None, clock(), engine.forms
+        )
+
+    @r.callback_query(MatchCb.filter(), flags=CURATOR)
+    async def match_button(
+        cb: CallbackQuery,
+        callback_data: MatchCb,
+        repos: Repos,
+        t: Translator,
+        me: ParticipantDTO,
+        clock: Clock,
+    ) -> None:
+        d = callback_data
+        if not isinstance(cb.message, Message):
+            await cb.answer()
+            return
+        page = 0
+        if d.a == "pg":
+            page = d.n
+            await cb.answer()
+        elif d.a in ("ok", "no"):
+            p = await repos.pairs.proposal(d.n)
+            if p is None or p.run_id != d.run:
+                await cb.answer(t("common.stale"), show_alert=True)
+                return
+            if d.a == "no":
+                done = await repos.pairs.decide(p.id, "rejected", clock())
+                await cb.answer(t("matching.rejected" if done else "matching.already_decided"))
+            else:
+                result = await _approve(repos, p, me, clock)
+                key = (
+                    "matching.approved"
+                    if result.created
+                    else f"matching.problem.{result.problem}"
+                    if result.problem
+                    else "matching.already_decided"
+                )
+                await cb.answer(t(key), show_alert=not result.created)
+        elif d.a == "all":
+            created = 0
+            for p in await repos.pairs.proposals(d.run, status="proposed"):
+                created += (await _approve(repos, p, me, clock)).created
+            await cb.answer(t("matching.approved_count", count=created), show_alert=True)
+        text, markup = await render_page(repos, engine, d.run, page, t)
+        await cb.message.edit_text(text, reply_markup=markup)
+
+    # ------------------------------------------------------------------------------- by hand
+    @r.message(Command("pair"), flags=CURATOR)
+    async def pair_by_hand(message: Message, repos: Repos, t: Translator) -> None:
+        programmes = await repos.programmes.active()
+        pool = await svc.build_pool(repos, programmes[0] if programmes else None)
+        if not pool.mentees or not pool.mentors:
+            await message.answer(t("matching.manual_nobody"))
+            return
+        rows = [
+            [_b(pool.people[x.id].full_name or "—", ManualCb(a="mentee", mentee=x.id))]
+            for x in pool.mentees[:40]
+        ]
+        await message.answer(
+            t("matching.manual_choose_mentee"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)
+        )
+
+    @r.callback_query(ManualCb.filter(), flags=CURATOR)
+    async def manual(
+        cb: CallbackQuery,
+        callback_data: ManualCb,
+        repos: Repos,
+        t: Translator,
+        me: ParticipantDTO,
+        clock: Clock,
+    ) -> None:
+        d = callback_data
+        if not isinstance(cb.message, Message):
+            await cb.answer()
+            return
+        programmes = await repos.programmes.active()
+        programme = programmes[0] if programmes else None
+        if d.a == "mentee":
+            pool = await svc.build_pool(repos, programme)
+            rows = [
+                [
+                    _b(
+                        t(
+                            "matching.mentor_load",
+                            name=pool.people[x.id].full_name or "—",
+                            load=x.load,
+                            capacity=x.capacity,
+                        ),
+                        ManualCb(a="mentor", mentee=d.mentee, mentor=x.id),
+                    )
+                ]
+                for x in pool.mentors[:40]
+            ]
+            await cb.message.edit_text(
+                t("matching.manual_choose_mentor"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)
+            )
+            await cb.answer()
+            return
+        violations = await svc.manual_violations(repos, programme, d.mentee, d.mentor)
+        if violations is None or await repos.pairs.active_of_mentee(d.mentee) is not None:
+            await cb.answer(t("common.stale"), show_alert=True)
+            return
+        if violations and d.a != "force":
+            lines = [t("matching.manual_warning")] + [f"• {t(m.violation_key(v))}" for v in violations]
+            rows = [[_b(t("matching.manual_force"), ManualCb(a="force", mentee=d.mentee, mentor=d.mentor))]]
+            await cb.message.edit_text(
+                "\n".join(lines), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)
+            )
+            await cb.answer()
+            return
+        now = clock()
+        pair = await svc.create_pairing(
+            repos, programme.id if programme else None, d.mentee, d.mentor, me.id, now
+        )
+        if violations:
+            await repos.audit.log(
+                "pair.force",
+                now,
+                actor_id=me.id,
+                object_type="pair",
+                object_id=pair.id,
+                violations=",".join(violations),
+            )
+        await svc.announce(repos, pair, d.mentee, now, engine.forms)
+        await cb.message.edit_text(t("matching.manual_done"))
+        await cb.answer()
+
+    # ------------------------------------------------------------------------------- pairs
+    @r.message(Command("pairs"), flags=CURATOR)
+    async def pairs(message: Message, repos: Repos, t: Translator) -> None:
+        active = await repos.pairs.active()
+        if not active:
+            await message.answer(t("matching.no_pairs"))
+            return
+        ids = {p.mentor_id for p in active} | {x for p in active for x in p.mentee_ids}
+        names = await _names(repos, ids)
+        lines = [t("matching.pairs_header", count=len(active))]
+        rows = []
+        for p in active[:40]:
+            mentees = ", ".join(names[x] for x in p.mentee_ids)
+            lines.append(
+                t(
+                    "matching.pair_line",
+                    id=p.id,
+                    mentor=names[p.mentor_id],
+                    mentees=mentees,
+                    stage=t(f"meetings.stage.{p.stage}"),
+                )
+            )
+            rows.append([_b(t("matching.dissolve_n", id=p.id), PairCb(a="dis", pair=p.id))])
+        await message.answer("\n".join(lines), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+
+    @r.callback_query(PairCb.filter(), flags=CURATOR)
+    async def pair_button(
+        cb: CallbackQuery, callback_data: PairCb, state: FSMContext, repos: Repos, t: Translator
+    ) -> None:
+        pair = await repos.pairs.get(callback_data.pair)
+        if pair is None or pair.status != "active" or not isinstance(cb.message, Message):
+            await cb.answer(t("common.stale"), show_alert=True)
+            return
+        if callback_data.a == "dis" and len(pair.mentee_ids) > 1:
+            names = await _names(repos, set(pair.mentee_ids))
+            rows = [[_b(names[x], PairCb(a="who", pair=pair.id, mentee=x))] for x in pair.mentee_ids]
+            await cb.message.answer(
+                t("matching.dissolve_whom"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)
+            )
+            await cb.answer()
+            return
+        mentee = callback_data.mentee if callback_data.a == "who" else pair.mentee_ids[0]
+        if mentee not in pair.mentee_ids:
+            await cb.answer(t("common.stale"), show_alert=True)
+            return
+        await state.set_state(Dissolve.reason)
+        await state.set_data({"pair": pair.id, "mentee": mentee})
+        await cb.message.answer(t("matching.dissolve_reason"))
+        await cb.answer()
+
+    @r.message(Dissolve.reason, F.text, ~F.text.startswith("/"), flags=CURATOR)
+    async def dissolve_reason(
+        message: Message, state: FSMContext, repos: Repos, t: Translator, me: ParticipantDTO, clock: Clock
+    ) -> None:
+        reason = " ".join((message.text or "").split())
+        if not 5 <= len(reason) <= 300:
+            await message.answer(t("matching.dissolve_reason_bad"))
+            await message.answer(t("matching.dissolve_reason"))
+            return
+        data = await state.get_data()
+        await state.clear()
+        pair = await repos.pairs.get(int(data.get("pair", 0)))
+        if pair is None or not await svc.dissolve(
+            repos, pair, int(data.get("mentee", 0)), reason, me.id, clock()
+        ):
+            await message.answer(t("common.stale"))
+            return
+        await message.answer(t("matching.dissolved_done"))
+
+    return r

@@ -1,0 +1,186 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.entities import PairDTO, ProposalDTO
+from storage.models import MatchProposal, Pair, PairMember
+
+
+def _proposal(row: MatchProposal) -> ProposalDTO:
+    return ProposalDTO(
+        id=row.id,
+        run_id=row.run_id,
+        mentee_id=row.mentee_id,
+        mentor_id=row.mentor_id,
+        score=row.score,
+        reasons=list(row.reasons or []),
+        status=row.status,
+    )
+
+
+class PairRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def _dto(self, row: Pair) -> PairDTO:
+        members = (
+            await self.s.scalars(
+                select(PairMember.mentee_id)
+                .where(PairMember.pair_id == row.id, PairMember.left_at.is_(None))
+                .order_by(PairMember.id)
+            )
+        ).all()
+        return PairDTO(
+            id=row.id,
+            programme_id=row.programme_id,
+            mentor_id=row.mentor_id,
+            status=row.status,
+            stage=row.stage,
+            created_at=row.created_at,
+            mentee_ids=tuple(members),
+            closed_at=row.closed_at,
+            close_reason=row.close_reason,
+        )
+
+    async def get(self, pair_id: int) -> PairDTO | None:
+        row = await self.s.get(Pair, pair_id)
+        return await self._dto(row) if row else None
+
+    async def active(self, programme_id: int | None = None) -> list[PairDTO]:
+        q = select(Pair).where(Pair.status == "active")
+        if programme_id is not None:
+            q = q.where(Pair.programme_id == programme_id)
+        return [await self._dto(r) for r in await self.s.scalars(q.order_by(Pair.id))]
+
+    async def active_of_mentor(self, mentor_id: int, programme_id: int | None) -> PairDTO | None:
+        q = select(Pair).where(Pair.mentor_id == mentor_id, Pair.status == "active")
+        q = q.where(
+            Pair.programme_id.is_(None) if programme_id is None else Pair.programme_id == programme_id
+        )
+        row = await self.s.scalar(q.order_by(Pair.id).limit(1))
+        return await self._dto(row) if row else None
+
+    async def active_of_mentee(self, mentee_id: int) -> PairDTO | None:
+        row = await self.s.scalar(
+            select(Pair)
+            .join(PairMember, PairMember.pair_id == Pair.id)
+            .where(PairMember.mentee_id == mentee_id, PairMember.left_at.is_(None), Pair.status == "active")
+            .limit(1)
+        )
+        return await self._dto(row) if row else None
+
+    async def is_paired(self, participant_id: int) -> bool:
+        if await self.active_of_mentee(participant_id) is not None:
+            return True
+        row = await self.s.scalar(
+            select(Pair.id).where(Pair.mentor_id == participant_id, Pair.status == "active").limit(1)
+        )
+        return row is not None
+
+    async def create(
+        self, programme_id: int | None, mentor_id: int, approved_by: int | None, now: datetime
+    ) -> int:
+        row = Pair(
+            programme_id=programme_id,
+            mentor_id=mentor_id,
+            status="active",
+            stage="introduction",
+            created_at=now,
+            approved_by=approved_by,
+        )
+        self.s.add(row)
+        await self.s.flush()
+        return row.id
+
+    async def add_member(self, pair_id: int, mentee_id: int, now: datetime) -> None:
+        self.s.add(PairMember(pair_id=pair_id, mentee_id=mentee_id, joined_at=now, dissolved=False))
+        await self.s.flush()
+
+    async def remove_member(self, pair_id: int, mentee_id: int, now: datetime, reason: str) -> bool:
+        """Dissolve one mentee's pairing; the pair itself ends when its last mentee leaves."""
+        result = await self.s.execute(
+            update(PairMember)
+            .where(
+                PairMember.pair_id == pair_id, PairMember.mentee_id == mentee_id, PairMember.left_at.is_(None)
+            )
+            .values(left_at=now, dissolved=True)
+        )
+        if result.rowcount != 1:
+            return False
+        left = await self.s.scalar(
+            select(func.count())
+            .select_from(PairMember)
+            .where(PairMember.pair_id == pair_id, PairMember.left_at.is_(None))
+        )
+        if not left:
+            await self.s.execute(
+                update(Pair)
+                .where(Pair.id == pair_id)
+                .values(status="dissolved", closed_at=now, close_reason=reason)
+            )
+        return True
+
+    async def excluded_mentors(self, mentee_ids: list[int]) -> dict[int, set[int]]:
+        rows = await self.s.execute(
+            select(PairMember.mentee_id, Pair.mentor_id)
+            .join(Pair, Pair.id == PairMember.pair_id)
+            .where(PairMember.dissolved.is_(True), PairMember.mentee_id.in_(mentee_ids))
+        )
+        out: dict[int, set[int]] = {}
+        for mentee, mentor in rows.all():
+            out.setdefault(mentee, set()).add(mentor)
+        return out
+
+    async def loads(self) -> dict[int, int]:
+        """Active mentees per mentor."""
+        rows = await self.s.execute(
+            select(Pair.mentor_id, func.count(PairMember.id))
+            .join(PairMember, PairMember.pair_id == Pair.id)
+            .where(Pair.status == "active", PairMember.left_at.is_(None))
+            .group_by(Pair.mentor_id)
+        )
+        return {mentor: n for mentor, n in rows.all()}
+
+    async def paired_mentees(self) -> set[int]:
+        rows = await self.s.scalars(
+            select(PairMember.mentee_id)
+            .join(Pair, Pair.id == PairMember.pair_id)
+            .where(Pair.status == "active", PairMember.left_at.is_(None))
+        )
+        return set(rows.all())
+
+    # -- proposals ---------------------------------------------------------------------------------------
+    async def save_proposals(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            await self.s.execute(insert(MatchProposal), rows)
+
+    async def proposals(self, run_id: str, status: str | None = None) -> list[ProposalDTO]:
+        q = select(MatchProposal).where(MatchProposal.run_id == run_id)
+        if status is not None:
+            q = q.where(MatchProposal.status == status)
+        return [_proposal(r) for r in await self.s.scalars(q.order_by(MatchProposal.id))]
+
+    async def proposal(self, proposal_id: int) -> ProposalDTO | None:
+        row = await self.s.get(MatchProposal, proposal_id)
+        return _proposal(row) if row else None
+
+    async def decide(self, proposal_id: int, status: str, now: datetime) -> bool:
+        """proposed → approved/rejected exactly once (a double press finds nothing to change)."""
+        result = await self.s.execute(
+            update(MatchProposal)
+            .where(MatchProposal.id == proposal_id, MatchProposal.status == "proposed")
+            .values(status=status, decided_at=now)
+        )
+        return result.rowcount == 1
+
+    async def withdraw_open_proposals(self, now: datetime) -> None:
+        """A new /match run replaces the proposals of earlier runs that were never decided."""
+        await self.s.execute(
+            update(MatchProposal)
+            .where(MatchProposal.status == "proposed")
+            .values(status="superseded", decided_at=now)
+        )
