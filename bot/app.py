@@ -29,7 +29,8 @@ from bot.outbox import OutboxSender, sending_from_outbox
 from bot.ratelimit import RateLimiter
 from bot.services.questionnaires import Engine
 from handlers import feature_routers
-from scheduler import build_scheduler
+from scheduler import Jobs, build_scheduler
+from scheduler.reminders import ReminderScheduler
 from storage.db import create_engine, create_session_factory
 from storage.fsm import SqlStorage
 from storage.migrate import upgrade
@@ -74,6 +75,8 @@ class App:
     sender: OutboxSender
     scheduler: AsyncIOScheduler
     clock: Clock
+    reminders: ReminderScheduler
+    jobs: Jobs
     extras: dict[str, Any] = field(default_factory=dict)
 
     async def close(self) -> None:
@@ -136,7 +139,10 @@ async def build_app(
     sender = OutboxSender(bot, factory, limiter, clock)
     storage, isolation = build_storage(settings, factory, clock)
     dp = build_dispatcher(Engine(forms), settings, factory, clock, storage, isolation, sender)
-    scheduler = build_scheduler(factory, clock, settings.timezone)
+    scheduler, reminders, jobs = build_scheduler(
+        factory, clock, settings.timezone, settings.digest_hour, sender.notify
+    )
+    dp["reminders"] = reminders
     return App(
         settings=settings,
         engine=engine,
@@ -147,6 +153,8 @@ async def build_app(
         sender=sender,
         scheduler=scheduler,
         clock=clock,
+        reminders=reminders,
+        jobs=jobs,
     )
 
 
@@ -167,6 +175,7 @@ async def run_polling(app: App) -> None:
     from handlers.menu import set_default_menus
 
     sender_task = asyncio.create_task(app.sender.run(), name="outbox")
+    await app.reminders.rearm_all()
     app.scheduler.start()
     try:
         await app.bot.delete_webhook(drop_pending_updates=False)

@@ -39,6 +39,7 @@ class Settings(DatabaseSettings):
     timezone: str = "Europe/Moscow"
     default_language: str = "ru"
     invitation_ttl_days: int = Field(default=14, ge=1, le=365)
+    digest_hour: int = Field(default=9, ge=0, le=23)
     outbox_rate_per_second: float = Field(default=29.0, gt=0, le=30)
     log_json: bool = False
     log_level: str = "INFO"

@@ -67,6 +67,8 @@ class OutboxSender:
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._stopping = False
+        # None: Telegram's ≈1 message/s per chat (PER_CHAT_INTERVAL); tests with a simulated clock set 0.
+        self.per_chat_interval: float | None = None
 
     def notify(self) -> None:
         """Something was enqueued: look now rather than after the idle sleep."""
@@ -126,7 +128,8 @@ class OutboxSender:
                 continue
             seen.add(chat)
             last = self._last_sent.get(chat)
-            if last is not None and time.monotonic() - last < PER_CHAT_INTERVAL:
+            gap = PER_CHAT_INTERVAL if self.per_chat_interval is None else self.per_chat_interval
+            if last is not None and time.monotonic() - last < gap:
                 continue
             await self._sem.acquire()
             await self.limiter.acquire(urgent=item.priority <= 0)

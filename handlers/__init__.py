@@ -8,7 +8,19 @@ from bot.services.questionnaires import Engine
 
 
 def feature_routers(engine: Engine, default_language: str = "ru") -> list[Router]:
-    from handlers import common, curator, errors, fallback, invitations, matching, onboarding, questionnaire
+    from handlers import (
+        common,
+        curator,
+        errors,
+        fallback,
+        invitations,
+        matching,
+        meetings,
+        onboarding,
+        questionnaire,
+    )
+
+    hooks: dict = {}
 
     return [
         errors.router(default_language),
@@ -16,7 +28,8 @@ def feature_routers(engine: Engine, default_language: str = "ru") -> list[Router
         onboarding.router(),
         invitations.router(),
         curator.router(),
-        questionnaire.router(engine),
+        questionnaire.router(engine, hooks),
         matching.router(engine),
+        meetings.router(engine, hooks),
         fallback.router(),
     ]

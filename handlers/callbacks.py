@@ -31,4 +31,21 @@ class RevokeCb(CallbackData, prefix="cr"):
     invitation_id: int
 
 
-CURATOR_PREFIXES = ("ci", "cr", "cf", "cp", "cm", "cx")
+CURATOR_PREFIXES = ("ci", "cr", "cf", "cp", "cm", "cx", "cn")
+
+
+class MeetingCb(CallbackData, prefix="mt"):
+    a: str  # ok | alt | resch | cancel | yes | no | fb
+    m: int
+
+
+class MeetingDateCb(CallbackData, prefix="md"):
+    d: str  # ISO date, or "type"
+
+
+class MeetingFormatCb(CallbackData, prefix="mf"):
+    f: str  # online | offline
+
+
+class NudgePairCb(CallbackData, prefix="cn"):
+    pair: int

@@ -182,7 +182,8 @@ async def _error(message: Message, t: Translator, err: f.Invalid) -> None:
     await message.answer(t(err.code, **err.params))
 
 
-def router(engine: Engine) -> Router:
+def router(engine: Engine, hooks: dict | None = None) -> Router:
+    hooks = hooks if hooks is not None else {}
     r = Router(name=__name__)
 
     @r.message(Questionnaire.answering, F.text, ~F.text.startswith("/"))
@@ -227,6 +228,7 @@ def router(engine: Engine) -> Router:
         t: Translator,
         me: ParticipantDTO | None,
         clock: Clock,
+        settings: Settings,
     ) -> None:
         if me is None or not isinstance(cb.message, Message):
             await cb.answer(t("common.stale"), show_alert=True)
@@ -288,6 +290,10 @@ def router(engine: Engine) -> Router:
             await state.clear()
             key = f"questionnaire.submitted.{response.form_id}"
             await cb.message.answer(t(key if t.has(key) else "questionnaire.submitted.default"))
+            hook = hooks.get(response.form_id)
+            if hook is not None:
+                await hook(cb.message, repos, response, me, t, state, clock, settings)
+                return
             fresh = await repos.participants.get(me.id)
             if fresh is not None:
                 await start_intake(cb.message, repos, engine, fresh, t, state, clock)

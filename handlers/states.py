@@ -17,3 +17,16 @@ class Questionnaire(StatesGroup):
 
 class Dissolve(StatesGroup):
     reason = State()
+
+
+class MeetingNew(StatesGroup):
+    when = State()
+    place = State()
+
+
+class MeetingCancel(StatesGroup):
+    reason = State()
+
+
+class Goals(StatesGroup):
+    adding = State()

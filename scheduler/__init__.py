@@ -2,27 +2,94 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
+
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
+from scheduler import digest
 from scheduler.jobs import purge_withdrawn
+from scheduler.reminders import ReminderScheduler
+from storage.uow import unit_of_work
+
+log = logging.getLogger(__name__)
+
+
+class Jobs:
+    """The periodic jobs, callable directly (tests and the demo drive them with a simulated clock)."""
+
+    def __init__(
+        self,
+        factory: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        timezone: str,
+        reminders: ReminderScheduler,
+        notify: Callable[[], None],
+    ) -> None:
+        self.factory, self.clock, self.timezone = factory, clock, timezone
+        self.reminders, self.notify = reminders, notify
+
+    async def daily_digest(self) -> int:
+        now = self.clock()
+        async with unit_of_work(self.factory) as repos:
+            states = await digest.scan(repos, now, self.timezone)
+            messages = await digest.digest_messages(repos, states, now, ZoneInfo(self.timezone))
+            messages += await digest.pair_nudges(repos, states, now)
+            sent = await repos.outbox.enqueue(messages, now)
+        self.notify()
+        return sent
+
+    async def hourly_scan(self) -> int:
+        """Immediate overdue alerts (curators who asked), nudges to late pairs, stage-deadline reminders."""
+        now = self.clock()
+        async with unit_of_work(self.factory) as repos:
+            states = await digest.scan(repos, now, self.timezone)
+            messages = await digest.digest_messages(
+                repos, states, now, ZoneInfo(self.timezone), only_new=True
+            )
+            messages += await digest.pair_nudges(repos, states, now)
+            sent = await repos.outbox.enqueue(messages, now)
+            new_ids = await digest.stage_deadline_reminders(repos, states, now)
+        await self.reminders.arm_ids(new_ids)
+        self.notify()
+        return sent
+
+    async def purge(self) -> int:
+        return await purge_withdrawn(self.factory, self.clock)
 
 
 def build_scheduler(
-    factory: async_sessionmaker[AsyncSession], clock: Clock, timezone: str
-) -> AsyncIOScheduler:
+    factory: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    timezone: str,
+    digest_hour: int,
+    notify: Callable[[], None],
+) -> tuple[AsyncIOScheduler, ReminderScheduler, Jobs]:
     sched = AsyncIOScheduler(timezone=timezone)
+    reminders = ReminderScheduler(sched, factory, clock, timezone, on_enqueue=notify)
+    jobs = Jobs(factory, clock, timezone, reminders, notify)
+    common = dict(replace_existing=True, coalesce=True, max_instances=1)
     # Hourly, so personal data of a withdrawn consent is gone within the same day.
     sched.add_job(
-        purge_withdrawn,
-        IntervalTrigger(hours=1),
-        args=[factory, clock],
-        id="purge_withdrawn",
-        replace_existing=True,
-        coalesce=True,
-        max_instances=1,
-        misfire_grace_time=3600,
+        jobs.purge, IntervalTrigger(hours=1), id="purge_withdrawn", misfire_grace_time=3600, **common
     )
-    return sched
+    # The safety net under the per-reminder jobs: anything due and still pending goes out within a minute.
+    sched.add_job(
+        reminders.fire_due, IntervalTrigger(minutes=1), id="reminders_sweep", misfire_grace_time=60, **common
+    )
+    sched.add_job(
+        jobs.daily_digest,
+        CronTrigger(hour=digest_hour, minute=0, timezone=timezone),
+        id="daily_digest",
+        misfire_grace_time=6 * 3600,
+        **common,
+    )
+    sched.add_job(
+        jobs.hourly_scan, IntervalTrigger(hours=1), id="hourly_scan", misfire_grace_time=3600, **common
+    )
+    return sched, reminders, jobs

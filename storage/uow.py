@@ -13,6 +13,7 @@ from storage.repositories.consents import ConsentRepo
 from storage.repositories.forms import FormRepo
 from storage.repositories.fsm import FsmRepo
 from storage.repositories.invitations import InvitationRepo
+from storage.repositories.meetings import MeetingRepo, ReminderRepo
 from storage.repositories.outbox import OutboxRepo
 from storage.repositories.pairs import PairRepo
 from storage.repositories.participants import ParticipantRepo
@@ -34,6 +35,8 @@ class Repos:
         self.audit = AuditRepo(session)
         self.forms = FormRepo(session)
         self.pairs = PairRepo(session)
+        self.meetings = MeetingRepo(session)
+        self.reminders = ReminderRepo(session)
 
 
 @asynccontextmanager

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -159,3 +159,41 @@ class ProposalDTO:
     score: float
     reasons: list[Any]
     status: str
+
+
+@dataclass(frozen=True)
+class MeetingDTO:
+    id: int
+    pair_id: int
+    stage: str
+    status: str
+    starts_at: datetime
+    ends_at: datetime
+    format: str
+    place: str | None
+    proposed_by: int | None
+    sequence: int
+    cancel_reason: str | None
+    held_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ReminderDTO:
+    id: int
+    kind: str
+    due_at: datetime
+    status: str
+    urgent: bool
+    dedup_key: str
+    participant_id: int
+    meeting_id: int | None
+    pair_id: int | None
+    meeting_starts_at: datetime | None
+
+
+@dataclass(frozen=True)
+class GoalDTO:
+    id: int
+    pair_id: int
+    text: str
+    target_date: date

@@ -25,9 +25,14 @@ class UnitOfWorkMiddleware(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
+        after_commit: list[Callable[[], Awaitable[Any]]] = []
         async with unit_of_work(self.factory) as repos:
             data["repos"] = repos
+            data["after_commit"] = after_commit
             result = await handler(event, data)
         if self.on_commit is not None:
             self.on_commit()
+        # Work that must see committed rows (e.g. arming a reminder job that reads its row back).
+        for action in after_commit:
+            await action()
         return result

@@ -8,8 +8,8 @@ from bot.domain.entities import Role
 
 BASE = ("start", "help", "language", "consent", "cancel")
 BY_ROLE: dict[Role, tuple[str, ...]] = {
-    Role.MENTEE: ("profile", "parent"),
-    Role.MENTOR: ("profile",),
+    Role.MENTEE: ("profile", "meeting", "meetings", "goals", "parent"),
+    Role.MENTOR: ("profile", "meeting", "meetings", "goals"),
     Role.PARENT: (),
     Role.CURATOR: ("invite", "invites", "participants", "questionnaires", "match", "pair", "pairs"),
 }

@@ -53,9 +53,9 @@ class Engine:
     async def begin(
         self, repos: Repos, participant_id: int, form_id: str, now: datetime, context: str | None = None
     ) -> FormResponseDTO:
-        """Resume the unfinished response to this form, or start one at its first question."""
-        existing = await repos.forms.open_for(participant_id, form_id)
-        if existing is not None:
+        """Resume the unfinished response to this form (for this context, e.g. one meeting), or start one."""
+        existing = await repos.forms.open_for(participant_id, form_id, context)
+        if existing is not None and existing.context == context:
             return existing
         form = self.forms[form_id]
         return await repos.forms.create(

@@ -63,6 +63,12 @@ class Harness:
     ) -> Client:
         return Client(self, user_id, first_name, language_code, username)
 
+    def unpaced(self) -> Harness:
+        """No real-time pacing (per chat and global): for tests that move a simulated clock."""
+        self.app.sender.per_chat_interval = 0.0
+        self.app.limiter.interval = 0.0
+        return self
+
     async def deliver_outbox(self) -> None:
         await self.app.sender.drain()
 

@@ -37,13 +37,17 @@ class FormRepo:
         row = await self.s.get(FormResponse, response_id)
         return _dto(row) if row else None
 
-    async def open_for(self, participant_id: int, form_id: str | None = None) -> FormResponseDTO | None:
+    async def open_for(
+        self, participant_id: int, form_id: str | None = None, context: str | None = None
+    ) -> FormResponseDTO | None:
         """The person's unfinished form (the newest, if somehow several)."""
         q = select(FormResponse).where(
             FormResponse.participant_id == participant_id, FormResponse.status == "in_progress"
         )
         if form_id is not None:
             q = q.where(FormResponse.form_id == form_id)
+        if context is not None:
+            q = q.where(FormResponse.context == context)
         row = await self.s.scalar(q.order_by(FormResponse.id.desc()).limit(1))
         return _dto(row) if row else None
 
@@ -101,19 +105,14 @@ class FormRepo:
         draft: Any = _UNSET,
         editing: Any = _UNSET,
     ) -> FormResponseDTO:
-        values: dict[str, Any] = {"updated_at": now}
-        for name, value in (
-            ("answers", answers),
-            ("current_key", current_key),
-            ("draft", draft),
-            ("editing", editing),
-        ):
-            if value is not _UNSET:
-                values[name] = value
-        await self.s.execute(update(FormResponse).where(FormResponse.id == response_id).values(**values))
         row = await self.s.get(FormResponse, response_id)
         assert row is not None
-        await self.s.refresh(row)
+        for name, value in (("answers", answers), ("current_key", current_key), ("draft", draft),
+                            ("editing", editing)):
+            if value is not _UNSET:
+                setattr(row, name, dict(value) if name == "answers" else value)
+        row.updated_at = now
+        await self.s.flush()
         return _dto(row)
 
     async def submit(self, response_id: int, now: datetime) -> FormResponseDTO:

@@ -30,6 +30,7 @@ class FsmRepo:
             return
         if row is None:
             self.s.add(FsmRecord(key=key, state=new_state, data=new_data, updated_at=now))
-        else:
+            await self.s.flush()
+        elif row.state != new_state or (row.data or {}) != new_data:
+            # No flush: several writes in one update end as a single UPDATE at commit.
             row.state, row.data, row.updated_at = new_state, new_data, now
-        await self.s.flush()

@@ -96,6 +96,14 @@ class PairRepo:
         await self.s.flush()
         return row.id
 
+    async def set_stage(
+        self, pair_id: int, stage: str, *, finished: bool = False, now: datetime | None = None
+    ) -> None:
+        values: dict[str, Any] = {"stage": stage}
+        if finished:
+            values.update(status="finished", closed_at=now)
+        await self.s.execute(update(Pair).where(Pair.id == pair_id).values(**values))
+
     async def add_member(self, pair_id: int, mentee_id: int, now: datetime) -> None:
         self.s.add(PairMember(pair_id=pair_id, mentee_id=mentee_id, joined_at=now, dissolved=False))
         await self.s.flush()

@@ -1,0 +1,633 @@
+"""The meeting sequence in chat: /meeting (propose, confirm, another time, reschedule, cancel),
+"did it happen?", feedback, /meetings, /goals (the individual development plan)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Any
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.domain import meeting_time as mt
+from bot.domain.entities import MeetingDTO, NewMessage, ParticipantDTO, Role
+from bot.domain.stages import Stage, can_propose
+from bot.i18n import Translator
+from bot.services import meetings as svc
+from bot.services.questionnaires import Engine
+from handlers.callbacks import MeetingCb, MeetingDateCb, MeetingFormatCb, NudgePairCb
+from handlers.questionnaire import show
+from handlers.states import Goals, MeetingCancel, MeetingNew
+from storage.uow import Repos
+
+PAIRED = {"roles": {Role.MENTEE, Role.MENTOR}}
+CURATOR = {"roles": {Role.CURATOR}}
+GOAL_RE = re.compile(r"^(?P<text>.{3,300}?)\s*[—–-]\s*(?P<date>\d{1,2}\.\d{1,2}\.\d{2,4})\s*$", re.S)
+
+
+def _b(text: str, data: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=data)
+
+
+def _when(m: MeetingDTO, tz: Any) -> str:
+    return m.starts_at.astimezone(tz).strftime("%d.%m.%Y %H:%M")
+
+
+async def _names(repos: Repos, ids: tuple[int, ...] | list[int], skip: int | None = None) -> str:
+    out = []
+    for pid in ids:
+        if pid == skip:
+            continue
+        p = await repos.participants.get(pid)
+        out.append((p.full_name if p else None) or "—")
+    return ", ".join(out)
+
+
+def card(m: MeetingDTO, me: ParticipantDTO, t: Translator, tz: Any) -> tuple[str, InlineKeyboardMarkup]:
+    text = t(
+        "meeting.card",
+        stage=t(f"meetings.stage.{m.stage}"),
+        when=_when(m, tz),
+        fmt=t(f"meeting.format.{m.format}"),
+        place=m.place or "—",
+        status=t(f"meetings.status.{m.status}"),
+    )
+    rows = []
+    if m.status == "proposed" and m.proposed_by != me.id:
+        rows.append([_b(t("meeting.btn.confirm"), MeetingCb(a="ok", m=m.id).pack())])
+        rows.append([_b(t("meeting.btn.another_time"), MeetingCb(a="alt", m=m.id).pack())])
+    if m.status == "confirmed":
+        rows.append([_b(t("meeting.btn.reschedule"), MeetingCb(a="resch", m=m.id).pack())])
+    if m.status in ("proposed", "confirmed"):
+        rows.append([_b(t("meeting.btn.cancel"), MeetingCb(a="cancel", m=m.id).pack())])
+    return text, InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def router(engine: Engine, hooks: dict[str, Any]) -> Router:
+    r = Router(name=__name__)
+
+    async def _state_for(
+        repos: Repos, me: ParticipantDTO, settings: Settings, now: datetime
+    ) -> svc.PairState | None:
+        pair = await svc.pair_of(repos, me)
+        return await svc.pair_state(repos, pair, now, settings.timezone) if pair else None
+
+    async def _meeting_of(
+        repos: Repos, me: ParticipantDTO, meeting_id: int, settings: Settings, now: datetime
+    ) -> tuple[MeetingDTO, svc.PairState] | None:
+        meeting = await repos.meetings.get(meeting_id)
+        if meeting is None:
+            return None
+        pair = await repos.pairs.get(meeting.pair_id)
+        if pair is None or me.id not in (pair.mentor_id, *pair.mentee_ids):
+            return None
+        return meeting, await svc.pair_state(repos, pair, now, settings.timezone)
+
+    async def _ask_when(
+        message: Message,
+        state: FSMContext,
+        t: Translator,
+        st: svc.PairState,
+        now: datetime,
+        resched: int | None,
+    ) -> None:
+        await state.set_state(MeetingNew.when)
+        await state.set_data({"pair": st.pair.id, "resched": resched})
+        days = mt.quick_choices(now, st.tz)[:7]
+        rows = [
+            [
+                _b(
+                    t("meetings.quick.today")
+                    if i == 0
+                    else t("meetings.quick.tomorrow")
+                    if i == 1
+                    else d.strftime("%d.%m"),
+                    MeetingDateCb(d=d.isoformat()).pack(),
+                )
+                for i, d in enumerate(days[:4])
+            ]
+        ]
+        if len(days) > 4:
+            rows.append([_b(d.strftime("%d.%m"), MeetingDateCb(d=d.isoformat()).pack()) for d in days[4:]])
+        stage = st.progress.current_stage
+        deadline = st.progress.deadline.strftime("%d.%m.%Y") if st.progress.deadline else "—"
+        await message.answer(
+            t(
+                "meeting.ask_when",
+                stage=t(f"meetings.stage.{stage.value}") if stage else "",
+                deadline=deadline,
+            ),
+            reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
+        )
+
+    async def _notify(
+        repos: Repos,
+        ids: tuple[int, ...],
+        skip: int,
+        key: str,
+        dedup: str,
+        now: datetime,
+        markup_for: Any = None,
+        **params: Any,
+    ) -> None:
+        out = []
+        for pid in ids:
+            p = await repos.participants.get(pid)
+            if pid == skip or p is None or p.telegram_id is None:
+                continue
+            pt = Translator(p.language)
+            values = {
+                k: (pt(v[1:]) if isinstance(v, str) and v.startswith("@") else v) for k, v in params.items()
+            }
+            out.append(
+                NewMessage(
+                    chat_id=p.telegram_id,
+                    participant_id=p.id,
+                    kind="meeting",
+                    priority=1,
+                    text=pt(key, **values),
+                    dedup_key=f"{dedup}:{pid}",
+                    reply_markup=markup_for(pt) if markup_for else None,
+                )
+            )
+        await repos.outbox.enqueue(out, now)
+
+    @r.message(Command("meeting"), flags=PAIRED)
+    async def meeting(
+        message: Message,
+        state: FSMContext,
+        repos: Repos,
+        t: Translator,
+        me: ParticipantDTO,
+        settings: Settings,
+        clock: Clock,
+    ) -> None:
+        now = clock()
+        st = await _state_for(repos, me, settings, now)
+        if st is None:
+            await message.answer(t("meeting.no_pair"))
+            return
+        for m_id in st.progress.open_meetings:
+            m = next(x for x in st.meetings if x.id == m_id)
+            text, markup = card(m, me, t, st.tz)
+            await message.answer(text, reply_markup=markup)
+            return
+        refusal = can_propose(st.progress)
+        if refusal is not None:
+            await message.answer(t(refusal.code, **refusal.params))
+            return
+        await _ask_when(message, state, t, st, now, None)
+
+    @r.callback_query(MeetingDateCb.filter(), MeetingNew.when)
+    async def picked_day(
+        cb: CallbackQuery, callback_data: MeetingDateCb, state: FSMContext, t: Translator
+    ) -> None:
+        try:
+            day = date.fromisoformat(callback_data.d)
+        except ValueError:
+            await cb.answer(t("common.stale"), show_alert=True)
+            return
+        await state.update_data(day=day.isoformat())
+        await cb.answer()
+        if isinstance(cb.message, Message):
+            await cb.message.answer(t("meeting.ask_time", day=day.strftime("%d.%m.%Y")))
+
+    @r.message(MeetingNew.when, F.text, ~F.text.startswith("/"))
+    async def typed_when(
+        message: Message,
+        state: FSMContext,
+        repos: Repos,
+        t: Translator,
+        me: ParticipantDTO,
+        settings: Settings,
+        clock: Clock,
+    ) -> None:
+        data = await state.get_data()
+        now = clock()
+        pair = await repos.pairs.get(int(data.get("pair", 0)))
+        if pair is None or pair.status != "active":
+            await state.clear()
+            await message.answer(t("common.stale"))
+            return
+        st = await svc.pair_state(repos, pair, now, settings.timezone)
+        text = message.text or ""
+        if data.get("day") and re.fullmatch(r"\s*\d{1,2}[:.]\d{2}\s*", text):
+            text = f"{date.fromisoformat(data['day']).strftime('%d.%m.%Y')} {text.strip()}"
+        result = mt.parse_meeting_time(text, now, st.tz)
+        if isinstance(result, mt.Invalid):
+            await message.answer(t(result.code, **result.params))
+            await message.answer(t("meeting.ask_time_again"))
+            return
+        warning = (
+            mt.check_against_deadline(result.value, st.progress.deadline, st.tz)
+            if st.progress.deadline
+            else None
+        )
+        if warning is not None:
+            await message.answer(t(warning.code, **warning.params))
+        await state.update_data(starts_at=result.value.isoformat())
+        rows = [
+            [
+                _b(t("meeting.format.online"), MeetingFormatCb(f="online").pack()),
+                _b(t("meeting.format.offline"), MeetingFormatCb(f="offline").pack()),
+            ]
+        ]
+        await message.answer(t("meeting.ask_format"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+
+    @r.callback_query(MeetingFormatCb.filter(F.f.in_({"online", "offline"})), MeetingNew.when)
+    async def picked_format(
+        cb: CallbackQuery, callback_data: MeetingFormatCb, state: FSMContext, t: Translator
+    ) -> None:
+        if "starts_at" not in await state.get_data():
+            await cb.answer(t("common.stale"), show_alert=True)
+            return
+        await state.update_data(fmt=callback_data.f)
+        await state.set_state(MeetingNew.place)
+        await cb.answer()
+        if isinstance(cb.message, Message):
+            await cb.message.edit_reply_markup(reply_markup=None)
+            await cb.message.answer(t(f"meeting.ask_place_{callback_data.f}"))
+
+    @r.message(MeetingNew.place, F.text, ~F.text.startswith("/"))
+    async def typed_place(
+        message: Message,
+        state: FSMContext,
+        repos: Repos,
+        t: Translator,
+        me: ParticipantDTO,
+        settings: Settings,
+        clock: Clock,
+        reminders: Any,
+    ) -> None:
+        place = " ".join((message.text or "").split())
+        if not 2 <= len(place) <= 300:
+            await message.answer(t("meeting.bad_place"))
+            return
+        data = await state.get_data()
+        now = clock()
+        pair = await repos.pairs.get(int(data.get("pair", 0)))
+        starts_at = datetime.fromisoformat(data["starts_at"]) if data.get("starts_at") else None
+        if pair is None or starts_at is None or starts_at <= now:
+            await state.clear()
+            await message.answer(t("meeting.expired_proposal"))
+            return
+        st = await svc.pair_state(repos, pair, now, settings.timezone)
+        resched = await repos.meetings.get(int(data["resched"])) if data.get("resched") else None
+        if resched is None and can_propose(st.progress) is not None:
+            await state.clear()
+            await message.answer(t("common.stale"))
+            return
+        meeting, cancelled = await svc.propose(
+            repos, me, st, starts_at, data.get("fmt", "online"), place, now, reschedule_of=resched
+        )
+        await state.clear()
+        if cancelled and reminders is not None:
+            reminders.disarm(cancelled)
+        await _notify(
+            repos,
+            st.members,
+            me.id,
+            "meeting.proposed_to_you",
+            f"proposal:{meeting.id}:{meeting.sequence}",
+            now,
+            markup_for=lambda pt: {
+                "inline_keyboard": [
+                    [
+                        {
+                            "text": pt("meeting.btn.confirm"),
+                            "callback_data": MeetingCb(a="ok", m=meeting.id).pack(),
+                        }
+                    ],
+                    [
+                        {
+                            "text": pt("meeting.btn.another_time"),
+                            "callback_data": MeetingCb(a="alt", m=meeting.id).pack(),
+                        }
+                    ],
+                ]
+            },
+            who=me.full_name or "—",
+            stage=f"@meetings.stage.{meeting.stage}",
+            when=_when(meeting, st.tz),
+            fmt=f"@meeting.format.{meeting.format}",
+            place=meeting.place or "—",
+        )
+        await message.answer(t("meeting.proposal_sent", who=await _names(repos, st.members, skip=me.id)))
+
+    @r.callback_query(MeetingCb.filter(), flags=PAIRED)
+    async def meeting_button(
+        cb: CallbackQuery,
+        callback_data: MeetingCb,
+        state: FSMContext,
+        repos: Repos,
+        t: Translator,
+        me: ParticipantDTO,
+        settings: Settings,
+        clock: Clock,
+        after_commit: list,
+        reminders: Any,
+    ) -> None:
+        now = clock()
+        found = await _meeting_of(repos, me, callback_data.m, settings, now)
+        if found is None or not isinstance(cb.message, Message):
+            await cb.answer(t("common.stale"), show_alert=True)
+            return
+        m, st = found
+        a = callback_data.a
+        if a == "ok":
+            ids = await svc.confirm(repos, me, m, st, now)
+            if ids is None:
+                await cb.answer(t("meeting.already_handled"), show_alert=True)
+                return
+            if reminders is not None:
+                after_commit.append(lambda: reminders.arm_ids(ids))
+            fresh = await repos.meetings.get(m.id)
+            assert fresh is not None
+            out = []
+            for pid in st.members:
+                p = await repos.participants.get(pid)
+                if p and p.telegram_id:
+                    out.append(
+                        svc.ics_message(fresh, p, await _names(repos, st.members, skip=pid), now, st.tz)
+                    )
+            await repos.outbox.enqueue(out, now)
+            await cb.message.edit_reply_markup(reply_markup=None)
+            await cb.answer(t("meeting.confirmed"))
+        elif a in ("alt", "resch"):
+            if m.status not in ("proposed", "confirmed"):
+                await cb.answer(t("meeting.already_handled"), show_alert=True)
+                return
+            await cb.answer()
+            await _ask_when(cb.message, state, t, st, now, m.id)
+        elif a == "cancel":
+            if m.status not in ("proposed", "confirmed"):
+                await cb.answer(t("meeting.already_handled"), show_alert=True)
+                return
+            await state.set_state(MeetingCancel.reason)
+            await state.set_data({"meeting": m.id})
+            await cb.answer()
+            await cb.message.answer(t("meeting.ask_cancel_reason"))
+        elif a == "yes":
+            if m.status == "confirmed":
+                ids = await svc.mark_held(repos, me, m, st, now)
+                if ids and reminders is not None:
+                    after_commit.append(lambda: reminders.arm_ids(ids))
+            elif m.status != "held":
+                await cb.answer(t("meeting.already_handled"), show_alert=True)
+                return
+            await cb.answer()
+            await cb.message.edit_reply_markup(reply_markup=None)
+            await _start_feedback(cb.message, repos, state, t, me, m, now)
+        elif a == "no":
+            cancelled = await svc.mark_missed(repos, me, m, now)
+            if cancelled is None:
+                await cb.answer(t("meeting.already_handled"), show_alert=True)
+                return
+            if reminders is not None:
+                reminders.disarm(cancelled)
+            await cb.answer()
+            await cb.message.edit_reply_markup(reply_markup=None)
+            await cb.message.answer(t("meeting.missed"))
+            fresh_state = await svc.pair_state(repos, st.pair, now, settings.timezone)
+            await _ask_when(cb.message, state, t, fresh_state, now, None)
+        elif a == "fb":
+            if m.status != "held":
+                await cb.answer(t("meeting.already_handled"), show_alert=True)
+                return
+            await cb.answer()
+            await _start_feedback(cb.message, repos, state, t, me, m, now)
+        else:
+            await cb.answer(t("common.stale"), show_alert=True)
+
+    async def _start_feedback(
+        message: Message,
+        repos: Repos,
+        state: FSMContext,
+        t: Translator,
+        me: ParticipantDTO,
+        m: MeetingDTO,
+        now: datetime,
+    ) -> None:
+        ctx = svc.feedback_context(m.id)
+        if await repos.forms.latest_submitted(me.id, svc.FEEDBACK_FORM, ctx) is not None:
+            await message.answer(t("meeting.feedback_already"))
+            return
+        goals = await repos.meetings.goals(m.pair_id)
+        if goals and m.stage == Stage.JOINT_WORK.value:
+            await message.answer(
+                t("meeting.goals_reminder")
+                + "\n"
+                + "\n".join(f"• {g.text} — {g.target_date.strftime('%d.%m.%Y')}" for g in goals)
+            )
+        response = await engine.begin(repos, me.id, svc.FEEDBACK_FORM, now, context=ctx)
+        await show(message, engine, response, t, state)
+
+    @r.message(MeetingCancel.reason, F.text, ~F.text.startswith("/"))
+    async def cancel_reason(
+        message: Message,
+        state: FSMContext,
+        repos: Repos,
+        t: Translator,
+        me: ParticipantDTO | None,
+        settings: Settings,
+        clock: Clock,
+        reminders: Any,
+    ) -> None:
+        reason = " ".join((message.text or "").split())
+        if me is None or not 3 <= len(reason) <= 300:
+            await message.answer(t("meeting.bad_reason"))
+            return
+        now = clock()
+        found = await _meeting_of(repos, me, int((await state.get_data()).get("meeting", 0)), settings, now)
+        await state.clear()
+        if found is None:
+            await message.answer(t("common.stale"))
+            return
+        m, st = found
+        cancelled = await svc.cancel(repos, me, m, reason, now)
+        if reminders is not None:
+            reminders.disarm(cancelled)
+        await _notify(
+            repos,
+            st.members,
+            me.id,
+            "meeting.cancelled_to_you",
+            f"cancel:{m.id}",
+            now,
+            who=me.full_name or "—",
+            stage=f"@meetings.stage.{m.stage}",
+            when=_when(m, st.tz),
+            reason=reason,
+        )
+        await message.answer(t("meeting.cancelled"))
+
+    @r.message(Command("meetings"), flags=PAIRED)
+    async def meetings_list(
+        message: Message, repos: Repos, t: Translator, me: ParticipantDTO, settings: Settings, clock: Clock
+    ) -> None:
+        now = clock()
+        st = await _state_for(repos, me, settings, now)
+        if st is None:
+            await message.answer(t("meeting.no_pair"))
+            return
+        p = st.progress
+        lines = [t("meeting.overview", names=await _names(repos, st.members, skip=me.id))]
+        if p.current_stage is None:
+            lines.append(t("meetings.progress.finished"))
+        else:
+            lines.append(t("meetings.progress.current", stage=t(f"meetings.stage.{p.current_stage.value}")))
+            if p.current_stage == Stage.JOINT_WORK:
+                lines.append(
+                    t("meetings.progress.joint_work", done=p.joint_work_done, required=p.joint_work_required)
+                )
+            if p.deadline:
+                lines.append(t("meetings.progress.deadline", deadline=p.deadline.strftime("%d.%m.%Y")))
+            if p.overdue:
+                lines.append(t("meetings.progress.overdue", days=p.overdue_days))
+        upcoming = [m for m in st.meetings if m.status in ("proposed", "confirmed") and m.starts_at >= now]
+        lines.append("")
+        lines.append(t("meeting.upcoming") if upcoming else t("meeting.none_upcoming"))
+        lines += [
+            f"• {_when(m, st.tz)} · {t(f'meetings.stage.{m.stage}')} · {t(f'meetings.status.{m.status}')}"
+            for m in upcoming
+        ]
+        owed = p.owes_feedback(me.id)
+        rows = []
+        if owed:
+            lines += ["", t("meeting.feedback_due", count=len(owed))]
+            rows = [[_b(t("meeting.btn.feedback"), MeetingCb(a="fb", m=mid).pack())] for mid in owed]
+        elif not upcoming and p.current_stage is not None:
+            lines += ["", t("meeting.schedule_next")]
+        await message.answer("\n".join(lines), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+
+    # -- the individual development plan ---------------------------------------------------------------
+    @r.message(Command("goals"), flags=PAIRED)
+    async def goals(
+        message: Message, state: FSMContext, repos: Repos, t: Translator, me: ParticipantDTO
+    ) -> None:
+        pair = await svc.pair_of(repos, me)
+        if pair is None:
+            await message.answer(t("meeting.no_pair"))
+            return
+        items = await repos.meetings.goals(pair.id)
+        lines = [t("meeting.goals_header")]
+        lines += [f"• {g.text} — {g.target_date.strftime('%d.%m.%Y')}" for g in items] or [
+            t("meeting.goals_none")
+        ]
+        if pair.mentor_id == me.id:
+            await state.set_state(Goals.adding)
+            await state.set_data({"pair": pair.id})
+            lines += ["", t("meeting.goals_how")]
+        await message.answer("\n".join(lines))
+
+    @r.message(Goals.adding, F.text, ~F.text.startswith("/"))
+    async def add_goal(
+        message: Message,
+        state: FSMContext,
+        repos: Repos,
+        t: Translator,
+        me: ParticipantDTO | None,
+        settings: Settings,
+        clock: Clock,
+    ) -> None:
+        match = GOAL_RE.match((message.text or "").strip())
+        pair = await repos.pairs.get(int((await state.get_data()).get("pair", 0)))
+        if me is None or pair is None or pair.mentor_id != me.id:
+            await state.clear()
+            await message.answer(t("common.stale"))
+            return
+        target = None
+        if match:
+            for fmt in ("%d.%m.%Y", "%d.%m.%y"):
+                try:
+                    target = datetime.strptime(match["date"], fmt).date()
+                    break
+                except ValueError:
+                    continue
+        if match is None or target is None or target < clock().astimezone(settings.tz).date():
+            await message.answer(t("meeting.goal_bad"))
+            return
+        await repos.meetings.add_goal(pair.id, " ".join(match["text"].split()), target, clock())
+        await message.answer(t("meeting.goal_added"))
+
+    # -- after a feedback form is submitted (called by the questionnaire handler) ---------------------------
+    async def on_feedback(
+        message: Message,
+        repos: Repos,
+        response: Any,
+        me: ParticipantDTO,
+        t: Translator,
+        state: FSMContext,
+        clock: Clock,
+        settings: Settings,
+    ) -> None:
+        if not (response.context or "").startswith("meeting:"):
+            return
+        now = clock()
+        result = await svc.after_feedback(
+            repos, me.id, int(response.context.split(":")[1]), now, settings.timezone
+        )
+        if result is None:
+            return
+        st, completed = result
+        if completed is not None:
+            nxt = st.progress.current_stage
+            key = "meeting.stage_done_next" if nxt else "meeting.all_stages_done"
+            await _notify(
+                repos,
+                st.members,
+                -1,
+                key,
+                f"stage-done:{st.pair.id}:{completed.value}",
+                now,
+                stage=f"@meetings.stage.{completed.value}",
+                next=f"@meetings.stage.{nxt.value}" if nxt else "",
+            )
+        elif st.progress.blocked_on_feedback_from:
+            await message.answer(t("meeting.waiting_for_others"))
+        meeting = await repos.meetings.get(int(response.context.split(":")[1]))
+        if (
+            meeting
+            and meeting.stage == Stage.PLANNING.value
+            and st.pair.mentor_id == me.id
+            and not await repos.meetings.goals(st.pair.id)
+        ):
+            await state.set_state(Goals.adding)
+            await state.set_data({"pair": st.pair.id})
+            await message.answer(t("meeting.goals_prompt"))
+
+    hooks["meeting_feedback"] = on_feedback
+
+    # -- curator: nudge a late pair from the digest -------------------------------------------------------
+    @r.callback_query(NudgePairCb.filter(), flags=CURATOR)
+    async def nudge_pair(
+        cb: CallbackQuery,
+        callback_data: NudgePairCb,
+        repos: Repos,
+        t: Translator,
+        me: ParticipantDTO,
+        clock: Clock,
+    ) -> None:
+        pair = await repos.pairs.get(callback_data.pair)
+        if pair is None or pair.status != "active":
+            await cb.answer(t("common.stale"), show_alert=True)
+            return
+        now = clock()
+        await _notify(
+            repos,
+            (pair.mentor_id, *pair.mentee_ids),
+            -1,
+            "meeting.curator_nudge",
+            f"curator-nudge:{pair.id}:{now.date().isoformat()}",
+            now,
+            stage=f"@meetings.stage.{pair.stage}",
+        )
+        await repos.audit.log("pair.nudge", now, actor_id=me.id, object_type="pair", object_id=pair.id)
+        await cb.answer(t("meeting.nudged"), show_alert=True)
+
+    return r

@@ -1,0 +1,150 @@
+"""Overdue pairs: the curators' daily digest, optional immediate alerts, and the nudges to late pairs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.domain import reminders as rem
+from bot.domain.entities import NewMessage, Role, Status
+from bot.domain.stages import OverdueItem, overdue_digest, overdue_item
+from bot.i18n import Translator
+from bot.services.meetings import PairState, pair_state, reminder_rows
+from handlers.callbacks import NudgePairCb
+from storage.uow import Repos
+
+
+async def scan(repos: Repos, now: datetime, default_tz: str) -> list[tuple[PairState, OverdueItem | None]]:
+    out = []
+    for pair in await repos.pairs.active():
+        state = await pair_state(repos, pair, now, default_tz)
+        out.append((state, overdue_item(pair.id, state.progress)))
+    return out
+
+
+async def pair_nudges(
+    repos: Repos, states: list[tuple[PairState, OverdueItem | None]], now: datetime
+) -> list[NewMessage]:
+    """A late pair is told once per stage (the dedup key), kindly."""
+    out = []
+    for state, item in states:
+        if item is None:
+            continue
+        for pid in state.members:
+            p = await repos.participants.get(pid)
+            if p and p.telegram_id and p.status == Status.ACTIVE.value:
+                t = Translator(p.language)
+                out.append(
+                    NewMessage(
+                        chat_id=p.telegram_id,
+                        participant_id=p.id,
+                        kind="overdue",
+                        priority=4,
+                        text=t(
+                            "meeting.overdue_pair",
+                            stage=t(f"meetings.stage.{item.stage.value}"),
+                            days=item.days_late,
+                        ),
+                        dedup_key=f"overdue:{item.pair_id}:{item.stage.value}:{pid}",
+                    )
+                )
+    return out
+
+
+async def digest_messages(
+    repos: Repos,
+    states: list[tuple[PairState, OverdueItem | None]],
+    now: datetime,
+    tz: ZoneInfo,
+    *,
+    only_new: bool = False,
+) -> list[NewMessage]:
+    items = [i for _, i in states if i is not None]
+    if only_new:
+        # Immediate alerts: a pair that became overdue today (its first late day).
+        items = [i for i in items if i.days_late == 1]
+    if not items:
+        return []
+    grouped = overdue_digest(items)
+    today = now.astimezone(tz).date().isoformat()
+    out = []
+    for curator in await repos.participants.with_role(Role.CURATOR):
+        if curator.telegram_id is None or curator.status != Status.ACTIVE.value:
+            continue
+        if only_new and not (await _alerts_on(repos, curator.id)):
+            continue
+        t = Translator(curator.language)
+        lines = [t("meeting.digest_header" if not only_new else "meeting.alert_header", count=len(items))]
+        buttons = []
+        for stage, group in grouped.items():
+            lines.append("")
+            lines.append(
+                t("meeting.digest_stage", stage=t(f"meetings.stage.{stage.value}"), count=len(group))
+            )
+            for item in group:
+                names = await _pair_names(repos, item.pair_id)
+                lines.append(t("meeting.digest_item", id=item.pair_id, names=names, days=item.days_late))
+                buttons.append(
+                    [
+                        {
+                            "text": t("meeting.btn.nudge_pair", id=item.pair_id),
+                            "callback_data": NudgePairCb(pair=item.pair_id).pack(),
+                        }
+                    ]
+                )
+        kind = "alert" if only_new else "digest"
+        key = f"{kind}:{curator.id}:{today}" + (
+            ":" + ",".join(str(i.pair_id) for i in items) if only_new else ""
+        )
+        out.append(
+            NewMessage(
+                chat_id=curator.telegram_id,
+                participant_id=curator.id,
+                kind=kind,
+                priority=3,
+                text="\n".join(lines),
+                dedup_key=key,
+                reply_markup={"inline_keyboard": buttons[:40]},
+            )
+        )
+    return out
+
+
+async def _alerts_on(repos: Repos, curator_id: int) -> bool:
+    for programme in await repos.programmes.active():
+        if curator_id in (programme.settings.get("immediate_alerts") or []):
+            return True
+    return False
+
+
+async def _pair_names(repos: Repos, pair_id: int) -> str:
+    pair = await repos.pairs.get(pair_id)
+    if pair is None:
+        return "—"
+    names = []
+    for pid in (pair.mentor_id, *pair.mentee_ids):
+        p = await repos.participants.get(pid)
+        names.append((p.full_name if p else None) or "—")
+    return f"{names[0]} — {', '.join(names[1:])}"
+
+
+async def stage_deadline_reminders(
+    repos: Repos, states: list[tuple[PairState, OverdueItem | None]], now: datetime
+) -> list[int]:
+    """A stage whose deadline nears with no meeting scheduled: plan a nudge for the pair."""
+    rows = []
+    for state, _ in states:
+        stage = state.progress.current_stage
+        if stage is None or state.progress.deadline is None:
+            continue
+        planned = rem.plan_stage_deadline_nudge(
+            state.pair.id,
+            stage.value,
+            state.progress.deadline,
+            now=now,
+            tz=state.tz,
+            has_scheduled_meeting=bool(state.progress.open_meetings),
+        )
+        if planned is not None:
+            rows += reminder_rows([planned], state.members, now, state.pair.id)
+    return await repos.reminders.add(rows)

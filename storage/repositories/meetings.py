@@ -1,0 +1,210 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.entities import GoalDTO, MeetingDTO, ReminderDTO
+from storage.models import DevelopmentGoal, FormResponse, Meeting, Reminder
+
+MEETING_FIELDS = {
+    "status",
+    "starts_at",
+    "ends_at",
+    "format",
+    "place",
+    "proposed_by",
+    "sequence",
+    "cancel_reason",
+    "held_at",
+    "stage",
+}
+
+
+def _meeting(r: Meeting) -> MeetingDTO:
+    return MeetingDTO(
+        id=r.id,
+        pair_id=r.pair_id,
+        stage=r.stage,
+        status=r.status,
+        starts_at=r.starts_at,
+        ends_at=r.ends_at,
+        format=r.format,
+        place=r.place,
+        proposed_by=r.proposed_by,
+        sequence=r.sequence,
+        cancel_reason=r.cancel_reason,
+        held_at=r.held_at,
+    )
+
+
+def _reminder(r: Reminder) -> ReminderDTO:
+    return ReminderDTO(
+        id=r.id,
+        kind=r.kind,
+        due_at=r.due_at,
+        status=r.status,
+        urgent=r.urgent,
+        dedup_key=r.dedup_key,
+        participant_id=r.participant_id,
+        meeting_id=r.meeting_id,
+        pair_id=r.pair_id,
+        meeting_starts_at=r.meeting_starts_at,
+    )
+
+
+class MeetingRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def create(
+        self,
+        pair_id: int,
+        stage: str,
+        starts_at: datetime,
+        ends_at: datetime,
+        fmt: str,
+        place: str | None,
+        proposed_by: int,
+        now: datetime,
+    ) -> MeetingDTO:
+        row = Meeting(
+            pair_id=pair_id,
+            stage=stage,
+            status="proposed",
+            starts_at=starts_at,
+            ends_at=ends_at,
+            format=fmt,
+            place=place,
+            proposed_by=proposed_by,
+            sequence=0,
+            created_at=now,
+            updated_at=now,
+        )
+        self.s.add(row)
+        await self.s.flush()
+        return _meeting(row)
+
+    async def get(self, meeting_id: int) -> MeetingDTO | None:
+        row = await self.s.get(Meeting, meeting_id)
+        return _meeting(row) if row else None
+
+    async def for_pair(self, pair_id: int) -> list[MeetingDTO]:
+        rows = await self.s.scalars(
+            select(Meeting).where(Meeting.pair_id == pair_id).order_by(Meeting.starts_at, Meeting.id)
+        )
+        return [_meeting(r) for r in rows]
+
+    async def update(
+        self, meeting_id: int, now: datetime, *, expect_status: tuple[str, ...] | None = None, **fields: Any
+    ) -> bool:
+        """Change a meeting; with expect_status the change happens only from those states (a double press
+        finds nothing to change)."""
+        assert set(fields) <= MEETING_FIELDS, set(fields) - MEETING_FIELDS
+        q = update(Meeting).where(Meeting.id == meeting_id)
+        if expect_status:
+            q = q.where(Meeting.status.in_(expect_status))
+        result = await self.s.execute(q.values(updated_at=now, **fields))
+        return result.rowcount == 1
+
+    async def feedback_from(self, meeting_ids: list[int]) -> dict[int, set[int]]:
+        if not meeting_ids:
+            return {}
+        contexts = {f"meeting:{m}": m for m in meeting_ids}
+        rows = await self.s.execute(
+            select(FormResponse.context, FormResponse.participant_id).where(
+                FormResponse.context.in_(list(contexts)), FormResponse.status == "submitted"
+            )
+        )
+        out: dict[int, set[int]] = {m: set() for m in meeting_ids}
+        for ctx, pid in rows.all():
+            out[contexts[ctx]].add(pid)
+        return out
+
+    # -- goals of the individual development plan -------------------------------------------------------
+    async def add_goal(self, pair_id: int, text: str, target: date, now: datetime) -> None:
+        self.s.add(DevelopmentGoal(pair_id=pair_id, text=text, target_date=target, created_at=now))
+        await self.s.flush()
+
+    async def goals(self, pair_id: int) -> list[GoalDTO]:
+        rows = await self.s.scalars(
+            select(DevelopmentGoal)
+            .where(DevelopmentGoal.pair_id == pair_id)
+            .order_by(DevelopmentGoal.target_date, DevelopmentGoal.id)
+        )
+        return [GoalDTO(id=r.id, pair_id=r.pair_id, text=r.text, target_date=r.target_date) for r in rows]
+
+
+class ReminderRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def add(self, rows: list[dict[str, Any]]) -> list[int]:
+        """Insert reminders; a dedup_key that already exists is skipped. Returns the ids of new rows."""
+        if not rows:
+            return []
+        insert = pg_insert if self.s.bind.dialect.name == "postgresql" else sqlite_insert
+        ids: list[int] = []
+        for start in range(0, len(rows), 500):
+            stmt = (
+                insert(Reminder)
+                .values(rows[start : start + 500])
+                .on_conflict_do_nothing(index_elements=["dedup_key"])
+                .returning(Reminder.id)
+            )
+            ids += list((await self.s.scalars(stmt)).all())
+        return ids
+
+    async def get(self, reminder_id: int) -> ReminderDTO | None:
+        row = await self.s.get(Reminder, reminder_id)
+        return _reminder(row) if row else None
+
+    async def pending(self) -> list[ReminderDTO]:
+        rows = await self.s.scalars(
+            select(Reminder).where(Reminder.status == "pending").order_by(Reminder.due_at)
+        )
+        return [_reminder(r) for r in rows]
+
+    async def due(self, now: datetime, limit: int = 1000) -> list[ReminderDTO]:
+        rows = await self.s.scalars(
+            select(Reminder)
+            .where(Reminder.status == "pending", Reminder.due_at <= now)
+            .order_by(Reminder.due_at, Reminder.id)
+            .limit(limit)
+        )
+        return [_reminder(r) for r in rows]
+
+    async def finish(self, reminder_id: int, status: str, now: datetime, note: str | None = None) -> bool:
+        """pending → sent/dropped exactly once."""
+        result = await self.s.execute(
+            update(Reminder)
+            .where(Reminder.id == reminder_id, Reminder.status == "pending")
+            .values(status=status, fired_at=now, note=note)
+        )
+        return result.rowcount == 1
+
+    async def cancel(
+        self,
+        *,
+        meeting_id: int | None = None,
+        kinds: tuple[str, ...] | None = None,
+        participant_id: int | None = None,
+        pair_id: int | None = None,
+    ) -> list[int]:
+        q = select(Reminder.id).where(Reminder.status == "pending")
+        if meeting_id is not None:
+            q = q.where(Reminder.meeting_id == meeting_id)
+        if pair_id is not None:
+            q = q.where(Reminder.pair_id == pair_id)
+        if participant_id is not None:
+            q = q.where(Reminder.participant_id == participant_id)
+        if kinds:
+            q = q.where(Reminder.kind.in_(kinds))
+        ids = list((await self.s.scalars(q)).all())
+        if ids:
+            await self.s.execute(update(Reminder).where(Reminder.id.in_(ids)).values(status="cancelled"))
+        return ids
