@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -125,7 +126,11 @@ def build_dispatcher(
 async def build_app(
     settings: Settings, *, session: BaseSession | None = None, clock: Clock = utc_now, migrate: bool = True
 ) -> App:
-    forms = load_forms()  # validated at start: a broken form stops start-up with one line
+    # Validated at start: a broken form stops start-up with one line. An institution's own forms (FORMS_DIR)
+    # replace the shipped ones with the same id and add new ones.
+    forms = load_forms()
+    if settings.forms_dir:
+        forms.update(load_forms(Path(settings.forms_dir)))
     engine = create_engine(settings.database_url)
     if migrate:
         await upgrade(engine)

@@ -40,6 +40,7 @@ class Settings(DatabaseSettings):
     default_language: str = "ru"
     invitation_ttl_days: int = Field(default=14, ge=1, le=365)
     digest_hour: int = Field(default=9, ge=0, le=23)
+    forms_dir: str | None = None
     outbox_rate_per_second: float = Field(default=29.0, gt=0, le=30)
     log_json: bool = False
     log_level: str = "INFO"
@@ -61,6 +62,17 @@ class Settings(DatabaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("expected an http:// or https:// URL")
         return value.rstrip("/")
+
+    @field_validator("forms_dir", mode="before")
+    @classmethod
+    def _forms_dir(cls, value: object) -> object:
+        if value in ("", None):
+            return None
+        from pathlib import Path
+
+        if not Path(str(value)).is_dir():
+            raise ValueError("not a folder")
+        return value
 
     @field_validator("redis_url", mode="before")
     @classmethod

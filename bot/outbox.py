@@ -114,17 +114,17 @@ class OutboxSender:
             items = await repos.outbox.due(now, self.batch)
             if not items:
                 return False
-            firsts: dict[int, int] = {}
+            firsts: dict[int, tuple[int, int]] = {}
             for it in items:
-                firsts.setdefault(it.chat_id, it.id)
-            blocked = await repos.outbox.earlier_pending_chats(list(firsts), firsts, now)
+                firsts.setdefault(it.chat_id, (it.priority, it.id))
+            blocked = await repos.outbox.earlier_pending_chats(firsts, now)
         started = False
         seen: set[int] = set()
         for item in items:
             if self._stopping:
                 break
             chat = item.chat_id
-            if chat in seen or chat in blocked or chat in self._in_flight or firsts[chat] != item.id:
+            if chat in seen or chat in blocked or chat in self._in_flight or firsts[chat][1] != item.id:
                 continue
             seen.add(chat)
             last = self._last_sent.get(chat)

@@ -16,6 +16,7 @@ def feature_routers(engine: Engine, default_language: str = "ru") -> list[Router
         invitations,
         matching,
         meetings,
+        mentor_base,
         onboarding,
         questionnaire,
     )
@@ -31,5 +32,6 @@ def feature_routers(engine: Engine, default_language: str = "ru") -> list[Router
         questionnaire.router(engine, hooks),
         matching.router(engine),
         meetings.router(engine, hooks),
+        mentor_base.router(engine),
         fallback.router(),
     ]

@@ -31,7 +31,7 @@ class RevokeCb(CallbackData, prefix="cr"):
     invitation_id: int
 
 
-CURATOR_PREFIXES = ("ci", "cr", "cf", "cp", "cm", "cx", "cn")
+CURATOR_PREFIXES = ("ci", "cr", "cf", "cp", "cm", "cx", "cn", "co", "cb", "ct", "ck")
 
 
 class MeetingCb(CallbackData, prefix="mt"):
@@ -48,4 +48,8 @@ class MeetingFormatCb(CallbackData, prefix="mf"):
 
 
 class NudgePairCb(CallbackData, prefix="cn"):
+    pair: int
+
+
+class OpenPairCb(CallbackData, prefix="co"):
     pair: int

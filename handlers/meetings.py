@@ -20,7 +20,7 @@ from bot.domain.stages import Stage, can_propose
 from bot.i18n import Translator
 from bot.services import meetings as svc
 from bot.services.questionnaires import Engine
-from handlers.callbacks import MeetingCb, MeetingDateCb, MeetingFormatCb, NudgePairCb
+from handlers.callbacks import MeetingCb, MeetingDateCb, MeetingFormatCb, NudgePairCb, OpenPairCb
 from handlers.questionnaire import show
 from handlers.states import Goals, MeetingCancel, MeetingNew
 from storage.uow import Repos
@@ -355,6 +355,15 @@ def router(engine: Engine, hooks: dict[str, Any]) -> Router:
                     out.append(
                         svc.ics_message(fresh, p, await _names(repos, st.members, skip=pid), now, st.tz)
                     )
+                    scenario = svc.scenario_message(
+                        fresh,
+                        p,
+                        pid == st.pair.mentor_id,
+                        _when(fresh, st.tz),
+                        f"scenario:{fresh.id}:{fresh.sequence}:{pid}:confirmed",
+                    )
+                    if scenario is not None:
+                        out.append(scenario)
             await repos.outbox.enqueue(out, now)
             await cb.message.edit_reply_markup(reply_markup=None)
             await cb.answer(t("meeting.confirmed"))
@@ -629,5 +638,55 @@ def router(engine: Engine, hooks: dict[str, Any]) -> Router:
         )
         await repos.audit.log("pair.nudge", now, actor_id=me.id, object_type="pair", object_id=pair.id)
         await cb.answer(t("meeting.nudged"), show_alert=True)
+
+    @r.callback_query(OpenPairCb.filter(), flags=CURATOR)
+    async def open_pair(
+        cb: CallbackQuery,
+        callback_data: OpenPairCb,
+        repos: Repos,
+        t: Translator,
+        settings: Settings,
+        clock: Clock,
+    ) -> None:
+        pair = await repos.pairs.get(callback_data.pair)
+        if pair is None or not isinstance(cb.message, Message):
+            await cb.answer(t("common.stale"), show_alert=True)
+            return
+        st = await svc.pair_state(repos, pair, clock(), settings.timezone)
+        p = st.progress
+        lines = [
+            t(
+                "meeting.pair_card",
+                id=pair.id,
+                names=await _names(repos, st.members),
+                stage=t(f"meetings.stage.{pair.stage}"),
+                deadline=p.deadline.strftime("%d.%m.%Y") if p.deadline else "—",
+                days=p.overdue_days,
+            )
+        ]
+        lines += [
+            f"• {_when(m, st.tz)} · {t(f'meetings.stage.{m.stage}')} · {t(f'meetings.status.{m.status}')}"
+            for m in st.meetings[-10:]
+        ]
+        if p.blocked_on_feedback_from:
+            lines.append(
+                t("meeting.pair_card_feedback", names=await _names(repos, list(p.blocked_on_feedback_from)))
+            )
+        await cb.message.answer("\n".join(lines))
+        await cb.answer()
+
+    @r.message(Command("alerts"), flags=CURATOR)
+    async def alerts(message: Message, repos: Repos, t: Translator, me: ParticipantDTO, clock: Clock) -> None:
+        """Toggle immediate alerts when a pair becomes overdue (the daily digest comes either way)."""
+        on = False
+        for programme in await repos.programmes.active():
+            chosen = set(programme.settings.get("immediate_alerts") or [])
+            on = me.id not in chosen
+            chosen = chosen | {me.id} if on else chosen - {me.id}
+            await repos.programmes.update_settings(
+                programme.id, {**programme.settings, "immediate_alerts": sorted(chosen)}
+            )
+        await repos.audit.log("curator.alerts", clock(), actor_id=me.id, on=on)
+        await message.answer(t("meeting.alerts_on" if on else "meeting.alerts_off"))
 
     return r

@@ -10,7 +10,7 @@ from bot.domain.entities import NewMessage, Role, Status
 from bot.domain.stages import OverdueItem, overdue_digest, overdue_item
 from bot.i18n import Translator
 from bot.services.meetings import PairState, pair_state, reminder_rows
-from handlers.callbacks import NudgePairCb
+from handlers.callbacks import NudgePairCb, OpenPairCb
 from storage.uow import Repos
 
 
@@ -89,7 +89,11 @@ async def digest_messages(
                         {
                             "text": t("meeting.btn.nudge_pair", id=item.pair_id),
                             "callback_data": NudgePairCb(pair=item.pair_id).pack(),
-                        }
+                        },
+                        {
+                            "text": t("meeting.btn.open_pair", id=item.pair_id),
+                            "callback_data": OpenPairCb(pair=item.pair_id).pack(),
+                        },
                     ]
                 )
         kind = "alert" if only_new else "digest"

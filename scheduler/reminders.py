@@ -19,6 +19,7 @@ from bot.clock import Clock
 from bot.domain import reminders as rem
 from bot.domain.entities import NewMessage, ReminderDTO, Status
 from bot.i18n import Translator
+from bot.services.meetings import scenario_message
 from handlers.callbacks import MeetingCb
 from storage.uow import Repos, unit_of_work
 
@@ -29,10 +30,10 @@ def _kb(*buttons: tuple[str, str]) -> dict:
     return {"inline_keyboard": [[{"text": text, "callback_data": data}] for text, data in buttons]}
 
 
-async def compose(repos: Repos, r: ReminderDTO, tz: ZoneInfo) -> NewMessage | None:
+async def compose(repos: Repos, r: ReminderDTO, tz: ZoneInfo) -> list[NewMessage]:
     person = await repos.participants.get(r.participant_id)
     if person is None or person.telegram_id is None or person.status == Status.WITHDRAWN.value:
-        return None
+        return []
     t = Translator(person.language)
     meeting = await repos.meetings.get(r.meeting_id) if r.meeting_id else None
     markup = None
@@ -58,22 +59,37 @@ async def compose(repos: Repos, r: ReminderDTO, tz: ZoneInfo) -> NewMessage | No
     elif r.kind == rem.KIND_STAGE_DEADLINE and r.pair_id is not None:
         pair = await repos.pairs.get(r.pair_id)
         if pair is None or pair.status != "active":
-            return None
+            return []
         meetings = await repos.meetings.for_pair(pair.id)
         if any(m.stage == pair.stage and m.status in ("proposed", "confirmed") for m in meetings):
-            return None  # a meeting was scheduled since: no nudge needed
+            return []  # a meeting was scheduled since: no nudge needed
         key, params = "meeting.remind.stage_deadline", {"stage": t(f"meetings.stage.{pair.stage}")}
     else:
-        return None
-    return NewMessage(
-        chat_id=person.telegram_id,
-        participant_id=person.id,
-        kind=f"reminder:{r.kind}",
-        text=t(key, **params),
-        dedup_key=f"reminder:{r.dedup_key}",
-        reply_markup=markup,
-        priority=1 if r.urgent else 4,
-    )
+        return []
+    out = [
+        NewMessage(
+            chat_id=person.telegram_id,
+            participant_id=person.id,
+            kind=f"reminder:{r.kind}",
+            text=t(key, **params),
+            dedup_key=f"reminder:{r.dedup_key}",
+            reply_markup=markup,
+            priority=1 if r.urgent else 4,
+        )
+    ]
+    if r.kind == "before_24h" and meeting is not None:
+        # The day before, the stage's scenario comes again: the mentor's full one, the mentee's short one.
+        pair = await repos.pairs.get(meeting.pair_id)
+        scenario = scenario_message(
+            meeting,
+            person,
+            pair is not None and pair.mentor_id == person.id,
+            params["when"],
+            f"reminder:{r.dedup_key}:scenario",
+        )
+        if scenario is not None:
+            out.append(scenario)
+    return out
 
 
 async def fire(repos: Repos, reminder_id: int, now: datetime, tz: ZoneInfo) -> str:
@@ -97,13 +113,13 @@ async def fire(repos: Repos, reminder_id: int, now: datetime, tz: ZoneInfo) -> s
             r.kind,
         )
         return "dropped"
-    message = await compose(repos, r, tz)
-    if message is None:
+    messages = await compose(repos, r, tz)
+    if not messages:
         await repos.reminders.finish(r.id, "dropped", now, note="nothing to say")
         return "dropped"
     if not await repos.reminders.finish(r.id, "sent", now):
         return "skipped"
-    await repos.outbox.enqueue([message], now)
+    await repos.outbox.enqueue(messages, now)
     return "sent"
 
 

@@ -14,6 +14,7 @@ from storage.repositories.forms import FormRepo
 from storage.repositories.fsm import FsmRepo
 from storage.repositories.invitations import InvitationRepo
 from storage.repositories.meetings import MeetingRepo, ReminderRepo
+from storage.repositories.mentors import MentorBaseRepo
 from storage.repositories.outbox import OutboxRepo
 from storage.repositories.pairs import PairRepo
 from storage.repositories.participants import ParticipantRepo
@@ -37,6 +38,7 @@ class Repos:
         self.pairs = PairRepo(session)
         self.meetings = MeetingRepo(session)
         self.reminders = ReminderRepo(session)
+        self.mentor_base = MentorBaseRepo(session)
 
 
 @asynccontextmanager

@@ -182,3 +182,21 @@ def test_add_curator_command(tmp_path):
     assert p.returncode == 0 and "added curator" in p.stdout, p.stderr
     p = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert "already a curator" in p.stdout
+
+
+def test_broken_form_stops_start_up_with_one_line(tmp_path):
+    forms = tmp_path / "forms"
+    forms.mkdir()
+    (forms / "mentor.yaml").write_text(
+        "id: mentor\nversion: 1\ntitle: {ru: Анкета}\naudience: mentor\nquestions: []\n", encoding="utf-8"
+    )
+    code, err = _run_bot(
+        {
+            "BOT_TOKEN": "123:" + "a" * 30,
+            "FORMS_DIR": str(forms),
+            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/f.db",
+        },
+        tmp_path,
+    )
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert code == 2 and len(lines) == 1 and "mentor.yaml" in lines[0], err

@@ -48,6 +48,8 @@ async def seed(
             accepted=True,
             now=now,
         )
+        if role == Role.MENTOR:
+            await repos.mentor_base.set_status(p.id, "approved", now, expect=("candidate",))
         if parent_of is not None:
             await repos.participants.link_parent(p.id, parent_of, now)
         form_id = {Role.MENTEE: "mentee_needs", Role.MENTOR: "mentor"}.get(role)

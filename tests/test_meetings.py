@@ -158,6 +158,9 @@ async def test_pair_walks_all_five_stages_with_reminders_feedback_and_ics(hc, cl
     assert stages_seen[3:8] == ["joint_work"] * 5
     final = await stage_of(h, pair.id)
     assert final.status == "finished"
+    # each meeting brought its stage scenario twice: on confirmation and the day before
+    for u in (mentor, mentee):
+        assert sum("📘 Сценарий встречи" in (m.text or "") for m in h.fake.delivered_to(u.id)) == 20
     assert any(
         "все этапы программы наставничества завершены" in (m.text or "")
         for m in h.fake.delivered_to(mentee.id)
@@ -189,9 +192,13 @@ async def test_feedback_is_mandatory_before_the_next_stage(hc, clock):
     await h.app.reminders.fire_due()
     await h.app.reminders.fire_due()
     await h.deliver_outbox()
-    nudges = [m for m in h.fake.delivered_to(mentee.id) if "оставьте отзыв" in (m.text or "")]
+    nudges = [
+        m for m in h.fake.delivered_to(mentee.id) if "Пожалуйста, оставьте отзыв о встрече" in (m.text or "")
+    ]
     assert len(nudges) == 2
-    assert not [m for m in h.fake.delivered_to(mentor.id) if "оставьте отзыв" in (m.text or "")]
+    assert not [
+        m for m in h.fake.delivered_to(mentor.id) if "Пожалуйста, оставьте отзыв о встрече" in (m.text or "")
+    ]
     await mentee.click("Оставить отзыв")
     await answer_feedback(mentee)
     await h.deliver_outbox()
@@ -303,6 +310,11 @@ async def test_overdue_pair_in_the_curators_daily_digest(hc, clock):
     await c.click(f"🔔 Напомнить паре №{pair.id}")
     await h.deliver_outbox()
     assert "Куратор программы напоминает" in mentee.last().text
+    replies = await c.click(f"Открыть пару №{pair.id}")
+    assert (
+        f"Пара №{pair.id}: Наставникова Ольга, Ученик Пётр" in replies[-1].text
+        and "просрочка 3 дн." in replies[-1].text
+    )
     clock.set("11.12.2026 09:00")
     await h.app.jobs.daily_digest()
     await h.deliver_outbox()
@@ -322,3 +334,19 @@ async def test_meeting_time_validation_in_chat(hc, clock):
     await mentor.click("Завтра")
     replies = await mentor.send("16:30")
     assert "Как пройдёт встреча?" in replies[-1].text
+
+
+async def test_immediate_alert_for_curators_who_ask(hc, clock):
+    h = hc
+    c = await onboard_curator(h)
+    pair, mentor, mentee = await make_pair(h)
+    replies = await c.send("/alerts")
+    assert "включены" in replies[-1].text
+    clock.set("08.12.2026 11:00")  # the introduction deadline (14 days) passed yesterday: first late day
+    await h.app.jobs.hourly_scan()
+    await h.app.jobs.hourly_scan()
+    await h.deliver_outbox()
+    alerts = [m for m in h.fake.delivered_to(c.id) if "только что вышли за срок" in (m.text or "")]
+    assert len(alerts) == 1 and f"№{pair.id}" in alerts[0].text
+    replies = await c.send("/alerts")
+    assert "выключены" in replies[-1].text

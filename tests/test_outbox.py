@@ -74,8 +74,9 @@ async def row(h: Harness, chat_id: int) -> OutboxMessage:
 
 
 def send_requests(fake: FakeTelegram, chat_id: int) -> list:
-    return [r for r in fake.requests
-            if r.method == "sendMessage" and int(r.params.get("chat_id", 0)) == chat_id]
+    return [
+        r for r in fake.requests if r.method == "sendMessage" and int(r.params.get("chat_id", 0)) == chat_id
+    ]
 
 
 async def run_until(sender: OutboxSender, done: Callable[[], bool], within: float = 15.0) -> None:
@@ -257,7 +258,10 @@ async def test_row_in_flight_at_a_crash_becomes_uncertain_and_pending_rows_go_ou
     await asyncio.gather(tick, *dying._tasks, return_exceptions=True)
     del oh.fake.handle
     assert [(r.chat_id, r.status) for r in await rows(oh)] == [
-        (711, "sending"), (712, "pending"), (713, "pending"), (714, "pending")
+        (711, "sending"),
+        (712, "pending"),
+        (713, "pending"),
+        (714, "pending"),
     ]
 
     # A restart while the lease still runs does not touch the row (its sender may be alive).
@@ -325,7 +329,8 @@ async def test_withdrawn_consent_drops_pending_messages(oh, clock):
     assert oh.fake.delivered_to(716) == [] and send_requests(oh.fake, 716) == []
     stored = await rows(oh)
     assert [(r.status, r.last_error) for r in stored if r.chat_id == 716] == [
-        ("dropped", "consent withdrawn"), ("dropped", "consent withdrawn")
+        ("dropped", "consent withdrawn"),
+        ("dropped", "consent withdrawn"),
     ]
     assert [m.text for m in oh.fake.delivered_to(717)] == ["kept"]
 

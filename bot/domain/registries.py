@@ -94,7 +94,7 @@ def format_date(t: Translate, day: date) -> str:
 
 
 def _clean(text: str) -> str:
-    return _XML_ILLEGAL.sub("", text)
+    return _XML_ILLEGAL.sub("", text or "")
 
 
 # ---------------------------------------------------------------------------------------------- XLSX

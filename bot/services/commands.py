@@ -8,10 +8,24 @@ from bot.domain.entities import Role
 
 BASE = ("start", "help", "language", "consent", "cancel")
 BY_ROLE: dict[Role, tuple[str, ...]] = {
-    Role.MENTEE: ("profile", "meeting", "meetings", "goals", "parent"),
-    Role.MENTOR: ("profile", "meeting", "meetings", "goals"),
-    Role.PARENT: (),
-    Role.CURATOR: ("invite", "invites", "participants", "questionnaires", "match", "pair", "pairs"),
+    Role.MENTEE: ("profile", "meeting", "meetings", "goals", "materials", "parent"),
+    Role.MENTOR: ("profile", "meeting", "meetings", "goals", "materials", "rest"),
+    Role.PARENT: ("materials",),
+    Role.CURATOR: (
+        "invite",
+        "invites",
+        "participants",
+        "questionnaires",
+        "match",
+        "pair",
+        "pairs",
+        "alerts",
+        "mentors",
+        "training",
+        "materials",
+        "material_add",
+        "registry",
+    ),
 }
 PUBLIC = ("start", "help", "language")
 

@@ -85,7 +85,9 @@ async def build_pool(repos: Repos, programme: ProgrammeDTO | None) -> Pool:
             )
         )
     mentors: list[m.MentorProfile] = []
-    for p in await repos.participants.with_role(Role.MENTOR):
+    mentor_people = await repos.participants.with_role(Role.MENTOR)
+    base = await repos.mentor_base.statuses([p.id for p in mentor_people])
+    for p in mentor_people:
         if p.status != Status.ACTIVE.value or not p.full_name:
             continue
         got = await repos.forms.latest_submitted(p.id, "mentor")
@@ -104,7 +106,8 @@ async def build_pool(repos: Repos, programme: ProgrammeDTO | None) -> Pool:
                 mentoring_forms=frozenset(FORM_SERVES[x] for x in forms if x in FORM_SERVES),
                 capacity=int(a.get("capacity") or 1),
                 load=loads.get(p.id, 0),
-                approved=True,
+                # Only mentors the curator approved (and who are not resting) take part in matching.
+                approved=base[p.id] in ("approved", "active"),
             )
         )
     return Pool(mentees, mentors, people, answers, weights)
@@ -147,6 +150,7 @@ async def create_pairing(
     existing = await repos.pairs.active_of_mentor(mentor_id, programme_id)
     pair_id = existing.id if existing else await repos.pairs.create(programme_id, mentor_id, curator_id, now)
     await repos.pairs.add_member(pair_id, mentee_id, now)
+    await repos.mentor_base.set_status(mentor_id, "active", now, expect=("approved",), by=curator_id)
     await repos.audit.log(
         "pair.create",
         now,

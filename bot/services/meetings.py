@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.domain import ics
+from bot.domain import materials as mat
 from bot.domain import reminders as rem
 from bot.domain.entities import MeetingDTO, NewMessage, PairDTO, ParticipantDTO
 from bot.domain.stages import (
@@ -135,18 +136,16 @@ async def propose(
 
 
 async def confirm(
-    repos: Repos,
-    me: ParticipantDTO,
-    meeting: MeetingDTO,
-    state: PairState,
-    now: datetime,
-    offsets: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=1)),
+    repos: Repos, me: ParticipantDTO, meeting: MeetingDTO, state: PairState, now: datetime
 ) -> list[int] | None:
     """proposed → confirmed once; plans everyone's reminders. Returns their ids (None: nothing was done)."""
     if meeting.proposed_by == me.id and len(state.members) > 1:
         return None
     if not await repos.meetings.update(meeting.id, now, expect_status=("proposed",), status="confirmed"):
         return None
+    _, _, settings = await programme_plan(repos, state.pair, state.tz.key)
+    # Per programme (templates set them); 24 h and 1 h before by default.
+    offsets = tuple(timedelta(hours=float(h)) for h in settings.get("reminder_offsets_hours") or (24, 1))
     planned = rem.plan_meeting_reminders(meeting.id, meeting.starts_at, offsets, now=now, tz=state.tz)
     planned.append(
         rem.plan_after_meeting_check(
@@ -256,3 +255,25 @@ def ics_message(
 
 def local_date(dt: datetime, tz: ZoneInfo) -> date:
     return dt.astimezone(tz).date()
+
+
+def scenario_message(
+    meeting: MeetingDTO, person: ParticipantDTO, is_mentor: bool, when: str, dedup: str
+) -> NewMessage | None:
+    """The stage's meeting scenario: the full version for the mentor, the short one for a mentee."""
+    if person.telegram_id is None:
+        return None
+    t = Translator(person.language)
+    try:
+        body = mat.scenario_for(meeting.stage, "mentor" if is_mentor else "mentee", person.language)
+    except (KeyError, ValueError):
+        return None
+    header = t("meeting.scenario_header", stage=t(f"meetings.stage.{meeting.stage}"), when=when)
+    return NewMessage(
+        chat_id=person.telegram_id,
+        participant_id=person.id,
+        kind="scenario",
+        priority=3,
+        text=f"{header}\n\n{body}",
+        dedup_key=dedup,
+    )

@@ -107,8 +107,12 @@ class FormRepo:
     ) -> FormResponseDTO:
         row = await self.s.get(FormResponse, response_id)
         assert row is not None
-        for name, value in (("answers", answers), ("current_key", current_key), ("draft", draft),
-                            ("editing", editing)):
+        for name, value in (
+            ("answers", answers),
+            ("current_key", current_key),
+            ("draft", draft),
+            ("editing", editing),
+        ):
             if value is not _UNSET:
                 setattr(row, name, dict(value) if name == "answers" else value)
         row.updated_at = now

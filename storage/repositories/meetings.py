@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import String, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -123,6 +123,37 @@ class MeetingRepo:
         out: dict[int, set[int]] = {m: set() for m in meeting_ids}
         for ctx, pid in rows.all():
             out[contexts[ctx]].add(pid)
+        return out
+
+    async def mentee_ratings(self, mentor_ids: list[int]) -> dict[int, list[int]]:
+        """The 1–5 meeting ratings mentees gave in each mentor's pairs (for the registry and honour board)."""
+        from storage.models import Pair, PairMember
+
+        contexts = (
+            select(
+                ("meeting:" + func.cast(Meeting.id, String)).label("ctx"),
+                Pair.mentor_id,
+                PairMember.mentee_id,
+            )
+            .join(Pair, Pair.id == Meeting.pair_id)
+            .join(PairMember, PairMember.pair_id == Pair.id)
+            .where(Pair.mentor_id.in_(mentor_ids))
+            .subquery()
+        )
+        rows = await self.s.execute(
+            select(contexts.c.mentor_id, FormResponse.answers)
+            .join(
+                FormResponse,
+                (FormResponse.context == contexts.c.ctx)
+                & (FormResponse.participant_id == contexts.c.mentee_id),
+            )
+            .where(FormResponse.status == "submitted", FormResponse.form_id == "meeting_feedback")
+        )
+        out: dict[int, list[int]] = {}
+        for mentor_id, answers in rows.all():
+            rating = (answers or {}).get("rating")
+            if isinstance(rating, int):
+                out.setdefault(mentor_id, []).append(rating)
         return out
 
     # -- goals of the individual development plan -------------------------------------------------------

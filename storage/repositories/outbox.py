@@ -77,22 +77,26 @@ class OutboxRepo:
         )
         return [_item(r) for r in rows]
 
-    async def earlier_pending_chats(
-        self, chat_ids: list[int], before_ids: dict[int, int], now: datetime
-    ) -> set[int]:
-        """Chats that still have an older unfinished message: per-chat order is kept."""
-        if not chat_ids:
+    async def earlier_pending_chats(self, firsts: dict[int, tuple[int, int]], now: datetime) -> set[int]:
+        """Chats whose chosen message (priority, id) must wait: another message to the chat is in flight, or
+        an older one of the same or a more urgent priority is still due. Within a priority, per-chat order is
+        kept; a more urgent message (a reply, a reminder) may overtake bulk ones to the same person."""
+        if not firsts:
             return set()
         rows = await self.s.execute(
-            select(OutboxMessage.chat_id, func.min(OutboxMessage.id))
-            .where(
-                OutboxMessage.chat_id.in_(chat_ids),
+            select(
+                OutboxMessage.chat_id, OutboxMessage.status, OutboxMessage.priority, OutboxMessage.id
+            ).where(
+                OutboxMessage.chat_id.in_(list(firsts)),
                 (OutboxMessage.status == "sending")
                 | ((OutboxMessage.status == "pending") & (OutboxMessage.not_before <= now)),
             )
-            .group_by(OutboxMessage.chat_id)
         )
-        return {chat for chat, first in rows.all() if first < before_ids.get(chat, first + 1)}
+        blocked = set()
+        for chat, status, priority, row_id in rows.all():
+            if status == "sending" or (priority, row_id) < firsts[chat]:
+                blocked.add(chat)
+        return blocked
 
     async def claim(self, item_id: int, now: datetime, lease: timedelta) -> bool:
         """Take one row for sending. A conditional update, so two senders can never both win it."""

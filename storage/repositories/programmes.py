@@ -35,6 +35,12 @@ class ProgrammeRepo:
         )
         return [_dto(r) for r in rows]
 
+    async def update_settings(self, programme_id: int, settings: dict[str, Any]) -> None:
+        row = await self.s.get(Programme, programme_id)
+        if row is not None:
+            row.settings = dict(settings)
+            await self.s.flush()
+
     async def create(
         self,
         title: str,
