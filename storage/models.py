@@ -384,3 +384,42 @@ class MaterialRead(Base):
     material_key: Mapped[str] = mapped_column(String(64))
     participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"), index=True)
     read_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class RoadmapItem(Base):
+    """An activity of the institution's roadmap (дорожная карта): responsible person and deadline."""
+
+    __tablename__ = "roadmap_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    programme_id: Mapped[int | None] = mapped_column(ForeignKey("programmes.id", ondelete="CASCADE"), index=True)
+    section: Mapped[str | None] = mapped_column(String(300))
+    activity: Mapped[str] = mapped_column(Text)
+    responsible: Mapped[str | None] = mapped_column(String(300))
+    # Set when the responsible person is a participant of the bot: they get a reminder before the deadline.
+    responsible_id: Mapped[int | None] = mapped_column(ForeignKey("participants.id", ondelete="SET NULL"))
+    deadline_text: Mapped[str] = mapped_column(String(300))
+    deadline_kind: Mapped[str] = mapped_column(String(16))
+    due_on: Mapped[date | None] = mapped_column(Date, index=True)
+    recurrence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    result: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | done
+    done_note: Mapped[str | None] = mapped_column(String(500))
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Campaign(Base):
+    """A monitoring campaign: the intermediate or final survey sent to participants (December and June)."""
+
+    __tablename__ = "campaigns"
+    __table_args__ = (UniqueConstraint("programme_id", "form_id", "period"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    programme_id: Mapped[int | None] = mapped_column(ForeignKey("programmes.id", ondelete="CASCADE"))
+    form_id: Mapped[str] = mapped_column(String(64))
+    period: Mapped[str] = mapped_column(String(16))  # e.g. "2026-12"
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | closed
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    closes_at: Mapped[datetime] = mapped_column(UtcDateTime())
