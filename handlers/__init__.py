@@ -19,6 +19,7 @@ def feature_routers(engine: Engine, default_language: str = "ru") -> list[Router
         mentor_base,
         onboarding,
         questionnaire,
+        reports,
     )
 
     hooks: dict = {}
@@ -33,5 +34,6 @@ def feature_routers(engine: Engine, default_language: str = "ru") -> list[Router
         matching.router(engine),
         meetings.router(engine, hooks),
         mentor_base.router(engine),
+        reports.router(engine),
         fallback.router(),
     ]

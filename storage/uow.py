@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.repositories.audit import AuditRepo
 from storage.repositories.consents import ConsentRepo
+from storage.repositories.dashboard import CampaignRepo, DashboardRepo
 from storage.repositories.forms import FormRepo
 from storage.repositories.fsm import FsmRepo
 from storage.repositories.invitations import InvitationRepo
@@ -19,6 +20,7 @@ from storage.repositories.outbox import OutboxRepo
 from storage.repositories.pairs import PairRepo
 from storage.repositories.participants import ParticipantRepo
 from storage.repositories.programmes import ProgrammeRepo
+from storage.repositories.reports import ReportRepo
 
 # The update's open session, so the FSM storage writes in the same transaction as the handler.
 current_session: ContextVar[AsyncSession | None] = ContextVar("current_session", default=None)
@@ -39,6 +41,9 @@ class Repos:
         self.meetings = MeetingRepo(session)
         self.reminders = ReminderRepo(session)
         self.mentor_base = MentorBaseRepo(session)
+        self.dashboard = DashboardRepo(session)
+        self.campaigns = CampaignRepo(session)
+        self.reports = ReportRepo(session)
 
 
 @asynccontextmanager

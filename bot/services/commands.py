@@ -25,6 +25,8 @@ BY_ROLE: dict[Role, tuple[str, ...]] = {
         "materials",
         "material_add",
         "registry",
+        "export",
+        "report",
     ),
 }
 PUBLIC = ("start", "help", "language")

@@ -1,0 +1,563 @@
+"""The curator's export: the programme as sheets (participants, questionnaire answers, pairs, meetings,
+feedback, KPIs, roadmap), written as one XLSX workbook or as a zip of CSV files, and the figures /report
+draws (stage funnel, satisfaction scores, KPIs by year).
+
+Pure code over plain rows (storage/repositories/reports.py): no Telegram, no database, safe to run in a
+worker thread. Rows are produced lazily, sheet by sheet, so 10,000 participants never sit in memory twice;
+``on_progress(done, total)`` counts written rows across all sheets.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from bot.domain.forms import Form, QuestionType, display_answer
+from bot.domain.kpi import DEFAULT_SATISFIED_FROM, KpiInputs, KpiReport, StageCompletion, build_report
+from bot.domain.roadmap import RoadmapRow
+from bot.domain.stages import STAGE_ORDER, Stage, StagePlan
+from bot.i18n import Translator
+from storage.repositories.reports import AnswerRow, FeedbackRow, MeetingRow, PairRow, PersonRow
+
+# Which question of each scored form holds its score.
+SCORE_KEYS: Mapping[str, str] = {
+    "meeting_feedback": "rating",
+    "intermediate": "satisfaction",
+    "final": "satisfaction",
+}
+SURVEYS = ("final", "intermediate")
+PROGRESS_EVERY = 1000
+# Excel's limits: 31 characters and none of these in a sheet title.
+_TITLE_BAD = re.compile(r"[\[\]:*?/\\]")
+# A spreadsheet reads a cell starting with one of these as a formula: text typed by a participant must not
+# run as one on the curator's computer (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_CSV_DATETIME = "%d.%m.%Y %H:%M"
+_CSV_DATE = "%d.%m.%Y"
+_XLSX_DATETIME = "DD.MM.YYYY HH:MM"
+_XLSX_DATE = "DD.MM.YYYY"
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class ExportData:
+    people: Sequence[PersonRow]
+    answers: Sequence[AnswerRow]
+    pairs: Sequence[PairRow]
+    meetings: Sequence[MeetingRow]
+    feedback: Sequence[FeedbackRow]
+    forms: Mapping[str, Form]
+    """Every form by id: questions of intake forms, titles and scales of scored ones."""
+    intake_forms: Sequence[str]
+    """Forms that get an answers sheet, in this order."""
+    kpis: Sequence[KpiReport] = ()
+    roadmap: Sequence[RoadmapRow] = ()
+    timezone: str = "Europe/Moscow"
+
+
+@dataclass(frozen=True)
+class Sheet:
+    key: str
+    """File-safe name: the CSV file in the zip is ``<key>.csv``."""
+    title: str
+    header: list[str]
+    rows: Callable[[], Iterator[list[Any]]]
+    count: int
+    percent_columns: frozenset[int] = field(default_factory=frozenset)
+
+
+# ------------------------------------------------------------------------------------------------ sheets
+def _title(text: str, taken: set[str]) -> str:
+    base = _TITLE_BAD.sub(" ", text).strip()[:31] or "Sheet"
+    title, n = base, 2
+    while title.casefold() in taken:
+        suffix = f" ({n})"
+        title, n = base[: 31 - len(suffix)] + suffix, n + 1
+    taken.add(title.casefold())
+    return title
+
+
+def build_sheets(data: ExportData, t: Translator) -> list[Sheet]:
+    tz = ZoneInfo(data.timezone)
+    lang = t.lang
+    names = {p.id: p.full_name or "—" for p in data.people}
+    pairs = {p.id: p for p in data.pairs}
+    mentor_ids = {p.mentor_id for p in data.pairs}
+    yes, no = t("common.yes"), t("common.no")
+
+    def local(dt: datetime | None) -> datetime | None:
+        return dt.astimezone(tz).replace(tzinfo=None) if dt else None
+
+    def who(ids: Sequence[int]) -> str:
+        return ", ".join(names.get(i, "—") for i in ids)
+
+    def col(*keys: str) -> list[str]:
+        return [t(f"reports.col.{k}") for k in keys]
+
+    sheets: list[Sheet] = []
+    taken: set[str] = set()
+
+    def people_rows() -> Iterator[list[Any]]:
+        for p in data.people:
+            yield [
+                p.id,
+                p.full_name or "",
+                ", ".join(t(f"roles.{r}") for r in p.roles),
+                t(f"reports.participant_status.{p.status}"),
+                "" if p.is_minor is None else yes if p.is_minor else no,
+                p.group_name or "",
+                p.position or "",
+                p.language,
+                local(p.joined_at),
+            ]
+
+    sheets.append(
+        Sheet(
+            "participants",
+            _title(t("reports.sheet.participants"), taken),
+            col("id", "name", "roles", "status", "minor", "group", "position", "language", "joined"),
+            people_rows,
+            len(data.people),
+        )
+    )
+
+    by_form: dict[str, list[AnswerRow]] = defaultdict(list)
+    for a in data.answers:
+        by_form[a.form_id].append(a)
+    for form_id in data.intake_forms:
+        form = data.forms.get(form_id)
+        if form is None:
+            continue
+
+        def answer_rows(form: Form = form) -> Iterator[list[Any]]:
+            for a in by_form.get(form.id, ()):
+                row: list[Any] = [a.participant_id, names.get(a.participant_id, "—"), local(a.submitted_at)]
+                for q in form.questions:
+                    if q.key not in a.answers:
+                        row.append("")
+                        continue
+                    value = a.answers[q.key]
+                    # Numbers stay numbers, so a spreadsheet can sort and average them.
+                    if q.type in (QuestionType.INTEGER, QuestionType.SCALE) and type(value) is int:
+                        row.append(value)
+                    else:
+                        row.append(display_answer(q, value, lang, t))
+                yield row
+
+        sheets.append(
+            Sheet(
+                f"answers_{form.id}",
+                _title(form.title.get(lang), taken),
+                col("participant_id", "name", "submitted") + [q.text.get(lang) for q in form.questions],
+                answer_rows,
+                len(by_form.get(form.id, ())),
+            )
+        )
+
+    def pair_rows() -> Iterator[list[Any]]:
+        for p in data.pairs:
+            yield [
+                p.id,
+                p.mentor_id,
+                names.get(p.mentor_id, "—"),
+                ", ".join(str(i) for i in p.mentee_ids),
+                who(p.mentee_ids),
+                who(p.former_mentee_ids),
+                t(f"meetings.stage.{p.stage}"),
+                t(f"reports.pair_status.{p.status}"),
+                local(p.created_at),
+                local(p.closed_at),
+                p.close_reason or "",
+            ]
+
+    sheets.append(
+        Sheet(
+            "pairs",
+            _title(t("reports.sheet.pairs"), taken),
+            col(
+                "pair_id",
+                "mentor_id",
+                "mentor",
+                "mentee_ids",
+                "mentees",
+                "former_mentees",
+                "stage",
+                "status",
+                "created",
+                "closed",
+                "close_reason",
+            ),
+            pair_rows,
+            len(data.pairs),
+        )
+    )
+
+    def meeting_rows() -> Iterator[list[Any]]:
+        for m in data.meetings:
+            pair = pairs.get(m.pair_id)
+            yield [
+                m.id,
+                m.pair_id,
+                names.get(pair.mentor_id, "—") if pair else "",
+                who(pair.mentee_ids + pair.former_mentee_ids) if pair else "",
+                t(f"meetings.stage.{m.stage}"),
+                t(f"meetings.status.{m.status}"),
+                local(m.starts_at),
+                local(m.ends_at),
+                t(f"meeting.format.{m.format}"),
+                local(m.held_at),
+                m.cancel_reason or "",
+            ]
+
+    sheets.append(
+        Sheet(
+            "meetings",
+            _title(t("reports.sheet.meetings"), taken),
+            col(
+                "meeting_id",
+                "pair_id",
+                "mentor",
+                "mentees",
+                "stage",
+                "status",
+                "starts",
+                "ends",
+                "format",
+                "held_at",
+                "cancel_reason",
+            ),
+            meeting_rows,
+            len(data.meetings),
+        )
+    )
+
+    meetings = {m.id: m for m in data.meetings}
+    scales: dict[str, int | None] = {}
+    for form_id, key in SCORE_KEYS.items():
+        form = data.forms.get(form_id)
+        scale = form.question(key).scale if form and key in form.keys else None
+        scales[form_id] = scale.max if scale else None
+
+    def feedback_rows() -> Iterator[list[Any]]:
+        for f in data.feedback:
+            meeting = meetings.get(f.meeting_id) if f.meeting_id is not None else None
+            pair = pairs.get(meeting.pair_id) if meeting else None
+            role = _role(f, pair, mentor_ids)
+            form = data.forms.get(f.form_id)
+            yield [
+                f.response_id,
+                form.title.get(lang) if form else f.form_id,
+                f.meeting_id,
+                meeting.pair_id if meeting else None,
+                t(f"meetings.stage.{meeting.stage}") if meeting else "",
+                f.participant_id,
+                names.get(f.participant_id, "—"),
+                t(f"roles.{role}"),
+                f.score,
+                scales.get(f.form_id),
+                local(f.submitted_at),
+            ]
+
+    sheets.append(
+        Sheet(
+            "feedback",
+            _title(t("reports.sheet.feedback"), taken),
+            col(
+                "response_id",
+                "form",
+                "meeting_id",
+                "pair_id",
+                "stage",
+                "participant_id",
+                "name",
+                "role",
+                "score",
+                "scale",
+                "submitted",
+            ),
+            feedback_rows,
+            len(data.feedback),
+        )
+    )
+
+    def kpi_rows() -> Iterator[list[Any]]:
+        for report in data.kpis:
+            for v in report.values:
+                yield [report.year, t(v.label_key), v.value, v.target, t(v.light.label_key)]
+
+    sheets.append(
+        Sheet(
+            "kpis",
+            _title(t("reports.sheet.kpis"), taken),
+            col("year", "kpi", "value", "target", "light"),
+            kpi_rows,
+            sum(len(r.values) for r in data.kpis),
+            percent_columns=frozenset({2, 3}),
+        )
+    )
+
+    def roadmap_rows() -> Iterator[list[Any]]:
+        for item in data.roadmap:
+            yield [
+                item.section or "",
+                item.activity,
+                item.responsible or "",
+                item.deadline.text,
+                item.result or "",
+            ]
+
+    sheets.append(
+        Sheet(
+            "roadmap",
+            _title(t("reports.sheet.roadmap"), taken),
+            col("section", "activity", "responsible", "deadline", "result"),
+            roadmap_rows,
+            len(data.roadmap),
+        )
+    )
+    return sheets
+
+
+def _role(f: FeedbackRow, pair: PairRow | None, mentor_ids: set[int]) -> str:
+    if pair is not None:
+        return "mentor" if f.participant_id == pair.mentor_id else "mentee"
+    if f.role in ("mentee", "mentor"):
+        return f.role
+    return "mentor" if f.participant_id in mentor_ids else "mentee"
+
+
+class _Counter:
+    def __init__(self, total: int, on_progress: Progress | None) -> None:
+        self.done, self.total, self.on_progress = 0, total, on_progress
+
+    def step(self) -> None:
+        self.done += 1
+        if self.on_progress and self.done % PROGRESS_EVERY == 0:
+            self.on_progress(self.done, self.total)
+
+    def report(self) -> None:
+        if self.on_progress:
+            self.on_progress(self.done, self.total)
+
+
+# ------------------------------------------------------------------------------------------------ XLSX
+def build_workbook(data: ExportData, t: Translator, on_progress: Progress | None = None) -> bytes:
+    """One workbook, a sheet per table; write-only mode streams rows instead of building a cell grid."""
+    sheets = build_sheets(data, t)
+    counter = _Counter(sum(s.count for s in sheets), on_progress)
+    counter.report()
+    wb = Workbook(write_only=True)
+    bold = Font(bold=True)
+    for sheet in sheets:
+        ws = wb.create_sheet(title=sheet.title)
+        for i, name in enumerate(sheet.header, 1):
+            ws.column_dimensions[get_column_letter(i)].width = min(max(len(name) + 2, 10), 50)
+        ws.freeze_panes = "A2"
+        header = []
+        for name in sheet.header:
+            cell = WriteOnlyCell(ws, value=_clean(name))
+            cell.font = bold
+            header.append(cell)
+        ws.append(header)
+        percent = sheet.percent_columns
+        for row in sheet.rows():
+            ws.append([_xlsx(ws, i in percent, v) for i, v in enumerate(row)])
+            counter.step()
+        counter.report()
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _clean(text: str) -> str:
+    # Control characters other than tab and newline make the file unreadable to Excel.
+    return ILLEGAL_CHARACTERS_RE.sub("", text)
+
+
+def _xlsx(ws: Any, percent: bool, value: Any) -> Any:
+    kind = type(value)
+    if kind is str:
+        if ILLEGAL_CHARACTERS_RE.search(value):
+            value = _clean(value)
+        if value[:1] == "=":
+            cell = WriteOnlyCell(ws, value=value)
+            cell.data_type = "s"  # text typed by a person is never a formula
+            return cell
+        return value
+    if kind is int or value is None:
+        return value
+    if kind is datetime or kind is date:
+        cell = WriteOnlyCell(ws, value=value)
+        cell.number_format = _XLSX_DATETIME if kind is datetime else _XLSX_DATE
+        return cell
+    if percent and kind is float:
+        cell = WriteOnlyCell(ws, value=value)
+        cell.number_format = "0%"
+        return cell
+    return value
+
+
+# ------------------------------------------------------------------------------------------------ CSV
+def _csv_text(value: Any, percent: bool) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime(_CSV_DATETIME)
+    if isinstance(value, date):
+        return value.strftime(_CSV_DATE)
+    if percent and isinstance(value, float):
+        return f"{round(value * 100)}%"
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def sheet_csv(sheet: Sheet, counter: _Counter | None = None) -> bytes:
+    """One sheet as CSV the way Russian Excel opens it by double-click: UTF-8 with BOM, ';' between cells."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter=";")
+    writer.writerow([_csv_text(h, False) for h in sheet.header])
+    for row in sheet.rows():
+        writer.writerow([_csv_text(v, i in sheet.percent_columns) for i, v in enumerate(row)])
+        if counter:
+            counter.step()
+    return buf.getvalue().encode("utf-8-sig")
+
+
+def build_csv(data: ExportData, t: Translator, on_progress: Progress | None = None) -> bytes:
+    """A zip with one ``<sheet key>.csv`` per sheet (CSV has no sheets, and one file is easier to send)."""
+    sheets = build_sheets(data, t)
+    counter = _Counter(sum(s.count for s in sheets), on_progress)
+    counter.report()
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for sheet in sheets:
+            zf.writestr(f"{sheet.key}.csv", sheet_csv(sheet, counter))
+            counter.report()
+    return out.getvalue()
+
+
+# ------------------------------------------------------------------------------------------------ figures
+def stage_funnel(pairs: Sequence[PairRow]) -> list[tuple[str, int]]:
+    """How many pairs reached each stage, then how many finished all of them (dissolved pairs included: they
+    reached the stage they were in)."""
+    reached = dict.fromkeys(STAGE_ORDER, 0)
+    finished = 0
+    for p in pairs:
+        try:
+            index = Stage(p.stage).index
+        except ValueError:
+            continue
+        for stage in STAGE_ORDER[: index + 1]:
+            reached[stage] += 1
+        finished += p.status == "finished"
+    return [(s.value, n) for s, n in reached.items()] + [("finished", finished)]
+
+
+def survey_scores(
+    feedback: Sequence[FeedbackRow],
+    pairs: Sequence[PairRow],
+    form_id: str,
+    year: int | None = None,
+    tz: ZoneInfo | None = None,
+) -> tuple[list[int], list[int]]:
+    """Scores of one survey as (mentees', mentors'), optionally only those submitted in ``year``."""
+    mentor_ids = {p.mentor_id for p in pairs}
+    mentees: list[int] = []
+    mentors: list[int] = []
+    for f in feedback:
+        if f.form_id != form_id or f.score is None:
+            continue
+        if year is not None and (f.submitted_at is None or f.submitted_at.astimezone(tz).year != year):
+            continue
+        (mentors if _role(f, None, mentor_ids) == "mentor" else mentees).append(f.score)
+    return mentees, mentors
+
+
+def kpi_reports(
+    people: Sequence[PersonRow],
+    pairs: Sequence[PairRow],
+    meetings: Sequence[MeetingRow],
+    feedback: Sequence[FeedbackRow],
+    *,
+    targets: Mapping[str, Mapping[int, float]],
+    plan: StagePlan,
+    timezone: str,
+    today: date,
+    programme_id: str = "",
+    satisfied_from: float = DEFAULT_SATISFIED_FROM,
+    max_years: int = 10,
+) -> list[KpiReport]:
+    """The programme's KPIs for every year from its first pair (or survey) to ``today``.
+
+    Coverage is paired mentees among the mentees registered in the bot by the end of that year (the bot does
+    not know how many pupils or specialists the institution has); satisfaction is the final survey's 1–10
+    score; "stages on time" compares each stage's deadline (from the programme's stage plan) with the day
+    of the held meeting that completed it.
+    """
+    tz = ZoneInfo(timezone)
+
+    def year_of(dt: datetime) -> int:
+        return dt.astimezone(tz).year
+
+    years = {year_of(p.created_at) for p in pairs}
+    years |= {year_of(f.submitted_at) for f in feedback if f.form_id in SURVEYS and f.submitted_at}
+    first = max(min(years, default=today.year), today.year - max_years + 1)
+
+    completions: dict[int, list[StageCompletion]] = defaultdict(list)
+    held: dict[tuple[int, str], date] = {}
+    for m in meetings:
+        if m.status == "held":
+            day = m.starts_at.astimezone(tz).date()
+            key = (m.pair_id, m.stage)
+            held[key] = max(held.get(key, day), day)
+    for p in pairs:
+        try:
+            current = Stage(p.stage).index
+        except ValueError:
+            continue
+        paired_on = p.created_at.astimezone(tz).date()
+        for stage in STAGE_ORDER:
+            done = p.status == "finished" or stage.index < current
+            if not done and p.status != "active":
+                continue  # a dissolved pair owes nothing any more
+            completed_on = held.get((p.id, stage.value)) if done else None
+            if done and completed_on is None:
+                continue  # completed without a held meeting on record (an admin edit): no date to judge
+            due = plan.deadline_for(stage, paired_on)
+            completions[due.year].append(StageCompletion(due, completed_on))
+
+    reports = []
+    for year in range(first, today.year + 1):
+        engaged: set[int] = set()
+        for p in pairs:
+            if year_of(p.created_at) <= year and (p.closed_at is None or year_of(p.closed_at) >= year):
+                engaged.update(p.mentee_ids + p.former_mentee_ids)
+        population = {x.id for x in people if "mentee" in x.roles and year_of(x.joined_at) <= year} | engaged
+        mentee_scores, mentor_scores = survey_scores(feedback, pairs, "final", year, tz)
+        inputs = KpiInputs(
+            engaged=len(engaged),
+            population=len(population),
+            mentee_scores=mentee_scores,
+            mentor_scores=mentor_scores,
+            stage_completions=completions.get(year, []),
+        )
+        reports.append(
+            build_report(programme_id, targets, year, inputs, today=today, satisfied_from=satisfied_from)
+        )
+    return reports
