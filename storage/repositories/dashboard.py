@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Campaign, FormResponse, Invitation, Participant, ParticipantRole
+
+
+class DashboardRepo:
+    """Set-based counts for the curator's dashboard (a handful of queries, whatever the size)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def role_status_counts(self) -> dict[tuple[str, str], int]:
+        rows = await self.s.execute(
+            select(ParticipantRole.role, Participant.status, func.count(func.distinct(Participant.id)))
+            .join(Participant, Participant.id == ParticipantRole.participant_id)
+            .group_by(ParticipantRole.role, Participant.status))
+        return {(role, status): n for role, status, n in rows.all()}
+
+    async def unreachable_counts(self) -> dict[str, int]:
+        rows = await self.s.execute(
+            select(ParticipantRole.role, func.count(func.distinct(Participant.id)))
+            .join(Participant, Participant.id == ParticipantRole.participant_id)
+            .where(Participant.unreachable.is_(True)).group_by(ParticipantRole.role))
+        return dict(rows.all())
+
+    async def unused_invitations(self, now: datetime) -> dict[str, int]:
+        rows = await self.s.execute(
+            select(Invitation.role, func.count()).where(Invitation.uses == 0, Invitation.revoked_at.is_(None),
+                                                        Invitation.expires_at > now).group_by(Invitation.role))
+        return dict(rows.all())
+
+    async def submitted_participants(self, form_ids: tuple[str, ...]) -> set[int]:
+        rows = await self.s.scalars(select(FormResponse.participant_id).where(
+            FormResponse.form_id.in_(form_ids), FormResponse.status == "submitted").distinct())
+        return set(rows.all())
+
+    async def latest_scores(self, form_ids: tuple[str, ...], key: str) -> dict[int, int]:
+        """Each participant's most recent answer to `key` across these surveys."""
+        rows = await self.s.execute(
+            select(FormResponse.participant_id, FormResponse.answers, FormResponse.submitted_at)
+            .where(FormResponse.form_id.in_(form_ids), FormResponse.status == "submitted")
+            .order_by(FormResponse.submitted_at))
+        out: dict[int, int] = {}
+        for pid, answers, _ in rows.all():
+            value = (answers or {}).get(key)
+            if isinstance(value, int):
+                out[pid] = value
+        return out
+
+    async def campaign_rates(self) -> list[tuple[int, str, str, int]]:
+        """(campaign id, form, period, responses) for open campaigns."""
+        campaigns = (await self.s.execute(select(Campaign.id, Campaign.form_id, Campaign.period)
+                                          .where(Campaign.status == "open").order_by(Campaign.id))).all()
+        out = []
+        for cid, form_id, period in campaigns:
+            n = await self.s.scalar(select(func.count()).select_from(FormResponse).where(
+                FormResponse.context == f"campaign:{cid}", FormResponse.status == "submitted")) or 0
+            out.append((cid, form_id, period, n))
+        return out
+
+    async def search_participants(self, text: str | None, offset: int, limit: int) -> tuple[list[int], int]:
+        q = select(Participant.id).where(Participant.full_name.is_not(None))
+        if text:
+            q = q.where(func.lower(Participant.full_name).contains(text.lower())
+                        | func.lower(func.coalesce(Participant.group_name, "")).contains(text.lower()))
+        total = await self.s.scalar(select(func.count()).select_from(q.subquery())) or 0
+        ids = (await self.s.scalars(q.order_by(Participant.full_name, Participant.id).offset(offset).limit(limit))).all()
+        return list(ids), total
+
+
+class CampaignRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def open_campaign(self, programme_id: int | None, form_id: str, period: str, now: datetime,
+                            closes_at: datetime) -> int | None:
+        """Open the campaign for this period once; None if it already exists."""
+        exists = await self.s.scalar(select(Campaign.id).where(
+            Campaign.programme_id.is_(None) if programme_id is None else Campaign.programme_id == programme_id,
+            Campaign.form_id == form_id, Campaign.period == period))
+        if exists:
+            return None
+        row = Campaign(programme_id=programme_id, form_id=form_id, period=period, status="open", opened_at=now,
+                       closes_at=closes_at)
+        self.s.add(row)
+        await self.s.flush()
+        return row.id
+
+    async def get(self, campaign_id: int) -> tuple[int, str, str, str, datetime, datetime] | None:
+        r = await self.s.get(Campaign, campaign_id)
+        return (r.id, r.form_id, r.period, r.status, r.opened_at, r.closes_at) if r else None
+
+    async def open_ones(self) -> list[tuple[int, str, str, datetime, datetime]]:
+        rows = await self.s.execute(select(Campaign.id, Campaign.form_id, Campaign.period, Campaign.opened_at,
+                                           Campaign.closes_at).where(Campaign.status == "open"))
+        return [tuple(r) for r in rows.all()]  # type: ignore[misc]
+
+    async def close_due(self, now: datetime) -> int:
+        from sqlalchemy import update
+
+        result = await self.s.execute(update(Campaign).where(Campaign.status == "open", Campaign.closes_at <= now)
+                                      .values(status="closed"))
+        return result.rowcount or 0
+
+    async def responders(self, campaign_id: int) -> set[int]:
+        rows = await self.s.scalars(select(FormResponse.participant_id).where(
+            FormResponse.context == f"campaign:{campaign_id}", FormResponse.status == "submitted"))
+        return set(rows.all())
