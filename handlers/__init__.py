@@ -10,7 +10,7 @@ from bot.services.questionnaires import Engine
 def feature_routers(engine: Engine, default_language: str = "ru") -> list[Router]:
     from handlers import (
         common,
-        curator,
+        dashboard,
         errors,
         fallback,
         invitations,
@@ -29,7 +29,7 @@ def feature_routers(engine: Engine, default_language: str = "ru") -> list[Router
         common.router(),
         onboarding.router(),
         invitations.router(),
-        curator.router(),
+        dashboard.router(engine),
         questionnaire.router(engine, hooks),
         matching.router(engine),
         meetings.router(engine, hooks),

@@ -31,7 +31,7 @@ class RevokeCb(CallbackData, prefix="cr"):
     invitation_id: int
 
 
-CURATOR_PREFIXES = ("ci", "cr", "cf", "cp", "cm", "cx", "cn", "co", "cb", "ct", "ck", "ce")
+CURATOR_PREFIXES = ("ci", "cr", "cf", "cp", "cm", "cx", "cn", "co", "cb", "ct", "ck", "ce", "cy")
 
 
 class MeetingCb(CallbackData, prefix="mt"):

@@ -12,6 +12,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
+from bot.services import dashboard
 from scheduler import digest
 from scheduler.jobs import purge_withdrawn
 from scheduler.reminders import ReminderScheduler
@@ -53,6 +54,9 @@ class Jobs:
                 repos, states, now, ZoneInfo(self.timezone), only_new=True
             )
             messages += await digest.pair_nudges(repos, states, now)
+            messages += await dashboard.run_campaigns(
+                repos, now, now.astimezone(ZoneInfo(self.timezone)).date()
+            )
             sent = await repos.outbox.enqueue(messages, now)
             new_ids = await digest.stage_deadline_reminders(repos, states, now)
         await self.reminders.arm_ids(new_ids)

@@ -392,7 +392,9 @@ class RoadmapItem(Base):
     __tablename__ = "roadmap_items"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    programme_id: Mapped[int | None] = mapped_column(ForeignKey("programmes.id", ondelete="CASCADE"), index=True)
+    programme_id: Mapped[int | None] = mapped_column(
+        ForeignKey("programmes.id", ondelete="CASCADE"), index=True
+    )
     section: Mapped[str | None] = mapped_column(String(300))
     activity: Mapped[str] = mapped_column(Text)
     responsible: Mapped[str | None] = mapped_column(String(300))

@@ -71,7 +71,7 @@ async def test_curator_sees_minor_awaiting_parent(h):
     c = await onboard_curator(h)
     await onboard_mentee(h, c, 2003, adult=False, name="Кузнецова Дарья")
     replies = await c.send("/participants")
-    assert "Кузнецова Дарья" in replies[-1].text and "ждут согласия родителя: 1" in replies[-1].text
+    assert "Ждут согласия родителя:\n• Кузнецова Дарья (9А)" in replies[-1].text
 
 
 async def test_language_comes_from_telegram_and_can_be_switched(h):

@@ -12,9 +12,11 @@ BY_ROLE: dict[Role, tuple[str, ...]] = {
     Role.MENTOR: ("profile", "meeting", "meetings", "goals", "materials", "rest"),
     Role.PARENT: ("materials",),
     Role.CURATOR: (
+        "dashboard",
         "invite",
         "invites",
         "participants",
+        "population",
         "questionnaires",
         "match",
         "pair",

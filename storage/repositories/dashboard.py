@@ -18,25 +18,33 @@ class DashboardRepo:
         rows = await self.s.execute(
             select(ParticipantRole.role, Participant.status, func.count(func.distinct(Participant.id)))
             .join(Participant, Participant.id == ParticipantRole.participant_id)
-            .group_by(ParticipantRole.role, Participant.status))
+            .group_by(ParticipantRole.role, Participant.status)
+        )
         return {(role, status): n for role, status, n in rows.all()}
 
     async def unreachable_counts(self) -> dict[str, int]:
         rows = await self.s.execute(
             select(ParticipantRole.role, func.count(func.distinct(Participant.id)))
             .join(Participant, Participant.id == ParticipantRole.participant_id)
-            .where(Participant.unreachable.is_(True)).group_by(ParticipantRole.role))
+            .where(Participant.unreachable.is_(True))
+            .group_by(ParticipantRole.role)
+        )
         return dict(rows.all())
 
     async def unused_invitations(self, now: datetime) -> dict[str, int]:
         rows = await self.s.execute(
-            select(Invitation.role, func.count()).where(Invitation.uses == 0, Invitation.revoked_at.is_(None),
-                                                        Invitation.expires_at > now).group_by(Invitation.role))
+            select(Invitation.role, func.count())
+            .where(Invitation.uses == 0, Invitation.revoked_at.is_(None), Invitation.expires_at > now)
+            .group_by(Invitation.role)
+        )
         return dict(rows.all())
 
     async def submitted_participants(self, form_ids: tuple[str, ...]) -> set[int]:
-        rows = await self.s.scalars(select(FormResponse.participant_id).where(
-            FormResponse.form_id.in_(form_ids), FormResponse.status == "submitted").distinct())
+        rows = await self.s.scalars(
+            select(FormResponse.participant_id)
+            .where(FormResponse.form_id.in_(form_ids), FormResponse.status == "submitted")
+            .distinct()
+        )
         return set(rows.all())
 
     async def latest_scores(self, form_ids: tuple[str, ...], key: str) -> dict[int, int]:
@@ -44,7 +52,8 @@ class DashboardRepo:
         rows = await self.s.execute(
             select(FormResponse.participant_id, FormResponse.answers, FormResponse.submitted_at)
             .where(FormResponse.form_id.in_(form_ids), FormResponse.status == "submitted")
-            .order_by(FormResponse.submitted_at))
+            .order_by(FormResponse.submitted_at)
+        )
         out: dict[int, int] = {}
         for pid, answers, _ in rows.all():
             value = (answers or {}).get(key)
@@ -54,22 +63,42 @@ class DashboardRepo:
 
     async def campaign_rates(self) -> list[tuple[int, str, str, int]]:
         """(campaign id, form, period, responses) for open campaigns."""
-        campaigns = (await self.s.execute(select(Campaign.id, Campaign.form_id, Campaign.period)
-                                          .where(Campaign.status == "open").order_by(Campaign.id))).all()
+        campaigns = (
+            await self.s.execute(
+                select(Campaign.id, Campaign.form_id, Campaign.period)
+                .where(Campaign.status == "open")
+                .order_by(Campaign.id)
+            )
+        ).all()
         out = []
         for cid, form_id, period in campaigns:
-            n = await self.s.scalar(select(func.count()).select_from(FormResponse).where(
-                FormResponse.context == f"campaign:{cid}", FormResponse.status == "submitted")) or 0
+            n = (
+                await self.s.scalar(
+                    select(func.count())
+                    .select_from(FormResponse)
+                    .where(FormResponse.context == f"campaign:{cid}", FormResponse.status == "submitted")
+                )
+                or 0
+            )
             out.append((cid, form_id, period, n))
         return out
 
     async def search_participants(self, text: str | None, offset: int, limit: int) -> tuple[list[int], int]:
         q = select(Participant.id).where(Participant.full_name.is_not(None))
         if text:
-            q = q.where(func.lower(Participant.full_name).contains(text.lower())
-                        | func.lower(func.coalesce(Participant.group_name, "")).contains(text.lower()))
+            # SQLite's lower() only folds ASCII, so Cyrillic is matched in its usual spellings instead.
+            variants = {text, text.lower(), text.capitalize(), text.title(), text.upper()}
+            cond = None
+            for v in variants:
+                c = Participant.full_name.contains(v) | func.coalesce(Participant.group_name, "").contains(v)
+                cond = c if cond is None else cond | c
+            q = q.where(cond)
         total = await self.s.scalar(select(func.count()).select_from(q.subquery())) or 0
-        ids = (await self.s.scalars(q.order_by(Participant.full_name, Participant.id).offset(offset).limit(limit))).all()
+        ids = (
+            await self.s.scalars(
+                q.order_by(Participant.full_name, Participant.id).offset(offset).limit(limit)
+            )
+        ).all()
         return list(ids), total
 
 
@@ -77,16 +106,29 @@ class CampaignRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
 
-    async def open_campaign(self, programme_id: int | None, form_id: str, period: str, now: datetime,
-                            closes_at: datetime) -> int | None:
+    async def open_campaign(
+        self, programme_id: int | None, form_id: str, period: str, now: datetime, closes_at: datetime
+    ) -> int | None:
         """Open the campaign for this period once; None if it already exists."""
-        exists = await self.s.scalar(select(Campaign.id).where(
-            Campaign.programme_id.is_(None) if programme_id is None else Campaign.programme_id == programme_id,
-            Campaign.form_id == form_id, Campaign.period == period))
+        exists = await self.s.scalar(
+            select(Campaign.id).where(
+                Campaign.programme_id.is_(None)
+                if programme_id is None
+                else Campaign.programme_id == programme_id,
+                Campaign.form_id == form_id,
+                Campaign.period == period,
+            )
+        )
         if exists:
             return None
-        row = Campaign(programme_id=programme_id, form_id=form_id, period=period, status="open", opened_at=now,
-                       closes_at=closes_at)
+        row = Campaign(
+            programme_id=programme_id,
+            form_id=form_id,
+            period=period,
+            status="open",
+            opened_at=now,
+            closes_at=closes_at,
+        )
         self.s.add(row)
         await self.s.flush()
         return row.id
@@ -96,18 +138,27 @@ class CampaignRepo:
         return (r.id, r.form_id, r.period, r.status, r.opened_at, r.closes_at) if r else None
 
     async def open_ones(self) -> list[tuple[int, str, str, datetime, datetime]]:
-        rows = await self.s.execute(select(Campaign.id, Campaign.form_id, Campaign.period, Campaign.opened_at,
-                                           Campaign.closes_at).where(Campaign.status == "open"))
+        rows = await self.s.execute(
+            select(
+                Campaign.id, Campaign.form_id, Campaign.period, Campaign.opened_at, Campaign.closes_at
+            ).where(Campaign.status == "open")
+        )
         return [tuple(r) for r in rows.all()]  # type: ignore[misc]
 
     async def close_due(self, now: datetime) -> int:
         from sqlalchemy import update
 
-        result = await self.s.execute(update(Campaign).where(Campaign.status == "open", Campaign.closes_at <= now)
-                                      .values(status="closed"))
+        result = await self.s.execute(
+            update(Campaign)
+            .where(Campaign.status == "open", Campaign.closes_at <= now)
+            .values(status="closed")
+        )
         return result.rowcount or 0
 
     async def responders(self, campaign_id: int) -> set[int]:
-        rows = await self.s.scalars(select(FormResponse.participant_id).where(
-            FormResponse.context == f"campaign:{campaign_id}", FormResponse.status == "submitted"))
+        rows = await self.s.scalars(
+            select(FormResponse.participant_id).where(
+                FormResponse.context == f"campaign:{campaign_id}", FormResponse.status == "submitted"
+            )
+        )
         return set(rows.all())

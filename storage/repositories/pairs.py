@@ -56,6 +56,26 @@ class PairRepo:
             q = q.where(Pair.programme_id == programme_id)
         return [await self._dto(r) for r in await self.s.scalars(q.order_by(Pair.id))]
 
+    async def finished(self) -> list[PairDTO]:
+        rows = await self.s.scalars(select(Pair).where(Pair.status == "finished").order_by(Pair.id))
+        return [await self._dto_all_members(r) for r in rows]
+
+    async def _dto_all_members(self, row: Pair) -> PairDTO:
+        members = (
+            await self.s.scalars(select(PairMember.mentee_id).where(PairMember.pair_id == row.id))
+        ).all()
+        return PairDTO(
+            id=row.id,
+            programme_id=row.programme_id,
+            mentor_id=row.mentor_id,
+            status=row.status,
+            stage=row.stage,
+            created_at=row.created_at,
+            mentee_ids=tuple(members),
+            closed_at=row.closed_at,
+            close_reason=row.close_reason,
+        )
+
     async def active_of_mentor(self, mentor_id: int, programme_id: int | None) -> PairDTO | None:
         q = select(Pair).where(Pair.mentor_id == mentor_id, Pair.status == "active")
         q = q.where(

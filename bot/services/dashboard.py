@@ -1,0 +1,201 @@
+"""The programme at a glance: people by role and status, pairs by stage, overdue pairs, KPIs against targets,
+and the monitoring campaigns (intermediate survey in December and June). No Telegram here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from bot.domain import kpi
+from bot.domain.entities import NewMessage, Role, Status
+from bot.domain.stages import STAGE_ORDER, Stage
+from bot.i18n import Translator
+from bot.services.meetings import pair_state
+from storage.uow import Repos
+
+INTAKE = ("mentee_needs", "young_specialist_needs", "mentor")
+SURVEYS = ("intermediate", "final")
+CAMPAIGN_FORM = "intermediate"
+CAMPAIGN_DAYS = 21
+CAMPAIGN_REMINDERS = (3, 7)  # days after the start, to those who have not answered
+
+
+@dataclass
+class Dashboard:
+    people: dict[str, dict[str, int]] = field(default_factory=dict)  # role → bucket → count
+    pairs_by_stage: dict[str, int] = field(default_factory=dict)
+    overdue: int = 0
+    kpis: list[kpi.KpiValue] = field(default_factory=list)
+    campaigns: list[tuple[str, str, int, int]] = field(
+        default_factory=list
+    )  # form, period, answered, invited
+    population: int | None = None
+
+
+async def build(repos: Repos, now: datetime, tz_name: str, today: date) -> Dashboard:
+    d = Dashboard()
+    counts = await repos.dashboard.role_status_counts()
+    unreachable = await repos.dashboard.unreachable_counts()
+    invited = await repos.dashboard.unused_invitations(now)
+    submitted = await repos.dashboard.submitted_participants(INTAKE)
+    paired = await repos.pairs.paired_mentees()
+    pairs = await repos.pairs.active()
+    mentors_in_pairs = {p.mentor_id for p in pairs}
+    for role in (Role.MENTEE, Role.MENTOR, Role.PARENT, Role.CURATOR):
+        bucket = d.people.setdefault(role.value, {})
+        bucket["invited"] = invited.get(role.value, 0)
+        for status in (Status.ONBOARDING, Status.AWAITING_PARENT, Status.ACTIVE, Status.WITHDRAWN):
+            bucket[status.value] = counts.get((role.value, status.value), 0)
+        bucket["unreachable"] = unreachable.get(role.value, 0)
+    people = await repos.participants.with_role(Role.MENTEE)
+    mentors = await repos.participants.with_role(Role.MENTOR)
+    d.people["mentee"]["questionnaire_done"] = sum(1 for p in people if p.id in submitted)
+    d.people["mentee"]["paired"] = sum(1 for p in people if p.id in paired)
+    d.people["mentor"]["questionnaire_done"] = sum(1 for p in mentors if p.id in submitted)
+    d.people["mentor"]["paired"] = sum(1 for p in mentors if p.id in mentors_in_pairs)
+    finished = await repos.pairs.finished()
+    d.people["mentee"]["finished"] = sum(len(p.mentee_ids) for p in finished)
+
+    completions: list[kpi.StageCompletion] = []
+    for pair in pairs:
+        d.pairs_by_stage[pair.stage] = d.pairs_by_stage.get(pair.stage, 0) + 1
+        st = await pair_state(repos, pair, now, tz_name)
+        if st.progress.overdue:
+            d.overdue += 1
+        paired_on = pair.created_at.date()
+        done_on: dict[str, date] = {}
+        for m in st.meetings:
+            if m.status == "held" and m.held_at is not None:
+                done_on[m.stage] = max(done_on.get(m.stage, m.held_at.date()), m.held_at.date())
+        for stage in st.progress.completed:
+            completions.append(
+                kpi.StageCompletion(st.plan.deadline_for(stage, paired_on), done_on.get(stage.value))
+            )
+        if st.progress.current_stage is not None:
+            completions.append(
+                kpi.StageCompletion(st.plan.deadline_for(st.progress.current_stage, paired_on), None)
+            )
+
+    programmes = await repos.programmes.active()
+    settings = programmes[0].settings if programmes else {}
+    d.population = settings.get("population")
+    engaged = sum(1 for p in people if p.status == Status.ACTIVE.value)
+    scores_key = "satisfaction"
+    scores = await repos.dashboard.latest_scores(SURVEYS, scores_key)
+    mentee_ids = {p.id for p in people}
+    mentor_ids = {p.id for p in mentors}
+    inputs = kpi.KpiInputs(
+        engaged=engaged,
+        population=int(d.population or 0),
+        mentee_scores=[v for pid, v in scores.items() if pid in mentee_ids and pid not in mentor_ids],
+        mentor_scores=[v for pid, v in scores.items() if pid in mentor_ids],
+        stage_completions=completions,
+    )
+    targets = {
+        code: {int(y): float(v) for y, v in by_year.items()}
+        for code, by_year in (settings.get("kpi_targets") or {}).items()
+    }
+    report = kpi.build_report(
+        str(programmes[0].id if programmes else 0), targets, today.year, inputs, today=today
+    )
+    d.kpis = list(report.values)
+    for cid, form_id, period, answered in await repos.dashboard.campaign_rates():
+        invited_n = sum((await repos.outbox.batch_counts(f"campaign:{cid}")).values())
+        d.campaigns.append((form_id, period, answered, invited_n))
+    return d
+
+
+def render(d: Dashboard, t: Translator) -> str:
+    lines = [t("dashboard.header"), ""]
+    for role in ("mentee", "mentor", "parent"):
+        b = d.people.get(role, {})
+        parts = [f"{t(f'dashboard.bucket.{k}')}: {v}" for k, v in b.items() if v]
+        lines.append(f"{t(f'dashboard.role.{role}')}: " + (", ".join(parts) if parts else "—"))
+    lines += ["", t("dashboard.pairs", count=sum(d.pairs_by_stage.values()), overdue=d.overdue)]
+    for stage in STAGE_ORDER:
+        n = d.pairs_by_stage.get(stage.value, 0)
+        if n:
+            lines.append(f"  {t(f'meetings.stage.{stage.value}')}: {n}")
+    lines += ["", t("dashboard.kpi_header")]
+    icons = {"green": "🟢", "yellow": "🟡", "red": "🔴", "grey": "⚪"}
+    for v in d.kpis:
+        value = "—" if v.value is None else f"{round(v.value * 100)}%"
+        target = "—" if v.target is None else f"{round(v.target * 100)}%"
+        lines.append(
+            f"{icons[str(v.light)]} {t(kpi.kpi_label_key(v.code))}: {value} / "
+            f"{t('dashboard.target')} {target}"
+        )
+    if d.population is None:
+        lines.append(t("dashboard.population_hint"))
+    if d.campaigns:
+        lines += ["", t("dashboard.campaigns")]
+        for _form, period, answered, invited in d.campaigns:
+            rate = f"{round(100 * answered / invited)}%" if invited else "—"
+            lines.append(
+                t("dashboard.campaign_line", period=period, answered=answered, invited=invited, rate=rate)
+            )
+    return "\n".join(lines)
+
+
+async def run_campaigns(repos: Repos, now: datetime, today: date) -> list[NewMessage]:
+    """Open the monitoring survey in the monitoring months; remind those who have not answered."""
+    out: list[NewMessage] = []
+    await repos.campaigns.close_due(now)
+    for programme in await repos.programmes.active():
+        months = programme.settings.get("monitoring_months") or [12, 6]
+        if today.month in months:
+            cid = await repos.campaigns.open_campaign(
+                programme.id, CAMPAIGN_FORM, f"{today:%Y-%m}", now, now + timedelta(days=CAMPAIGN_DAYS)
+            )
+            if cid is not None:
+                await repos.audit.log("campaign.open", now, object_type="campaign", object_id=cid)
+    for cid, _form, period, opened_at, _closes in await repos.campaigns.open_ones():
+        answered = await repos.campaigns.responders(cid)
+        age = (now - opened_at).days
+        for person in await _paired_people(repos):
+            if person.id in answered or person.telegram_id is None:
+                continue
+            t = Translator(person.language)
+            markup = {
+                "inline_keyboard": [[{"text": t("dashboard.survey_button"), "callback_data": f"sv:{cid}"}]]
+            }
+            out.append(
+                NewMessage(
+                    chat_id=person.telegram_id,
+                    participant_id=person.id,
+                    kind="campaign",
+                    text=t("dashboard.survey_invite", period=period),
+                    reply_markup=markup,
+                    dedup_key=f"campaign:{cid}:{person.id}:invite",
+                    batch_id=f"campaign:{cid}",
+                    priority=5,
+                )
+            )
+            for day in CAMPAIGN_REMINDERS:
+                if age >= day:
+                    out.append(
+                        NewMessage(
+                            chat_id=person.telegram_id,
+                            participant_id=person.id,
+                            kind="campaign",
+                            text=t("dashboard.survey_reminder", period=period),
+                            reply_markup=markup,
+                            dedup_key=f"campaign:{cid}:{person.id}:remind{day}",
+                            priority=5,
+                        )
+                    )
+    return out
+
+
+async def _paired_people(repos: Repos) -> list:  # type: ignore[type-arg]
+    seen: dict[int, object] = {}
+    for pair in await repos.pairs.active():
+        for pid in (pair.mentor_id, *pair.mentee_ids):
+            if pid not in seen:
+                p = await repos.participants.get(pid)
+                if p is not None and p.status == Status.ACTIVE.value:
+                    seen[pid] = p
+    return list(seen.values())
+
+
+__all__ = ["Dashboard", "Stage", "build", "render", "run_campaigns"]
