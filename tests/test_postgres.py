@@ -1,0 +1,58 @@
+"""The whole bot on the real PostgreSQL (DATABASE_URL=postgresql+asyncpg://…); skipped where it is absent."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from bot.domain.entities import Status
+from bot.testing.fake_telegram import FakeTelegram
+from bot.testing.harness import Harness, make_settings
+from storage.uow import unit_of_work
+from tests.helpers import onboard_curator, onboard_mentee, onboard_mentor
+
+ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture
+async def pg_url():
+    import asyncpg
+
+    name = f"nastavnik_{uuid.uuid4().hex[:10]}"
+    try:
+        conn = await asyncpg.connect(ADMIN_DSN, timeout=3)
+    except (OSError, asyncpg.PostgresError) as exc:
+        pytest.skip(f"PostgreSQL not reachable at 127.0.0.1:5432 ({exc.__class__.__name__})")
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+    yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    conn = await asyncpg.connect(ADMIN_DSN)
+    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await conn.close()
+
+
+async def test_onboarding_questionnaire_matching_on_postgres(pg_url):
+    h = await Harness.start(make_settings(pg_url, curator_ids="1000"), FakeTelegram())
+    try:
+        c = await onboard_curator(h)
+        u = await onboard_mentee(h, c, 2601)
+        m = await onboard_mentor(h, c, 3601)
+        async with unit_of_work(h.app.factory) as repos:
+            me = await repos.participants.by_telegram_id(2601)
+            assert me.status == Status.ACTIVE
+        assert "Анкета наставляемого" in u.last().text and "Анкета наставника" in m.last().text
+        # the outbox's bulk insert with ON CONFLICT and the claim work on PostgreSQL too
+        from bot.domain.entities import NewMessage
+
+        async with unit_of_work(h.app.factory) as repos:
+            n = await repos.outbox.enqueue(
+                [NewMessage(chat_id=2601, text="x", kind="t", dedup_key="pg-1"),
+                 NewMessage(chat_id=2601, text="x", kind="t", dedup_key="pg-1")], h.app.clock())
+        assert n == 1
+        await h.deliver_outbox()
+        assert u.texts().count("x") == 1
+        replies = await c.send("/dashboard")
+        assert "Наставляемые:" in replies[-1].text
+    finally:
+        await h.close()
