@@ -90,6 +90,17 @@ class App:
         await self.engine.dispose()
 
 
+def build_limiter(settings: Settings) -> RateLimiter:
+    """With Redis, every instance draws on one shared budget; alone, a local limiter is enough."""
+    if settings.redis_url:
+        from redis.asyncio import Redis
+
+        from bot.ratelimit import SharedRateLimiter
+
+        return SharedRateLimiter(Redis.from_url(settings.redis_url), settings.outbox_rate_per_second)
+    return RateLimiter(settings.outbox_rate_per_second)
+
+
 def build_storage(
     settings: Settings, factory: async_sessionmaker[AsyncSession], clock: Clock
 ) -> tuple[BaseStorage, BaseEventIsolation]:
@@ -139,7 +150,7 @@ async def build_app(
     if session is None:
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.bot_api_url))
     bot = Bot(token=settings.bot_token.get_secret_value(), session=session)
-    limiter = RateLimiter(settings.outbox_rate_per_second)
+    limiter = build_limiter(settings)
     bot.session.middleware(PacingMiddleware(limiter))
     sender = OutboxSender(bot, factory, limiter, clock)
     storage, isolation = build_storage(settings, factory, clock)

@@ -42,6 +42,10 @@ class Settings(DatabaseSettings):
     digest_hour: int = Field(default=9, ge=0, le=23)
     forms_dir: str | None = None
     outbox_rate_per_second: float = Field(default=29.0, gt=0, le=30)
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_host: str = "0.0.0.0"
+    webhook_port: int = Field(default=8080, ge=1, le=65535)
     log_json: bool = False
     log_level: str = "INFO"
 
@@ -72,6 +76,26 @@ class Settings(DatabaseSettings):
 
         if not Path(str(value)).is_dir():
             raise ValueError("not a folder")
+        return value
+
+    @field_validator("webhook_url", mode="before")
+    @classmethod
+    def _webhook_url(cls, value: object) -> object:
+        if value in ("", None):
+            return None
+        if not str(value).startswith(("https://", "http://")):
+            raise ValueError("expected the public https:// URL Telegram should post updates to")
+        return str(value).rstrip("/")
+
+    @field_validator("webhook_secret", mode="before")
+    @classmethod
+    def _webhook_secret(cls, value: object) -> object:
+        if value in ("", None):
+            return None
+        import re
+
+        if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", str(value)):
+            raise ValueError("expected 16-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
         return value
 
     @field_validator("redis_url", mode="before")

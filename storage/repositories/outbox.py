@@ -99,7 +99,16 @@ class OutboxRepo:
         return blocked
 
     async def claim(self, item_id: int, now: datetime, lease: timedelta) -> bool:
-        """Take one row for sending. A conditional update, so two senders can never both win it."""
+        """Take one row for sending. A conditional update, so two senders can never both win it; on PostgreSQL
+        the row is first locked with SKIP LOCKED, so instances pass over rows another one is claiming."""
+        if self.s.bind.dialect.name == "postgresql":
+            locked = await self.s.scalar(
+                select(OutboxMessage.id)
+                .where(OutboxMessage.id == item_id, OutboxMessage.status == "pending")
+                .with_for_update(skip_locked=True)
+            )
+            if locked is None:
+                return False
         result = await self.s.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == item_id, OutboxMessage.status == "pending")
