@@ -36,7 +36,12 @@ def main(argv: list[str] | None = None) -> int:
 
     async def _run() -> None:
         app = await build_app(settings)
-        await run_polling(app)
+        if settings.webhook_url:
+            from bot.webhook import run_webhook
+
+            await run_webhook(app)
+        else:
+            await run_polling(app)
 
     from aiogram.exceptions import TelegramUnauthorizedError
 

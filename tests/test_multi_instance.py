@@ -38,7 +38,7 @@ async def redis_ok():
     try:
         await client.ping()
         await client.flushdb()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         pytest.skip(f"Redis not reachable at {REDIS_URL} ({exc.__class__.__name__})")
     yield
     await client.flushdb()
