@@ -30,7 +30,7 @@ def make_web_app(app: App, metrics: Metrics, leadership: Leadership) -> web.Appl
         try:
             async with unit_of_work(app.factory) as repos:
                 await repos.outbox.counts()
-        except Exception:
+        except Exception:  # the database is what "healthy" means here
             return web.json_response({"ok": False, "db": False}, status=503)
         return web.json_response({"ok": True, "db": True, "leader": leadership.is_leader})
 

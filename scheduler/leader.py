@@ -49,7 +49,7 @@ class Leadership:
                         await self.on_elected()
                 else:
                     await self._conn.fetchval("SELECT 1")  # the lock lives as long as this session
-            except Exception as exc:
+            except Exception as exc:  # any failure means the lock may be lost
                 log.warning("leadership check failed: %s", type(exc).__name__)
                 if self.is_leader:
                     self.is_leader = False

@@ -47,8 +47,12 @@ async def test_onboarding_questionnaire_matching_on_postgres(pg_url):
 
         async with unit_of_work(h.app.factory) as repos:
             n = await repos.outbox.enqueue(
-                [NewMessage(chat_id=2601, text="x", kind="t", dedup_key="pg-1"),
-                 NewMessage(chat_id=2601, text="x", kind="t", dedup_key="pg-1")], h.app.clock())
+                [
+                    NewMessage(chat_id=2601, text="x", kind="t", dedup_key="pg-1"),
+                    NewMessage(chat_id=2601, text="x", kind="t", dedup_key="pg-1"),
+                ],
+                h.app.clock(),
+            )
         assert n == 1
         await h.deliver_outbox()
         assert u.texts().count("x") == 1
