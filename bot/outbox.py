@@ -81,8 +81,20 @@ class OutboxSender:
             log.warning(
                 "outbox: %d messages were in flight when the sender last stopped; marked uncertain", lost
             )
+        last_sweep = time.monotonic()
         while not self._stopping:
-            sent_any = await self.tick()
+            try:
+                if time.monotonic() - last_sweep > 30:
+                    # Another instance (or this one before a restart) may have died mid-send: settle its rows.
+                    last_sweep = time.monotonic()
+                    async with unit_of_work(self.factory) as repos:
+                        await repos.outbox.expire_leases(self.clock())
+                sent_any = await self.tick()
+            except Exception:
+                # A database hiccup must not stop all sending until the next restart.
+                log.exception("outbox: sender loop failed; retrying")
+                sent_any = False
+                await asyncio.sleep(self.idle_sleep)
             if not sent_any:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.idle_sleep)

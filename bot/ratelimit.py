@@ -27,7 +27,8 @@ class RateLimiter:
                     await asyncio.sleep(max(self._next - now, self.interval / 4))
                     continue
                 if now >= self._next:
-                    # No await between the check and the update: the slot is ours alone.
+                    # No await between the check and the update: the slot is ours alone. Spacing is strict
+                    # (never closer than one interval), so no second can exceed the limit even with jitter.
                     self._next = now + self.interval
                     return
                 await asyncio.sleep(self._next - now)

@@ -10,6 +10,7 @@ from bot.services.questionnaires import Engine
 def feature_routers(engine: Engine, default_language: str = "ru") -> list[Router]:
     from handlers import (
         common,
+        completion,
         dashboard,
         errors,
         fallback,
@@ -20,6 +21,7 @@ def feature_routers(engine: Engine, default_language: str = "ru") -> list[Router
         onboarding,
         questionnaire,
         reports,
+        roadmap,
     )
 
     hooks: dict = {}
@@ -35,5 +37,7 @@ def feature_routers(engine: Engine, default_language: str = "ru") -> list[Router
         meetings.router(engine, hooks),
         mentor_base.router(engine),
         reports.router(engine),
+        roadmap.router(),
+        completion.router(engine, hooks),
         fallback.router(),
     ]

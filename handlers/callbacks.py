@@ -31,7 +31,25 @@ class RevokeCb(CallbackData, prefix="cr"):
     invitation_id: int
 
 
-CURATOR_PREFIXES = ("ci", "cr", "cf", "cp", "cm", "cx", "cn", "co", "cb", "ct", "ck", "ce", "cy")
+CURATOR_PREFIXES = (
+    "ci",
+    "cr",
+    "cf",
+    "cp",
+    "cm",
+    "cx",
+    "cn",
+    "co",
+    "cb",
+    "ct",
+    "ck",
+    "ce",
+    "cy",
+    "cq",
+    "cw",
+    "cz",
+    "cv",
+)
 
 
 class MeetingCb(CallbackData, prefix="mt"):

@@ -18,6 +18,7 @@ from bot.domain import meeting_time as mt
 from bot.domain.entities import MeetingDTO, NewMessage, ParticipantDTO, Role
 from bot.domain.stages import Stage, can_propose
 from bot.i18n import Translator
+from bot.services import completion as completion_svc
 from bot.services import meetings as svc
 from bot.services.questionnaires import Engine
 from handlers.callbacks import MeetingCb, MeetingDateCb, MeetingFormatCb, NudgePairCb, OpenPairCb
@@ -597,6 +598,8 @@ def router(engine: Engine, hooks: dict[str, Any]) -> Router:
                 stage=f"@meetings.stage.{completed.value}",
                 next=f"@meetings.stage.{nxt.value}" if nxt else "",
             )
+            if completed == Stage.FINAL:
+                await completion_svc.pair_finished(repos, st.pair.id, now)
         elif st.progress.blocked_on_feedback_from:
             await message.answer(t("meeting.waiting_for_others"))
         meeting = await repos.meetings.get(int(response.context.split(":")[1]))

@@ -28,7 +28,7 @@ from bot.domain.programme_templates import calendar_label_key, load_templates
 from bot.domain.roadmap import RoadmapRow
 from bot.domain.stages import StagePlan, StagePlanError
 from bot.i18n import Translator
-from bot.services import charts
+from bot.services import charts, completion
 from bot.services import export as ex
 from bot.services.questionnaires import Engine
 from storage.repositories.reports import ReportRepo
@@ -120,6 +120,7 @@ async def collect(
         kpis=kpis,
         roadmap=roadmap,
         timezone=tz,
+        cases=await completion.published_cases(repos),
     )
 
 

@@ -12,7 +12,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
-from bot.services import dashboard
+from bot.services import dashboard, roadmap
 from scheduler import digest
 from scheduler.jobs import purge_withdrawn
 from scheduler.reminders import ReminderScheduler
@@ -54,6 +54,7 @@ class Jobs:
                 repos, states, now, ZoneInfo(self.timezone), only_new=True
             )
             messages += await digest.pair_nudges(repos, states, now)
+            messages += await roadmap.deadline_reminders(repos, now, ZoneInfo(self.timezone))
             messages += await dashboard.run_campaigns(
                 repos, now, now.astimezone(ZoneInfo(self.timezone)).date()
             )

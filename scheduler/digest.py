@@ -9,6 +9,7 @@ from bot.domain import reminders as rem
 from bot.domain.entities import NewMessage, Role, Status
 from bot.domain.stages import OverdueItem, overdue_digest, overdue_item
 from bot.i18n import Translator
+from bot.services import roadmap
 from bot.services.meetings import PairState, pair_state, reminder_rows
 from handlers.callbacks import NudgePairCb, OpenPairCb
 from storage.uow import Repos
@@ -63,10 +64,11 @@ async def digest_messages(
     if only_new:
         # Immediate alerts: a pair that became overdue today (its first late day).
         items = [i for i in items if i.days_late == 1]
-    if not items:
+    if not items and only_new:
         return []
     grouped = overdue_digest(items)
-    today = now.astimezone(tz).date().isoformat()
+    day = now.astimezone(tz).date()
+    today = day.isoformat()
     out = []
     for curator in await repos.participants.with_role(Role.CURATOR):
         if curator.telegram_id is None or curator.status != Status.ACTIVE.value:
@@ -74,7 +76,15 @@ async def digest_messages(
         if only_new and not (await _alerts_on(repos, curator.id)):
             continue
         t = Translator(curator.language)
-        lines = [t("meeting.digest_header" if not only_new else "meeting.alert_header", count=len(items))]
+        # Overdue roadmap items join the daily digest; the immediate alerts stay about pairs.
+        roadmap_lines = [] if only_new else await roadmap.digest_lines(repos, t, day)
+        if not items and not roadmap_lines:
+            continue
+        lines = (
+            [t("meeting.digest_header" if not only_new else "meeting.alert_header", count=len(items))]
+            if items
+            else []
+        )
         buttons = []
         for stage, group in grouped.items():
             lines.append("")
@@ -96,6 +106,8 @@ async def digest_messages(
                         },
                     ]
                 )
+        if roadmap_lines:
+            lines += ["", *roadmap_lines] if lines else roadmap_lines
         kind = "alert" if only_new else "digest"
         key = f"{kind}:{curator.id}:{today}" + (
             ":" + ",".join(str(i.pair_id) for i in items) if only_new else ""
@@ -108,7 +120,7 @@ async def digest_messages(
                 priority=3,
                 text="\n".join(lines),
                 dedup_key=key,
-                reply_markup={"inline_keyboard": buttons[:40]},
+                reply_markup={"inline_keyboard": buttons[:40]} if buttons else None,
             )
         )
     return out

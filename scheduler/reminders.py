@@ -7,6 +7,7 @@ a restart or two instances can never send it twice."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -138,6 +139,8 @@ class ReminderScheduler:
         self.tz = ZoneInfo(timezone)
         self.on_enqueue = on_enqueue
         self.fired: dict[str, int] = {"sent": 0, "dropped": 0, "skipped": 0}
+        # A burst of due reminders must not take every database connection from the sender and the handlers.
+        self._slots = asyncio.Semaphore(4)
 
     def arm(self, reminders: list[ReminderDTO]) -> None:
         for r in reminders:
@@ -164,7 +167,7 @@ class ReminderScheduler:
         self.arm(rows)
 
     async def fire_one(self, reminder_id: int) -> str:
-        async with unit_of_work(self.factory) as repos:
+        async with self._slots, unit_of_work(self.factory) as repos:
             outcome = await fire(repos, reminder_id, self.clock(), self.tz)
         self.fired[outcome] += 1
         if outcome == "sent" and callable(self.on_enqueue):

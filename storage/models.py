@@ -425,3 +425,44 @@ class Campaign(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")  # open | closed
     opened_at: Mapped[datetime] = mapped_column(UtcDateTime())
     closes_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+# ------------------------------------------------------------------------ completion: cases, honour board
+class CaseStory(Base):
+    """A best practice of the case base: a finished pair's story, published only once every member agreed."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pair_id: Mapped[int] = mapped_column(ForeignKey("pairs.id", ondelete="CASCADE"), index=True)
+    story: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="proposed")  # proposed | published | declined
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("participants.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # Touched first by every consent answer: the row lock orders concurrent answers to the same case.
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class CaseConsent(Base):
+    """One member's answer to "may we publish your pair's story?" (NULL until they answer)."""
+
+    __tablename__ = "case_consents"
+    __table_args__ = (UniqueConstraint("case_id", "participant_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"), index=True)
+    agreed: Mapped[bool | None] = mapped_column(Boolean)
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class HonourOptOut(Base):
+    """A mentor who asked not to be shown on the honour board."""
+
+    __tablename__ = "honour_optouts"
+
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -9,6 +9,7 @@ from contextvars import ContextVar
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.repositories.audit import AuditRepo
+from storage.repositories.completion import CompletionRepo
 from storage.repositories.consents import ConsentRepo
 from storage.repositories.dashboard import CampaignRepo, DashboardRepo
 from storage.repositories.forms import FormRepo
@@ -44,6 +45,7 @@ class Repos:
         self.dashboard = DashboardRepo(session)
         self.campaigns = CampaignRepo(session)
         self.reports = ReportRepo(session)
+        self.completion = CompletionRepo(session)
 
 
 @asynccontextmanager

@@ -152,6 +152,7 @@ async def test_workbook_read_back_cell_by_cell(h):
         "Отзывы и опросы",
         "Показатели",
         "Дорожная карта",
+        "Успешные практики",
     ]
     people = wb["Участники"]
     assert rows(people)[0] == (
@@ -264,6 +265,7 @@ async def test_csv_zip_parses_back(h):
             "feedback.csv",
             "kpis.csv",
             "roadmap.csv",
+            "cases.csv",
         ]
         raw = zf.read("participants.csv")
         assert raw.startswith(b"\xef\xbb\xbf")  # BOM: Excel opens UTF-8 correctly

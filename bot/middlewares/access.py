@@ -46,8 +46,9 @@ class AccessMiddleware(BaseMiddleware):
             me.id if me else None,
             ",".join(sorted(roles)),
         )
+        key = "access.denied" if roles == {Role.CURATOR} else "access.denied_role"
         if isinstance(event, CallbackQuery):
-            await event.answer(t("access.denied"), show_alert=True)
+            await event.answer(t(key), show_alert=True)
         elif isinstance(event, Message):
-            await event.answer(t("access.denied"))
+            await event.answer(t(key))
         return None

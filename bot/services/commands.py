@@ -8,8 +8,29 @@ from bot.domain.entities import Role
 
 BASE = ("start", "help", "language", "consent", "cancel")
 BY_ROLE: dict[Role, tuple[str, ...]] = {
-    Role.MENTEE: ("profile", "meeting", "meetings", "goals", "materials", "parent"),
-    Role.MENTOR: ("profile", "meeting", "meetings", "goals", "materials", "rest"),
+    Role.MENTEE: (
+        "profile",
+        "meeting",
+        "meetings",
+        "goals",
+        "materials",
+        "cases",
+        "honour",
+        "certificate",
+        "parent",
+    ),
+    Role.MENTOR: (
+        "profile",
+        "meeting",
+        "meetings",
+        "goals",
+        "materials",
+        "rest",
+        "cases",
+        "honour",
+        "honour_optout",
+        "certificate",
+    ),
     Role.PARENT: ("materials",),
     Role.CURATOR: (
         "dashboard",
@@ -29,6 +50,10 @@ BY_ROLE: dict[Role, tuple[str, ...]] = {
         "registry",
         "export",
         "report",
+        "roadmap",
+        "close_pair",
+        "cases",
+        "honour",
     ),
 }
 PUBLIC = ("start", "help", "language")

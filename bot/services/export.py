@@ -31,6 +31,7 @@ from bot.domain.kpi import DEFAULT_SATISFIED_FROM, KpiInputs, KpiReport, StageCo
 from bot.domain.roadmap import RoadmapRow
 from bot.domain.stages import STAGE_ORDER, Stage, StagePlan
 from bot.i18n import Translator
+from bot.services.completion import CaseView, case_sheet
 from storage.repositories.reports import AnswerRow, FeedbackRow, MeetingRow, PairRow, PersonRow
 
 # Which question of each scored form holds its score.
@@ -68,6 +69,7 @@ class ExportData:
     kpis: Sequence[KpiReport] = ()
     roadmap: Sequence[RoadmapRow] = ()
     timezone: str = "Europe/Moscow"
+    cases: Sequence[CaseView] = ()
 
 
 @dataclass(frozen=True)
@@ -329,6 +331,10 @@ def build_sheets(data: ExportData, t: Translator) -> list[Sheet]:
             roadmap_rows,
             len(data.roadmap),
         )
+    )
+    case_header, case_rows = case_sheet(data.cases, t, data.timezone)
+    sheets.append(
+        Sheet("cases", _title(t("completion.export.sheet"), taken), case_header, case_rows, len(data.cases))
     )
     return sheets
 

@@ -273,7 +273,7 @@ def scenario_message(
         chat_id=person.telegram_id,
         participant_id=person.id,
         kind="scenario",
-        priority=3,
+        priority=4,
         text=f"{header}\n\n{body}",
         dedup_key=dedup,
     )

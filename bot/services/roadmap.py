@@ -1,0 +1,358 @@
+"""The institution's roadmap in the bot: import from a file (all rows or none), items added in chat, what is
+due soon and overdue, done and moved items, the digest lines and the reminders to responsible participants.
+
+Deadlines are read by bot.domain.roadmap; this module decides what they mean for the stored items. An open
+item's ``due_on`` is the day it is next due: for a recurring deadline the occurrence being worked on, which
+moves on to the next one when the item is marked done."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.domain import roadmap as rm
+from bot.domain.entities import NewMessage, Status
+from bot.domain.reminders import defer_out_of_quiet_hours
+from bot.i18n import Translator
+from storage.repositories.roadmap import (
+    DEADLINE_CHARS,
+    RESPONSIBLE_CHARS,
+    NewRoadmapItem,
+    RoadmapItemDTO,
+    RoadmapRepo,
+)
+from storage.uow import Repos
+
+SOON_DAYS = 14
+REMIND_DAYS = 3
+DIGEST_LIMIT = 10
+ACTIVITY_PREVIEW = 120
+E_ITEM_FORMAT = "roadmap_chat.add.format"
+E_PAST = "roadmap_chat.move.past"
+
+
+def repo(repos: Repos) -> RoadmapRepo:
+    return RoadmapRepo(repos.session)
+
+
+async def programme_id(repos: Repos) -> int | None:
+    programmes = await repos.programmes.active()
+    return programmes[0].id if programmes else None
+
+
+# --- deadlines as stored ----------------------------------------------------------------------------
+
+
+def recurrence_of(deadline: rm.Deadline) -> dict[str, Any]:
+    if deadline.kind is not rm.DeadlineKind.RECURRING:
+        return {}
+    return {
+        "months": list(deadline.recurrence_months),
+        "day": deadline.recurrence_day,
+        "start_day": deadline.recurrence_start_day,
+        "since": deadline.since_year,
+        "until": deadline.until_year,
+    }
+
+
+def deadline_of(item: RoadmapItemDTO) -> rm.Deadline:
+    """The domain deadline back from a stored item (for next_due)."""
+    kind = rm.DeadlineKind(item.deadline_kind)
+    if kind is rm.DeadlineKind.RECURRING:
+        r = item.recurrence
+        return rm.Deadline(
+            kind,
+            item.deadline_text,
+            recurrence_months=tuple(r.get("months") or ()),
+            recurrence_day=r.get("day"),
+            recurrence_start_day=r.get("start_day"),
+            since_year=r.get("since"),
+            until_year=r.get("until"),
+        )
+    return rm.Deadline(kind, item.deadline_text, due=item.due_on)
+
+
+def _fields(deadline: rm.Deadline, today: date) -> dict[str, Any]:
+    return dict(
+        deadline_text=deadline.text,
+        deadline_kind=deadline.kind.value,
+        due_on=rm.next_due(deadline, today),
+        recurrence=recurrence_of(deadline),
+    )
+
+
+def _length_errors(row_number: int | None, responsible: str | None, deadline_text: str) -> list[rm.RowError]:
+    # The domain allows long cells; these two columns are narrower in the database.
+    out = []
+    for column, value, limit in (
+        ("responsible", responsible, RESPONSIBLE_CHARS),
+        ("deadline", deadline_text, DEADLINE_CHARS),
+    ):
+        if value and len(value) > limit:
+            out.append(rm.RowError(row_number, rm.E_TOO_LONG, {"column": column, "limit": str(limit)}))
+    return out
+
+
+# --- import ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    imported: int = 0
+    skipped: int = 0  # rows already in the roadmap (the same activity and deadline date)
+    linked: int = 0  # imported items whose responsible person is a participant
+    errors: list[rm.RowError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _same_row(activity: str, kind: str, due_on: date | None, recurrence: dict[str, Any]) -> tuple[Any, ...]:
+    """What makes a row "already imported": the activity and the deadline it means, whatever the spelling
+    ("до 30.09.2022" in CSV, a date cell in Excel). A recurring item's date moves on, its rule does not."""
+    recurring = kind == rm.DeadlineKind.RECURRING.value
+    return (
+        " ".join(activity.lower().split()),
+        kind,
+        None if recurring else due_on,
+        json.dumps(recurrence, sort_keys=True),
+    )
+
+
+async def import_file(repos: Repos, filename: str, data: bytes, today: date, now: datetime) -> ImportOutcome:
+    """Every row is read first; any error stores nothing, so the curator fixes the file and sends it again."""
+    result = rm.read_roadmap_file(filename, data, reference_year=today.year)
+    errors = list(result.errors)
+    for row in result.items:
+        errors += _length_errors(row.row_number, row.responsible, row.deadline.text)
+    if errors:
+        return ImportOutcome(errors=sorted(errors, key=lambda e: e.row_number or 0))
+    r = repo(repos)
+    pid = await programme_id(repos)
+    known = {_same_row(*existing) for existing in await r.deadlines(pid)}
+    fresh = []
+    for row in result.items:
+        key = _same_row(row.activity, row.deadline.kind.value, row.deadline.due, recurrence_of(row.deadline))
+        if key not in known:
+            known.add(key)
+            fresh.append(row)
+    names = await r.match_responsible(row.responsible for row in fresh if row.responsible)
+    items = [
+        NewRoadmapItem(
+            activity=row.activity,
+            responsible=row.responsible,
+            responsible_id=names.get(row.responsible) if row.responsible else None,
+            result=row.result,
+            section=row.section,
+            **_fields(row.deadline, today),
+        )
+        for row in fresh
+    ]
+    await r.add_many(items, pid, now)
+    return ImportOutcome(
+        imported=len(items),
+        skipped=len(result.items) - len(items),
+        linked=sum(1 for i in items if i.responsible_id is not None),
+    )
+
+
+async def add_from_text(repos: Repos, text: str, today: date, now: datetime) -> RoadmapItemDTO | rm.Invalid:
+    """One item from "activity; responsible; deadline[; result]" (the responsible part may be empty)."""
+    parts = [" ".join(p.split()) for p in (text or "").split(";")]
+    if len(parts) not in (3, 4) or not parts[0]:
+        return rm.Invalid(E_ITEM_FORMAT)
+    activity, responsible, deadline_text = parts[:3]
+    result = parts[3] if len(parts) == 4 else ""
+    if len(activity) > rm.MAX_CELL_CHARS or len(result) > rm.MAX_CELL_CHARS:
+        return rm.Invalid(rm.E_TOO_LONG, {"column": "activity", "limit": str(rm.MAX_CELL_CHARS)})
+    if too_long := _length_errors(None, responsible, deadline_text):
+        return rm.Invalid(too_long[0].code, too_long[0].params)
+    deadline = rm.parse_deadline(deadline_text, reference_year=today.year)
+    if isinstance(deadline, rm.Invalid):
+        return deadline
+    r = repo(repos)
+    names = await r.match_responsible([responsible]) if responsible else {}
+    (item_id,) = await r.add_many(
+        [
+            NewRoadmapItem(
+                activity=activity,
+                responsible=responsible or None,
+                responsible_id=names.get(responsible),
+                result=result or None,
+                **_fields(deadline, today),
+            )
+        ],
+        await programme_id(repos),
+        now,
+    )
+    item = await r.get(item_id)
+    assert item is not None
+    return item
+
+
+# --- what is due -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Overview:
+    overdue: list[RoadmapItemDTO]
+    soon: list[RoadmapItemDTO]
+    undated: int
+    open: int
+    done: int
+
+    @property
+    def total(self) -> int:
+        return self.open + self.done
+
+
+async def overview(repos: Repos, today: date, soon_days: int = SOON_DAYS) -> Overview:
+    r = repo(repos)
+    pid = await programme_id(repos)
+    due = await r.list(pid, due_until=today + timedelta(days=soon_days))
+    counts = await r.counts(pid)
+    return Overview(
+        overdue=[i for i in due if i.due_on is not None and i.due_on < today],
+        soon=[i for i in due if i.due_on is not None and i.due_on >= today],
+        undated=len(await r.list(pid, undated=True)),
+        open=counts.get("open", 0),
+        done=counts.get("done", 0),
+    )
+
+
+@dataclass(frozen=True)
+class Done:
+    ok: bool
+    next_due: date | None = None  # a recurring item's next occurrence
+
+
+async def mark_done(repos: Repos, item_id: int, note: str | None, today: date, now: datetime) -> Done:
+    r = repo(repos)
+    item = await r.get(item_id)
+    if item is None or item.status != "open":
+        return Done(False)
+    following = None
+    if item.deadline_kind == rm.DeadlineKind.RECURRING.value and item.due_on is not None:
+        # Done on time moves to the next occurrence; done late skips any occurrence already past.
+        following = rm.next_due(deadline_of(item), max(item.due_on + timedelta(days=1), today))
+    ok = await r.mark_done(item_id, note, now, expect_due_on=item.due_on, next_due_on=following)
+    return Done(ok, following if ok else None)
+
+
+async def move(
+    repos: Repos, item_id: int, text: str, today: date, now: datetime
+) -> RoadmapItemDTO | rm.Invalid:
+    """A new deadline for an open item; one that is already past is refused."""
+    text = " ".join((text or "").split())
+    if too_long := _length_errors(None, None, text):
+        return rm.Invalid(too_long[0].code, too_long[0].params)
+    deadline = rm.parse_deadline(text, reference_year=today.year)
+    if isinstance(deadline, rm.Invalid):
+        return deadline
+    fields = _fields(deadline, today)
+    if fields["due_on"] is not None and fields["due_on"] < today:
+        return rm.Invalid(E_PAST, {"date": fields["due_on"].strftime("%d.%m.%Y")})
+    r = repo(repos)
+    if not await r.move(item_id, now, **fields):
+        return rm.Invalid("roadmap_chat.already")
+    item = await r.get(item_id)
+    assert item is not None
+    return item
+
+
+# --- words -----------------------------------------------------------------------------------------
+
+
+def short(text: str, limit: int = ACTIVITY_PREVIEW) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def when(item: RoadmapItemDTO, t: Translator, today: date) -> str:
+    """The deadline as the curator wrote it, with its date and status: "август 2022 (31.08.2022, просрочено
+    на 3 дн.)"."""
+    if item.due_on is None:
+        return short(item.deadline_text, 60)
+    days = (item.due_on - today).days
+    if days < 0:
+        status = t("roadmap_chat.late", days=-days)
+    elif days == 0:
+        status = t("roadmap_chat.today")
+    else:
+        status = t("roadmap_chat.in_days", days=days)
+    shown = item.due_on.strftime("%d.%m.%Y")
+    text = short(item.deadline_text, 60)
+    if shown in text:  # "до 30.05.2022" needs no date repeated after it
+        return t("roadmap_chat.when_dated", text=text, status=status)
+    return t("roadmap_chat.when", text=text, date=shown, status=status)
+
+
+def error_text(t: Translator, error: rm.RowError | rm.Invalid) -> str:
+    params = dict(error.params)
+    if error.code == rm.E_TOO_LONG and t.has(f"roadmap_chat.column.{params.get('column')}"):
+        params["column"] = t(f"roadmap_chat.column.{params['column']}")
+    if "text" in params:
+        params["text"] = short(params["text"], 200)
+    message = t(error.code, **params)
+    row = getattr(error, "row_number", None)
+    return t("roadmap.import.row_error", row=row, error=message) if row is not None else message
+
+
+async def digest_lines(repos: Repos, t: Translator, today: date, limit: int = DIGEST_LIMIT) -> list[str]:
+    """Overdue roadmap items for the curators' daily digest, in the curator's language; [] when none."""
+    overdue = await repo(repos).list(await programme_id(repos), overdue_on=today)
+    if not overdue:
+        return []
+    lines = [t("roadmap_chat.digest_header", count=len(overdue))]
+    for item in overdue[:limit]:
+        assert item.due_on is not None
+        lines.append(
+            t(
+                "roadmap_chat.digest_item",
+                activity=short(item.activity, 80),
+                date=item.due_on.strftime("%d.%m.%Y"),
+                days=(today - item.due_on).days,
+            )
+        )
+    if len(overdue) > limit:
+        lines.append(t("roadmap_chat.more", count=len(overdue) - limit))
+    lines.append(t("roadmap_chat.digest_hint"))
+    return lines
+
+
+async def deadline_reminders(
+    repos: Repos, now: datetime, tz: ZoneInfo, days: int = REMIND_DAYS
+) -> list[NewMessage]:
+    """A responsible person who is a participant hears once per occurrence, within ``days`` before it is due
+    (the dedup key carries the date, so a moved item or the next year's occurrence is reminded again)."""
+    r = repo(repos)
+    await r.link_responsible(now)
+    today = now.astimezone(tz).date()
+    out = []
+    for item in await r.due_for_responsible(today, today + timedelta(days=days)):
+        assert item.due_on is not None and item.responsible_id is not None
+        person = await repos.participants.get(item.responsible_id)
+        if person is None or person.telegram_id is None or person.status != Status.ACTIVE.value:
+            continue
+        t = Translator(person.language)
+        shown, deadline = item.due_on.strftime("%d.%m.%Y"), short(item.deadline_text, 100)
+        if shown not in deadline:
+            deadline = t("roadmap_chat.remind_when", text=deadline, date=shown)
+        lines = [t("roadmap_chat.remind", activity=short(item.activity, 300), deadline=deadline)]
+        if item.result:
+            lines.append(t("roadmap_chat.remind_result", result=short(item.result, 300)))
+        out.append(
+            NewMessage(
+                chat_id=person.telegram_id,
+                participant_id=person.id,
+                kind="roadmap_deadline",
+                priority=4,
+                text="\n".join(lines),
+                dedup_key=f"roadmap:{item.id}:{item.due_on.isoformat()}:{person.id}",
+                not_before=defer_out_of_quiet_hours(now, tz),
+            )
+        )
+    return out

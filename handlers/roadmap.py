@@ -1,0 +1,403 @@
+"""The curator's roadmap: /roadmap (overdue and due soon, done with a note, moved), the CSV / XLSX template,
+import from a file sent to the bot, items added one at a time."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError
+from aiogram.filters import Command
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    Document,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+)
+from aiohttp import ClientError
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.domain import roadmap as rm
+from bot.domain.entities import ParticipantDTO, Role
+from bot.i18n import Translator
+from bot.services import roadmap as svc
+from storage.uow import Repos
+
+log = logging.getLogger(__name__)
+
+CURATOR = {"roles": {Role.CURATOR}}
+LIST_LIMIT = 10
+ERROR_LIMIT = 15
+TEXT_BUDGET = 3500  # below Telegram's 4096 characters, with room for the closing line
+MAX_FILE_BYTES = 5 * 1024 * 1024  # a real roadmap is a few dozen kilobytes
+CAPTION_COMMAND = r"^/roadmap(?:@\w+)?(?:\s|$)"
+
+
+class RoadmapCb(CallbackData, prefix="cq"):
+    a: str  # csv | xlsx | add | file
+
+
+class ItemCb(CallbackData, prefix="cw"):
+    a: str  # done | move | bare (done without a note)
+    i: int
+
+
+class RoadmapFlow(StatesGroup):
+    file = State()
+    item = State()
+    note = State()
+    move = State()
+
+
+async def download(bot: Bot, document: Document) -> bytes:
+    """The file's bytes from Telegram; one small function so tests can stand in for the file server."""
+    buffer = await bot.download(document)
+    return buffer.getvalue() if buffer is not None else b""
+
+
+def _b(text: str, cb: CallbackData) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=cb.pack())
+
+
+def menu_rows(t: Translator) -> list[list[InlineKeyboardButton]]:
+    return [
+        [
+            _b(t("roadmap_chat.btn.template_csv"), RoadmapCb(a="csv")),
+            _b(t("roadmap_chat.btn.template_xlsx"), RoadmapCb(a="xlsx")),
+        ],
+        [
+            _b(t("roadmap_chat.btn.file"), RoadmapCb(a="file")),
+            _b(t("roadmap_chat.btn.add"), RoadmapCb(a="add")),
+        ],
+    ]
+
+
+def render(view: svc.Overview, t: Translator, today: date) -> tuple[str, InlineKeyboardMarkup]:
+    """The /roadmap message: overdue first, then due soon, numbered, with Done / Move buttons per item."""
+    if view.total == 0:
+        return t("roadmap_chat.empty"), InlineKeyboardMarkup(inline_keyboard=menu_rows(t))
+    lines = [
+        t(
+            "roadmap_chat.header",
+            total=view.total,
+            open=view.open,
+            done=view.done,
+            today=today.strftime("%d.%m.%Y"),
+        )
+    ]
+    rows: list[list[InlineKeyboardButton]] = []
+    shown = 0
+    for title, items in (
+        (t("roadmap_chat.overdue_header", count=len(view.overdue)), view.overdue),
+        (t("roadmap_chat.soon_header", days=svc.SOON_DAYS, count=len(view.soon)), view.soon),
+    ):
+        if not items:
+            continue
+        lines += ["", title]
+        for item in items:
+            if shown >= LIST_LIMIT:
+                break
+            shown += 1
+            responsible = (
+                t("roadmap_chat.responsible", name=svc.short(item.responsible, 60))
+                if item.responsible
+                else ""
+            )
+            lines.append(
+                t(
+                    "roadmap_chat.item",
+                    n=shown,
+                    activity=svc.short(item.activity),
+                    when=svc.when(item, t, today),
+                    responsible=responsible,
+                )
+            )
+            rows.append(
+                [
+                    _b(t("roadmap_chat.btn.done", n=shown), ItemCb(a="done", i=item.id)),
+                    _b(t("roadmap_chat.btn.move", n=shown), ItemCb(a="move", i=item.id)),
+                ]
+            )
+    hidden = len(view.overdue) + len(view.soon) - shown
+    if hidden > 0:
+        lines.append(t("roadmap_chat.more", count=hidden))
+    if not view.overdue and not view.soon:
+        lines += ["", t("roadmap_chat.nothing_due", days=svc.SOON_DAYS)]
+    if view.undated:
+        lines.append(t("roadmap_chat.undated", count=view.undated))
+    if rows:
+        lines += ["", t("roadmap_chat.buttons_hint")]
+    return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows + menu_rows(t))
+
+
+def import_report(outcome: svc.ImportOutcome, t: Translator) -> str:
+    if not outcome.ok:
+        lines = [t("roadmap.import.failed", count=len(outcome.errors))]
+        size = len(lines[0])
+        for n, error in enumerate(outcome.errors):
+            line = svc.error_text(t, error)
+            if n >= ERROR_LIMIT or size + len(line) > TEXT_BUDGET:
+                lines.append(t("roadmap_chat.more_errors", count=len(outcome.errors) - n))
+                break
+            lines.append(line)
+            size += len(line) + 1
+        return "\n".join(lines)
+    if outcome.imported == 0:
+        return t("roadmap_chat.nothing_new", count=outcome.skipped)
+    lines = [t("roadmap_chat.imported", count=outcome.imported)]
+    if outcome.skipped:
+        lines.append(t("roadmap_chat.skipped", count=outcome.skipped))
+    if outcome.linked:
+        lines.append(t("roadmap_chat.linked", count=outcome.linked, days=svc.REMIND_DAYS))
+    lines.append(t("roadmap_chat.see_list"))
+    return "\n".join(lines)
+
+
+def router() -> Router:
+    r = Router(name=__name__)
+
+    async def _import(
+        message: Message,
+        bot: Bot,
+        repos: Repos,
+        t: Translator,
+        me: ParticipantDTO,
+        clock: Clock,
+        settings: Settings,
+    ) -> bool:
+        document = message.document
+        assert document is not None
+        if document.file_size is not None and document.file_size > MAX_FILE_BYTES:
+            await message.answer(t("roadmap_chat.file_too_big", limit=MAX_FILE_BYTES // (1024 * 1024)))
+            return False
+        try:
+            data = await download(bot, document)
+        except (TelegramAPIError, ClientError, OSError, TimeoutError) as exc:
+            log.warning("roadmap file download failed: %s", type(exc).__name__)
+            await message.answer(t("roadmap_chat.download_failed"))
+            return False
+        now = clock()
+        outcome = await svc.import_file(
+            repos, document.file_name or "", data, now.astimezone(settings.tz).date(), now
+        )
+        if outcome.ok:
+            await repos.audit.log(
+                "roadmap.import", now, actor_id=me.id, object_type="roadmap", items=outcome.imported
+            )
+        await message.answer(import_report(outcome, t))
+        return outcome.ok
+
+    # A document captioned /roadmap is an import wherever the curator is (any conversation they are in is
+    # left as it was); registered before the command, whose filter also reads captions.
+    @r.message(F.document, F.caption.regexp(CAPTION_COMMAND), flags=CURATOR)
+    async def import_with_caption(
+        message: Message,
+        bot: Bot,
+        state: FSMContext,
+        repos: Repos,
+        t: Translator,
+        me: ParticipantDTO,
+        clock: Clock,
+        settings: Settings,
+    ) -> None:
+        ok = await _import(message, bot, repos, t, me, clock, settings)
+        if ok and await state.get_state() == RoadmapFlow.file.state:
+            await state.clear()
+
+    @r.message(RoadmapFlow.file, F.document, flags=CURATOR)
+    async def import_awaited(
+        message: Message,
+        bot: Bot,
+        state: FSMContext,
+        repos: Repos,
+        t: Translator,
+        me: ParticipantDTO,
+        clock: Clock,
+        settings: Settings,
+    ) -> None:
+        # After a failed import the curator is still asked for the corrected file.
+        if await _import(message, bot, repos, t, me, clock, settings):
+            await state.clear()
+
+    @r.message(RoadmapFlow.file, ~F.text.startswith("/"), flags=CURATOR)
+    async def not_a_file(message: Message, t: Translator) -> None:
+        await message.answer(t("roadmap_chat.not_a_file"))
+
+    @r.message(Command("roadmap"), flags=CURATOR)
+    async def roadmap(
+        message: Message, state: FSMContext, repos: Repos, t: Translator, clock: Clock, settings: Settings
+    ) -> None:
+        if (await state.get_state() or "").startswith(f"{RoadmapFlow.__name__}:"):
+            await state.clear()
+        today = clock().astimezone(settings.tz).date()
+        view = await svc.overview(repos, today)
+        text, markup = render(view, t, today)
+        await message.answer(text, reply_markup=markup)
+
+    @r.callback_query(RoadmapCb.filter(), flags=CURATOR)
+    async def menu(cb: CallbackQuery, callback_data: RoadmapCb, state: FSMContext, t: Translator) -> None:
+        if not isinstance(cb.message, Message):
+            await cb.answer()
+            return
+        a = callback_data.a
+        if a == "csv":
+            data = rm.roadmap_template_csv()
+            await cb.message.answer_document(
+                BufferedInputFile(data, filename="roadmap-template.csv"),
+                caption=t("roadmap_chat.template_caption"),
+            )
+        elif a == "xlsx":
+            data = rm.roadmap_template_xlsx()
+            await cb.message.answer_document(
+                BufferedInputFile(data, filename="roadmap-template.xlsx"),
+                caption=t("roadmap_chat.template_caption"),
+            )
+        elif a == "file":
+            await state.set_state(RoadmapFlow.file)
+            await cb.message.answer(t("roadmap_chat.ask_file"))
+        elif a == "add":
+            await state.set_state(RoadmapFlow.item)
+            await cb.message.answer(t("roadmap_chat.ask_item"))
+        else:
+            await cb.answer(t("common.stale"), show_alert=True)
+            return
+        await cb.answer()
+
+    @r.message(RoadmapFlow.item, F.text, ~F.text.startswith("/"), flags=CURATOR)
+    async def add_item(
+        message: Message,
+        state: FSMContext,
+        repos: Repos,
+        t: Translator,
+        me: ParticipantDTO,
+        clock: Clock,
+        settings: Settings,
+    ) -> None:
+        now = clock()
+        today = now.astimezone(settings.tz).date()
+        item = await svc.add_from_text(repos, message.text or "", today, now)
+        if isinstance(item, rm.Invalid):
+            await message.answer(svc.error_text(t, item))
+            return
+        await state.clear()
+        await repos.audit.log(
+            "roadmap.add", now, actor_id=me.id, object_type="roadmap_item", object_id=item.id
+        )
+        await message.answer(
+            t("roadmap_chat.added", activity=svc.short(item.activity), when=svc.when(item, t, today))
+        )
+
+    @r.callback_query(ItemCb.filter(), flags=CURATOR)
+    async def item_action(
+        cb: CallbackQuery,
+        callback_data: ItemCb,
+        state: FSMContext,
+        repos: Repos,
+        t: Translator,
+        me: ParticipantDTO,
+        clock: Clock,
+        settings: Settings,
+    ) -> None:
+        item = await svc.repo(repos).get(callback_data.i)
+        if item is None or item.status != "open" or not isinstance(cb.message, Message):
+            await cb.answer(t("roadmap_chat.already"), show_alert=True)
+            return
+        activity = svc.short(item.activity)
+        if callback_data.a == "done":
+            await state.set_state(RoadmapFlow.note)
+            await state.set_data({"i": item.id})
+            await cb.message.answer(
+                t("roadmap_chat.ask_note", activity=activity),
+                reply_markup=InlineKeyboardMarkup(
+                    inline_keyboard=[[_b(t("roadmap_chat.btn.no_note"), ItemCb(a="bare", i=item.id))]]
+                ),
+            )
+        elif callback_data.a == "bare":
+            await state.clear()
+            await cb.message.answer(await _done(repos, item.id, None, t, me, clock, settings))
+        elif callback_data.a == "move":
+            await state.set_state(RoadmapFlow.move)
+            await state.set_data({"i": item.id})
+            await cb.message.answer(
+                t("roadmap_chat.ask_move", activity=activity, deadline=item.deadline_text)
+            )
+        else:
+            await cb.answer(t("common.stale"), show_alert=True)
+            return
+        await cb.answer()
+
+    async def _done(
+        repos: Repos,
+        item_id: int,
+        note: str | None,
+        t: Translator,
+        me: ParticipantDTO,
+        clock: Clock,
+        settings: Settings,
+    ) -> str:
+        now = clock()
+        item = await svc.repo(repos).get(item_id)
+        done = await svc.mark_done(repos, item_id, note, now.astimezone(settings.tz).date(), now)
+        if item is None or not done.ok:
+            return t("roadmap_chat.already")
+        await repos.audit.log(
+            "roadmap.done", now, actor_id=me.id, object_type="roadmap_item", object_id=item_id
+        )
+        activity = svc.short(item.activity)
+        if done.next_due is not None:
+            return t("roadmap_chat.done_next", activity=activity, date=done.next_due.strftime("%d.%m.%Y"))
+        return t("roadmap_chat.done", activity=activity)
+
+    @r.message(RoadmapFlow.note, F.text, ~F.text.startswith("/"), flags=CURATOR)
+    async def done_note(
+        message: Message,
+        state: FSMContext,
+        repos: Repos,
+        t: Translator,
+        me: ParticipantDTO,
+        clock: Clock,
+        settings: Settings,
+    ) -> None:
+        note = " ".join((message.text or "").split())
+        if not 2 <= len(note) <= 500:
+            await message.answer(t("roadmap_chat.bad_note"))
+            return
+        data = await state.get_data()
+        await state.clear()
+        await message.answer(await _done(repos, int(data["i"]), note, t, me, clock, settings))
+
+    @r.message(RoadmapFlow.move, F.text, ~F.text.startswith("/"), flags=CURATOR)
+    async def move_to(
+        message: Message,
+        state: FSMContext,
+        repos: Repos,
+        t: Translator,
+        me: ParticipantDTO,
+        clock: Clock,
+        settings: Settings,
+    ) -> None:
+        now = clock()
+        today = now.astimezone(settings.tz).date()
+        data = await state.get_data()
+        item = await svc.move(repos, int(data["i"]), message.text or "", today, now)
+        if isinstance(item, rm.Invalid):
+            if item.code == "roadmap_chat.already":
+                await state.clear()
+            await message.answer(svc.error_text(t, item))
+            return
+        await state.clear()
+        await repos.audit.log(
+            "roadmap.move", now, actor_id=me.id, object_type="roadmap_item", object_id=item.id
+        )
+        await message.answer(
+            t("roadmap_chat.moved", activity=svc.short(item.activity), when=svc.when(item, t, today))
+        )
+
+    return r
