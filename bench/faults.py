@@ -65,6 +65,7 @@ async def main() -> int:
     kills = 0
     try:
         for _ in range(KILLS):
+            polls = sum(r.method == "getUpdates" for r in fake.requests)
             proc = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
@@ -74,7 +75,12 @@ async def main() -> int:
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.DEVNULL,
             )
-            await asyncio.sleep(rng.uniform(1.0, 3.0))
+            # Kill while it is sending: wait until the bot is up (it polls), then a random moment later.
+            for _ in range(2400):  # up to 2 minutes for a slow start
+                if sum(r.method == "getUpdates" for r in fake.requests) > polls:
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(rng.uniform(0.2, 2.5))
             proc.send_signal(signal.SIGKILL)
             await proc.wait()
             kills += 1
