@@ -1,10 +1,14 @@
-"""The `nastavnik` command: run the bot (default), add a curator, apply migrations."""
+"""The `nastavnik` command: run the bot (default), add a curator, apply migrations, back up and restore."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import sqlite3
 import sys
+from contextlib import closing
+from datetime import datetime
+from pathlib import Path
 
 from bot.config import DatabaseSettings, SettingsError, load_settings
 
@@ -16,6 +20,10 @@ def main(argv: list[str] | None = None) -> int:
     add = sub.add_parser("add-curator", help="make a Telegram user a curator")
     add.add_argument("telegram_id", type=int)
     sub.add_parser("migrate", help="apply database migrations and exit")
+    backup = sub.add_parser("backup", help="copy the SQLite database to PATH (safe while the bot runs)")
+    backup.add_argument("path")
+    restore = sub.add_parser("restore", help="replace the SQLite database with the backup PATH (bot stopped)")
+    restore.add_argument("path")
     args = parser.parse_args(argv)
 
     try:
@@ -25,8 +33,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "migrate":
             settings = load_settings(DatabaseSettings)
             return asyncio.run(_migrate(settings.database_url))
+        if args.cmd in ("backup", "restore"):
+            settings = load_settings(DatabaseSettings)
+            run = backup_sqlite if args.cmd == "backup" else restore_sqlite
+            print(f"nastavnik: {run(settings.database_url, Path(args.path))}")
+            return 0
         settings = load_settings()
-    except SettingsError as exc:
+    except (SettingsError, BackupError) as exc:
         print(f"nastavnik: {exc}", file=sys.stderr)
         return 2
     from bot.app import build_app, run_polling
@@ -94,6 +107,101 @@ async def _add_curator(url: str, telegram_id: int) -> int:
         "they finish joining with /start"
     )
     return 0
+
+
+class BackupError(Exception):
+    """A backup or restore that cannot be done; the text is one line for the console."""
+
+
+PG_HINT = (
+    "backup and restore are for SQLite; for PostgreSQL use pg_dump (e.g. pg_dump -Fc -f nastavnik.dump) "
+    "and pg_restore"
+)
+
+
+def _database_file(url: str) -> Path:
+    if url.startswith("postgresql"):
+        raise BackupError(PG_HINT)
+    rest = url.split(":///", 1)[1].split("?", 1)[0] if ":///" in url else ""
+    if not rest or rest == ":memory:":
+        raise BackupError("DATABASE_URL names no database file (in-memory SQLite)")
+    return Path(rest)
+
+
+def _check(conn: sqlite3.Connection, what: Path) -> None:
+    try:
+        result = conn.execute("PRAGMA quick_check").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        raise BackupError(f"{what} is not a readable SQLite database ({exc})") from None
+    if result != "ok":
+        raise BackupError(f"{what} is damaged (quick_check: {result})")
+
+
+def backup_sqlite(url: str, dest: Path) -> str:
+    """Copy the live database with SQLite's online backup API: a consistent snapshot of what is committed,
+    taken while the bot keeps running and writing (WAL). The copy is one self-contained file, written
+    next to PATH and renamed into place, so PATH is never half-written."""
+    db = _database_file(url)
+    if not db.is_file():
+        raise BackupError(f"database file {db} does not exist")
+    if dest.exists() and dest.resolve() == db.resolve():
+        raise BackupError("the backup path is the database file itself")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    part.unlink(missing_ok=True)
+    try:
+        with closing(sqlite3.connect(db, timeout=30)) as src, closing(sqlite3.connect(part)) as out:
+            src.backup(out)  # all pages in one step: one read transaction, one snapshot
+            out.execute("PRAGMA journal_mode=DELETE")  # no -wal file needed beside the copy
+            _check(out, part)
+    except (sqlite3.Error, BackupError) as exc:
+        part.unlink(missing_ok=True)
+        raise BackupError(f"backup failed: {exc}") from None
+    part.replace(dest)
+    return f"backed up {db} to {dest} ({dest.stat().st_size} bytes)"
+
+
+def restore_sqlite(url: str, source: Path) -> str:
+    """Replace the database with a backup. Refused while anyone (the bot) has the database open. The current
+    database is first saved to <database>.bak-<timestamp>; the backup is then written into it with the
+    backup API in one transaction, so a crash leaves either the old or the new database, never a mix (a
+    plain file copy over a WAL database could be mixed with its stale -wal file)."""
+    db = _database_file(url)
+    if not source.is_file():
+        raise BackupError(f"backup file {source} does not exist")
+    if db.exists() and source.resolve() == db.resolve():
+        raise BackupError("the backup path is the database file itself")
+    with closing(sqlite3.connect(source, timeout=30)) as src:
+        _check(src, source)
+        tables = {row[0] for row in src.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not {"alembic_version", "participants"} <= tables:
+            raise BackupError(f"{source} is not a Nastavnik database backup")
+        had_data = db.is_file() and db.stat().st_size > 0
+        db.parent.mkdir(parents=True, exist_ok=True)
+        with closing(sqlite3.connect(db, timeout=0, isolation_level=None)) as live:
+            try:
+                # Held until this connection closes: nobody else can read or write meanwhile.
+                live.execute("PRAGMA locking_mode=EXCLUSIVE")
+                live.execute("BEGIN EXCLUSIVE")
+                live.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                live.execute("COMMIT")
+            except sqlite3.OperationalError:
+                raise BackupError(f"the database {db} is in use — stop the bot, then restore") from None
+            saved = None
+            if had_data:
+                saved = db.with_name(f"{db.name}.bak-{datetime.now():%Y%m%d-%H%M%S}")
+                with closing(sqlite3.connect(saved)) as keep:
+                    live.backup(keep)
+                    keep.execute("PRAGMA journal_mode=DELETE")
+            try:
+                live.execute("PRAGMA journal_mode=DELETE")  # the swap is one journaled transaction
+                src.backup(live)
+                live.execute("PRAGMA journal_mode=WAL")
+                _check(live, db)
+            except sqlite3.Error as exc:
+                raise BackupError(f"restore failed, the database is unchanged: {exc}") from None
+    kept = f"; the previous database was saved to {saved}" if saved else ""
+    return f"restored {db} from {source}{kept}"
 
 
 if __name__ == "__main__":

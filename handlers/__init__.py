@@ -19,6 +19,7 @@ def feature_routers(engine: Engine, default_language: str = "ru") -> list[Router
         meetings,
         mentor_base,
         onboarding,
+        privacy,
         questionnaire,
         reports,
         roadmap,
@@ -29,6 +30,7 @@ def feature_routers(engine: Engine, default_language: str = "ru") -> list[Router
     return [
         errors.router(default_language),
         common.router(),
+        privacy.router(engine),
         onboarding.router(),
         invitations.router(),
         dashboard.router(engine),

@@ -49,6 +49,7 @@ CURATOR_PREFIXES = (
     "cw",
     "cz",
     "cv",
+    "cu",
 )
 
 

@@ -20,6 +20,7 @@ from storage.repositories.mentors import MentorBaseRepo
 from storage.repositories.outbox import OutboxRepo
 from storage.repositories.pairs import PairRepo
 from storage.repositories.participants import ParticipantRepo
+from storage.repositories.privacy import PrivacyRepo
 from storage.repositories.programmes import ProgrammeRepo
 from storage.repositories.reports import ReportRepo
 
@@ -46,6 +47,7 @@ class Repos:
         self.campaigns = CampaignRepo(session)
         self.reports = ReportRepo(session)
         self.completion = CompletionRepo(session)
+        self.privacy = PrivacyRepo(session)
 
 
 @asynccontextmanager

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from bot.domain.entities import Role
 
-BASE = ("start", "help", "language", "consent", "cancel")
+BASE = ("start", "help", "language", "consent", "mydata", "forget", "cancel")
 BY_ROLE: dict[Role, tuple[str, ...]] = {
     Role.MENTEE: (
         "profile",
@@ -37,6 +37,7 @@ BY_ROLE: dict[Role, tuple[str, ...]] = {
         "invite",
         "invites",
         "participants",
+        "forget_participant",
         "population",
         "questionnaires",
         "match",

@@ -1,15 +1,198 @@
-"""Deleting personal data after consent is withdrawn; anonymous statistics (status, roles) stay."""
+"""A person's data rights (152-FZ): a copy of everything stored about them (/mydata), being forgotten at once
+(/forget, by themselves, a parent or the curator), and the same-day erasure after consent is withdrawn.
+What stays is anonymous statistics: status, roles, dates, stages and integer/scale answers."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
+from bot.domain.entities import ParticipantDTO, Status
+from bot.domain.forms import Form
+from bot.i18n import Translator
+from bot.services import onboarding
+from storage.repositories.privacy import PrivacyRepo
 from storage.uow import Repos
+
+EXPORT_FORMAT = "nastavnik-mydata/1"
+# Telegram's limit for one message is 4096 characters.
+SUMMARY_LIMIT = 4000
+FORGET_BY = ("self", "parent", "curator")
+
+
+def _repo(repos: Repos) -> PrivacyRepo:
+    found = getattr(repos, "privacy", None)
+    return found if isinstance(found, PrivacyRepo) else PrivacyRepo(repos.session)
+
+
+@dataclass(frozen=True)
+class PersonalData:
+    subject_id: int
+    generated_at: datetime
+    sections: dict[str, Any]
+
+    def to_json(self) -> bytes:
+        doc = {"format": EXPORT_FORMAT, "generated_at": self.generated_at, **self.sections}
+        return json.dumps(doc, ensure_ascii=False, indent=2, default=_jsonable).encode("utf-8")
+
+    def filename(self) -> str:
+        return f"nastavnik-data-{self.subject_id}-{self.generated_at:%Y%m%d}.json"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+async def export(repos: Repos, subject_id: int, *, actor_id: int, now: datetime) -> PersonalData | None:
+    """Everything stored about a person, for themselves or their parent. The request is audited."""
+    sections = await _repo(repos).export(subject_id)
+    if sections is None:
+        return None
+    await repos.audit.log(
+        "privacy.export",
+        now,
+        actor_id=actor_id,
+        object_type="participant",
+        object_id=subject_id,
+        by="self" if actor_id == subject_id else "parent",
+    )
+    return PersonalData(subject_id=subject_id, generated_at=now, sections=sections)
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    participant_id: int
+    # Needed once by the caller (clearing the conversation state, the chat menu); stored nowhere.
+    former_telegram_id: int | None
+    counts: dict[str, int]
+
+
+async def erase(repos: Repos, participant_id: int, now: datetime) -> dict[str, int]:
+    """Erase everything personal about one person; the anonymised row, roles, consent records (without the
+    Telegram id), pairs, meetings' dates and numeric answers stay as statistics."""
+    counts = await _repo(repos).erase(participant_id, now)
+    await repos.participants.anonymise(participant_id, now)
+    return counts
+
+
+async def forget(
+    repos: Repos, subject: ParticipantDTO, *, actor_id: int, by: str, now: datetime
+) -> Forgotten:
+    """Withdraw consent and erase the person's data right now, not at the next hourly run."""
+    assert by in FORGET_BY
+    if subject.status != Status.WITHDRAWN.value:
+        await onboarding.withdraw(repos, subject, actor_id=actor_id, now=now)
+    else:
+        await repos.consents.withdraw_all(subject.id, now)
+    counts = await erase(repos, subject.id, now)
+    await repos.audit.log(
+        "privacy.forget",
+        now,
+        actor_id=actor_id,
+        object_type="participant",
+        object_id=subject.id,
+        by=by,
+        **counts,
+    )
+    return Forgotten(subject.id, subject.telegram_id, counts)
 
 
 async def anonymise_due(repos: Repos, now: datetime) -> int:
+    """The hourly job: people who withdrew consent are erased the same day, as fully as by /forget."""
     ids = await repos.participants.due_for_anonymisation(now)
     for pid in ids:
-        await repos.participants.anonymise(pid, now)
-        await repos.audit.log("privacy.anonymise", now, object_type="participant", object_id=pid)
+        counts = await erase(repos, pid, now)
+        await repos.audit.log("privacy.anonymise", now, object_type="participant", object_id=pid, **counts)
     return len(ids)
+
+
+# -- the readable summary that comes with the file ---------------------------------------------------------
+
+
+def _day(value: Any, tz: ZoneInfo) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone(tz).strftime("%d.%m.%Y")
+    if isinstance(value, date):
+        return value.strftime("%d.%m.%Y")
+    return "—"
+
+
+def render_summary(
+    data: PersonalData, t: Translator, tz: ZoneInfo, forms: Mapping[str, Form], *, child: bool = False
+) -> str:
+    s = data.sections
+    p = s["participant"]
+    lines = [
+        t(
+            "privacy.summary.header_child" if child else "privacy.summary.header",
+            date=_day(data.generated_at, tz),
+        ),
+        "",
+        t("privacy.summary.name", value=p["full_name"] or "—"),
+    ]
+    if p["group_name"]:
+        lines.append(t("privacy.summary.group", value=p["group_name"]))
+    if p["position"]:
+        lines.append(t("privacy.summary.position", value=p["position"]))
+    if p["username"]:
+        lines.append(t("privacy.summary.username", value=p["username"]))
+    lines.append(t("privacy.summary.telegram_id", value=p["telegram_id"] or "—"))
+    roles = ", ".join(t(f"roles.{r['role']}") for r in s["roles"]) or "—"
+    lines.append(t("privacy.summary.roles", value=roles))
+    lines.append(t("privacy.summary.status", value=t(f"status.{p['status']}")))
+    lines += ["", t("privacy.summary.consents")]
+    for c in s["consents"]:
+        key = "privacy.summary.consent_given" if c["accepted"] else "privacy.summary.consent_refused"
+        line = t(
+            key,
+            kind=t(f"privacy.consent_kind.{c['kind']}"),
+            version=c["version"],
+            date=_day(c["decided_at"], tz),
+        )
+        if c["withdrawn_at"]:
+            line += t("privacy.summary.consent_withdrawn", date=_day(c["withdrawn_at"], tz))
+        lines.append(line)
+    if not s["consents"]:
+        lines.append(t("privacy.summary.none"))
+    lines += ["", t("privacy.summary.questionnaires")]
+    for r in s["questionnaires"]:
+        form = forms.get(r["form_id"])
+        title = form.title.get(t.lang) if form else r["form_id"]
+        lines.append(
+            t(
+                "privacy.summary.questionnaire",
+                title=title,
+                version=r["version"],
+                status=t(f"privacy.form_status.{r['status']}"),
+                date=_day(r["submitted_at"] or r["updated_at"], tz),
+                answers=len(r["answers"]),
+            )
+        )
+    if not s["questionnaires"]:
+        lines.append(t("privacy.summary.none"))
+    lines += [
+        "",
+        t(
+            "privacy.summary.counts",
+            feedback=len(s["feedback"]),
+            pairs=len(s["pairs"]),
+            meetings=len(s["meetings"]),
+            goals=len(s["development_goals"]),
+            materials=len(s["materials_read"]),
+            reminders=len(s["reminders"]),
+            messages=len(s["messages"]),
+            audit=len(s["audit"]),
+        ),
+        "",
+        t("privacy.summary.footer_child" if child else "privacy.summary.footer"),
+    ]
+    text = "\n".join(lines)
+    if len(text) > SUMMARY_LIMIT:
+        text = text[: SUMMARY_LIMIT - 1] + "…"
+    return text
