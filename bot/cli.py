@@ -24,6 +24,12 @@ def main(argv: list[str] | None = None) -> int:
     backup.add_argument("path")
     restore = sub.add_parser("restore", help="replace the SQLite database with the backup PATH (bot stopped)")
     restore.add_argument("path")
+    move = sub.add_parser(
+        "migrate-to", help="copy this installation's database into another (e.g. PostgreSQL)"
+    )
+    move.add_argument(
+        "--database-url", required=True, help="the target, e.g. postgresql+asyncpg://user@host/db"
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -33,6 +39,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "migrate":
             settings = load_settings(DatabaseSettings)
             return asyncio.run(_migrate(settings.database_url))
+        if args.cmd == "migrate-to":
+            settings = load_settings(DatabaseSettings)
+            target = load_settings(DatabaseSettings, database_url=args.database_url)
+            return asyncio.run(_migrate_to(settings.database_url, target.database_url))
         if args.cmd in ("backup", "restore"):
             settings = load_settings(DatabaseSettings)
             run = backup_sqlite if args.cmd == "backup" else restore_sqlite
@@ -70,6 +80,26 @@ def main(argv: list[str] | None = None) -> int:
     except TelegramUnauthorizedError:
         print("nastavnik: BOT_TOKEN was refused by the Bot API (check it with @BotFather)", file=sys.stderr)
         return 2
+    return 0
+
+
+async def _migrate_to(source_url: str, target_url: str) -> int:
+    from storage.db import create_engine
+    from storage.transfer import copy_database
+
+    if source_url == target_url:
+        print("nastavnik: the target is the current database", file=sys.stderr)
+        return 2
+    source, target = create_engine(source_url), create_engine(target_url)
+    try:
+        copied = await copy_database(source, target, lambda table, n: print(f"  {table}: {n}"))
+    except RuntimeError as exc:
+        print(f"nastavnik: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        await source.dispose()
+        await target.dispose()
+    print(f"nastavnik: copied {sum(copied.values())} rows; now set DATABASE_URL to the new database")
     return 0
 
 

@@ -44,3 +44,35 @@ async def test_sqlite_to_postgresql(tmp_path, pg_url):  # noqa: F811
     finally:
         await source.dispose()
         await target.dispose()
+
+
+def test_migrate_to_command(tmp_path, pg_url):  # noqa: F811
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/cli.db")
+    env.pop("BOT_TOKEN", None)
+    run = [sys.executable, "-m", "bot"]
+    assert (
+        subprocess.run([*run, "add-curator", "4242"], env=env, cwd=tmp_path, capture_output=True).returncode
+        == 0
+    )
+    p = subprocess.run(
+        [*run, "migrate-to", "--database-url", pg_url],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert p.returncode == 0 and "participants: 1" in p.stdout, p.stderr
+    p = subprocess.run(
+        [*run, "migrate-to", "--database-url", pg_url],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert p.returncode == 2 and "not empty" in p.stderr
