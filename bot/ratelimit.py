@@ -7,15 +7,34 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable
 
 
 class RateLimiter:
+    """At most floor(rate) sends in any one-second window, and never two closer than half an interval.
+
+    Counting sends in the last second (rather than spacing each send a full interval after the previous
+    one) means a late wake-up is not lost time, so the sustained rate really is the configured one; the
+    half-interval spacing keeps the sends smooth rather than in bursts. `interval = 0` turns pacing off."""
+
     def __init__(self, rate_per_second: float, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.interval = 1.0 / rate_per_second
+        self.per_window = max(1, int(rate_per_second))
         self._mono = monotonic
         self._next = 0.0
+        self._window: deque[float] = deque()
         self._urgent_waiting = 0
+
+    def _wait_needed(self, now: float) -> float:
+        if self.interval == 0:
+            return 0.0
+        while self._window and now - self._window[0] >= 1.0:
+            self._window.popleft()
+        wait = self._next - now
+        if len(self._window) >= self.per_window:
+            wait = max(wait, 1.0 - (now - self._window[0]))
+        return max(wait, 0.0)
 
     async def acquire(self, urgent: bool = False) -> None:
         if urgent:
@@ -23,15 +42,17 @@ class RateLimiter:
         try:
             while True:
                 now = self._mono()
+                wait = self._wait_needed(now)
                 if not urgent and self._urgent_waiting:
-                    await asyncio.sleep(max(self._next - now, self.interval / 4))
+                    await asyncio.sleep(max(wait, self.interval / 4))
                     continue
-                if now >= self._next:
-                    # No await between the check and the update: the slot is ours alone. Spacing is strict
-                    # (never closer than one interval), so no second can exceed the limit even with jitter.
-                    self._next = now + self.interval
+                if wait <= 0:
+                    # No await between the check and the update: the slot is ours alone.
+                    self._next = now + self.interval / 2
+                    if self.interval:
+                        self._window.append(now)
                     return
-                await asyncio.sleep(self._next - now)
+                await asyncio.sleep(wait)
         finally:
             if urgent:
                 self._urgent_waiting -= 1
