@@ -125,6 +125,7 @@ def build_dispatcher(
     dp = Dispatcher(storage=storage, events_isolation=isolation)
     dp["clock"] = clock
     dp["engine"] = engine
+    dp["factory"] = factory
     dp.update.outer_middleware(UnitOfWorkMiddleware(factory, on_commit=sender.notify))
     dp.update.outer_middleware(ContextMiddleware(settings))
     access = AccessMiddleware()

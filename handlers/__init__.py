@@ -9,6 +9,7 @@ from bot.services.questionnaires import Engine
 
 def feature_routers(engine: Engine, default_language: str = "ru") -> list[Router]:
     from handlers import (
+        announce,
         common,
         completion,
         dashboard,
@@ -39,6 +40,7 @@ def feature_routers(engine: Engine, default_language: str = "ru") -> list[Router
         meetings.router(engine, hooks),
         mentor_base.router(engine),
         reports.router(engine),
+        announce.router(),
         roadmap.router(),
         completion.router(engine, hooks),
         fallback.router(),

@@ -50,6 +50,7 @@ CURATOR_PREFIXES = (
     "cz",
     "cv",
     "cu",
+    "ca",
 )
 
 

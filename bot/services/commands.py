@@ -43,6 +43,7 @@ BY_ROLE: dict[Role, tuple[str, ...]] = {
         "match",
         "pair",
         "pairs",
+        "announce",
         "alerts",
         "mentors",
         "training",
