@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from aiogram import F, Router
-from aiogram.filters import Command
+from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -15,11 +15,13 @@ from bot.domain.entities import ParticipantDTO, ProposalDTO, Role
 from bot.i18n import Translator
 from bot.services import matching as svc
 from bot.services.questionnaires import Engine
+from handlers.callbacks import NudgePairCb, OpenPairCb
 from handlers.states import Dissolve
 from storage.uow import Repos
 
 CURATOR = {"roles": {Role.CURATOR}}
 PAGE = 5
+PAIRS_PAGE = 10
 
 
 class MatchCb(CallbackData, prefix="cm"):
@@ -35,7 +37,7 @@ class ManualCb(CallbackData, prefix="cx"):
 
 
 class PairCb(CallbackData, prefix="cp"):
-    a: str  # dis (ask whom) | who (chosen mentee)
+    a: str  # dis (ask whom) | who (chosen mentee) | pg (page; `pair` holds the page number)
     pair: int
     mentee: int = 0
 
@@ -271,17 +273,31 @@ def router(engine: Engine) -> Router:
         await cb.answer()
 
     # ------------------------------------------------------------------------------- pairs
-    @r.message(Command("pairs"), flags=CURATOR)
-    async def pairs(message: Message, repos: Repos, t: Translator) -> None:
+    async def _pairs_page(
+        repos: Repos, t: Translator, query: str, page: int
+    ) -> tuple[str, InlineKeyboardMarkup] | None:
         active = await repos.pairs.active()
         if not active:
-            await message.answer(t("matching.no_pairs"))
-            return
+            return None
         ids = {p.mentor_id for p in active} | {x for p in active for x in p.mentee_ids}
         names = await _names(repos, ids)
-        lines = [t("matching.pairs_header", count=len(active))]
+        if query:
+            q = query.casefold()
+            active = [
+                p
+                for p in active
+                if any(q in names[x].casefold() for x in (p.mentor_id, *p.mentee_ids))
+                or q == t(f"meetings.stage.{p.stage}").casefold()
+            ]
+        pages = max(1, (len(active) + PAIRS_PAGE - 1) // PAIRS_PAGE)
+        page = min(max(page, 0), pages - 1)
+        chunk = active[page * PAIRS_PAGE : (page + 1) * PAIRS_PAGE]
+        lines = [
+            t("matching.pairs_header", count=len(active)),
+            t("matching.pairs_page", page=page + 1, pages=pages),
+        ]
         rows = []
-        for p in active[:40]:
+        for p in chunk:
             mentees = ", ".join(names[x] for x in p.mentee_ids)
             lines.append(
                 t(
@@ -292,13 +308,46 @@ def router(engine: Engine) -> Router:
                     stage=t(f"meetings.stage.{p.stage}"),
                 )
             )
-            rows.append([_b(t("matching.dissolve_n", id=p.id), PairCb(a="dis", pair=p.id))])
-        await message.answer("\n".join(lines), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+            rows.append(
+                [
+                    _b(t("meeting.btn.open_pair", id=p.id), OpenPairCb(pair=p.id)),
+                    _b(t("meeting.btn.nudge_pair", id=p.id), NudgePairCb(pair=p.id)),
+                    _b(t("matching.dissolve_n", id=p.id), PairCb(a="dis", pair=p.id)),
+                ]
+            )
+        nav = []
+        if page > 0:
+            nav.append(_b("«", PairCb(a="pg", pair=page - 1)))
+        if page < pages - 1:
+            nav.append(_b("»", PairCb(a="pg", pair=page + 1)))
+        if nav:
+            rows.append(nav)
+        return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
+
+    @r.message(Command("pairs"), flags=CURATOR)
+    async def pairs(
+        message: Message, command: CommandObject, state: FSMContext, repos: Repos, t: Translator
+    ) -> None:
+        query = " ".join((command.args or "").split())[:40]
+        page = await _pairs_page(repos, t, query, 0)
+        if page is None:
+            await message.answer(t("matching.no_pairs"))
+            return
+        await state.update_data(pairs_query=query)
+        await message.answer(page[0], reply_markup=page[1])
 
     @r.callback_query(PairCb.filter(), flags=CURATOR)
     async def pair_button(
         cb: CallbackQuery, callback_data: PairCb, state: FSMContext, repos: Repos, t: Translator
     ) -> None:
+        if callback_data.a == "pg" and isinstance(cb.message, Message):
+            page = await _pairs_page(
+                repos, t, (await state.get_data()).get("pairs_query", ""), callback_data.pair
+            )
+            if page is not None:
+                await cb.message.edit_text(page[0], reply_markup=page[1])
+            await cb.answer()
+            return
         pair = await repos.pairs.get(callback_data.pair)
         if pair is None or pair.status != "active" or not isinstance(cb.message, Message):
             await cb.answer(t("common.stale"), show_alert=True)

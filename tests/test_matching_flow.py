@@ -239,3 +239,24 @@ async def test_paired_mentee_can_no_longer_edit_intake(h):
     # a forged edit press is refused too
     await one.press("fe:mentee_needs", replies[-1])
     assert "нельзя изменить" in one.alerts()[-1]
+
+
+async def test_pairs_list_pages_searches_and_opens_a_card(h):
+    c = await onboard_curator(h)
+    mentor_ids, mentee_ids = await programme_people(h)
+    await c.send("/match")
+    await c.click(
+        next(
+            b["text"]
+            for b in c.h.fake.delivered_to(c.id)[-2].buttons()
+            if b["text"].startswith("Утвердить все")
+        )
+    )
+    replies = await c.send("/pairs")
+    assert "Страница 1 из 1" in replies[-1].text
+    replies = await c.send("/pairs Хоров")
+    text = replies[-1].text
+    assert "Хоров Глеб" in text and "Словесников" not in text
+    pair_id = int(text.split("№")[1].split(":")[0])
+    replies = await c.click(f"Открыть пару №{pair_id}")
+    assert f"Пара №{pair_id}: Хоров Глеб" in replies[-1].text
