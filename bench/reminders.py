@@ -312,6 +312,7 @@ async def run(h: Harness, fake: FakeTelegram, monitor: async_sessionmaker[AsyncS
                     Reminder.kind,
                     Reminder.due_at,
                     Reminder.status,
+                    Reminder.fired_at,
                 )
             )
         ).all()
@@ -336,7 +337,10 @@ async def run(h: Harness, fake: FakeTelegram, monitor: async_sessionmaker[AsyncS
     delays_by_kind: dict[str, list[float]] = {}
     fire_lags: list[float] = []
     lost = unsent = 0
-    for rid, pid, kind, due_at, status in rem_rows:
+    for rid, pid, kind, due_at, status, fired_at in rem_rows:
+        if fired_at is not None and status == "sent":
+            # The row is marked sent in the same transaction that puts its message in the outbox.
+            enqueued_at.setdefault(rid, fired_at.timestamp())
         got = reminder_accept.get(chat_of[pid], [])
         if not got and (status == "pending" or chat_of[pid] in queued):
             unsent += 1  # still waiting when the run was cut off

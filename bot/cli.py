@@ -14,12 +14,19 @@ from bot.config import DatabaseSettings, SettingsError, load_settings
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["demo"]:
+        # Offline, before any setting is read: no token, no database URL, no network.
+        from bot.demo import main as demo_main
+
+        return demo_main(argv[1:])
     parser = argparse.ArgumentParser(prog="nastavnik", description="Nastavnik mentoring-programme bot")
     sub = parser.add_subparsers(dest="cmd")
     sub.add_parser("run", help="run the bot with long polling (default)")
     add = sub.add_parser("add-curator", help="make a Telegram user a curator")
     add.add_argument("telegram_id", type=int)
     sub.add_parser("migrate", help="apply database migrations and exit")
+    sub.add_parser("demo", help="run a whole programme offline against a fake Telegram (no token needed)")
     backup = sub.add_parser("backup", help="copy the SQLite database to PATH (safe while the bot runs)")
     backup.add_argument("path")
     restore = sub.add_parser("restore", help="replace the SQLite database with the backup PATH (bot stopped)")

@@ -25,6 +25,7 @@ from handlers.callbacks import MeetingCb
 from storage.uow import Repos, unit_of_work
 
 log = logging.getLogger(__name__)
+BATCH = 200
 
 
 def _kb(*buttons: tuple[str, str]) -> dict:
@@ -61,6 +62,10 @@ async def compose(repos: Repos, r: ReminderDTO, tz: ZoneInfo) -> list[NewMessage
         pair = await repos.pairs.get(r.pair_id)
         if pair is None or pair.status != "active":
             return []
+        # The key names the stage the nudge was planned for ("pair:<id>:stage_deadline:<stage>:…").
+        planned_for = r.dedup_key.split(":")[3] if r.dedup_key.count(":") >= 3 else pair.stage
+        if planned_for != pair.stage:
+            return []  # that stage is done: a nudge now would name the wrong stage
         meetings = await repos.meetings.for_pair(pair.id)
         if any(m.stage == pair.stage and m.status in ("proposed", "confirmed") for m in meetings):
             return []  # a meeting was scheduled since: no nudge needed
@@ -139,14 +144,15 @@ class ReminderScheduler:
         self.tz = ZoneInfo(timezone)
         self.on_enqueue = on_enqueue
         self.fired: dict[str, int] = {"sent": 0, "dropped": 0, "skipped": 0}
-        # A burst of due reminders must not take every database connection from the sender and the handlers.
         self._slots = asyncio.Semaphore(4)
+        self._sweeping = False
+        self._again = False
 
     def arm(self, reminders: list[ReminderDTO]) -> None:
         for r in reminders:
             grace = rem.misfire_grace_seconds(r.kind)
             self.sched.add_job(
-                self.fire_one,
+                self._job,
                 DateTrigger(run_date=r.due_at),
                 args=[r.id],
                 id=f"reminder:{r.id}",
@@ -175,12 +181,35 @@ class ReminderScheduler:
         return outcome
 
     async def fire_due(self) -> int:
-        """Fire everything pending whose time has come (the start-up catch-up and the minute sweep)."""
-        async with unit_of_work(self.factory) as repos:
-            due = await repos.reminders.due(self.clock(), limit=100_000)
-        for r in due:
-            await self.fire_one(r.id)
-        return len(due)
+        """Fire everything pending whose time has come, in batches of one transaction each.
+
+        Every reminder job, the minute sweep and the start-up catch-up land here. A burst of thousands of
+        reminders due in the same minute thus costs a few dozen transactions instead of one per reminder
+        (and does not starve the sender of connections). A call while a sweep runs makes it look once more."""
+        if self._sweeping:
+            self._again = True
+            return 0
+        self._sweeping, total = True, 0
+        try:
+            while True:
+                self._again = False
+                now = self.clock()
+                async with unit_of_work(self.factory) as repos:
+                    due = await repos.reminders.due(now, limit=BATCH)
+                    outcomes = [await fire(repos, r.id, now, self.tz) for r in due]
+                for outcome in outcomes:
+                    self.fired[outcome] += 1
+                if "sent" in outcomes and callable(self.on_enqueue):
+                    self.on_enqueue()
+                total += len(due)
+                if len(due) < BATCH and not self._again:
+                    return total
+        finally:
+            self._sweeping = False
+
+    async def _job(self, reminder_id: int) -> None:
+        """A reminder's own APScheduler job: its row (and anything else due) goes out now."""
+        await self.fire_due()
 
     async def rearm_all(self) -> None:
         """At start: what fell due while down goes now (if still meaningful); the rest is armed."""

@@ -57,11 +57,12 @@ async def build(repos: Repos, now: datetime, tz_name: str, today: date) -> Dashb
     d.people["mentee"]["finished"] = sum(len(p.mentee_ids) for p in finished)
 
     completions: list[kpi.StageCompletion] = []
-    for pair in pairs:
-        d.pairs_by_stage[pair.stage] = d.pairs_by_stage.get(pair.stage, 0) + 1
+    for pair in [*pairs, *finished]:
         st = await pair_state(repos, pair, now, tz_name)
-        if st.progress.overdue:
-            d.overdue += 1
+        if pair.status == "active":
+            d.pairs_by_stage[pair.stage] = d.pairs_by_stage.get(pair.stage, 0) + 1
+            if st.progress.overdue:
+                d.overdue += 1
         paired_on = pair.created_at.date()
         done_on: dict[str, date] = {}
         for m in st.meetings:

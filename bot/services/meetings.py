@@ -214,6 +214,7 @@ async def after_feedback(
     if current.value != pair.stage:
         done = Stage(pair.stage)
         await repos.pairs.set_stage(pair.id, current.value)
+        await repos.reminders.cancel(pair_id=pair.id, kinds=(rem.KIND_STAGE_DEADLINE,))
         await repos.audit.log("pair.stage", now, object_type="pair", object_id=pair.id, stage=current.value)
         return state, done
     return state, None

@@ -62,14 +62,12 @@ class DashboardRepo:
         return out
 
     async def campaign_rates(self) -> list[tuple[int, str, str, int]]:
-        """(campaign id, form, period, responses) for open campaigns."""
+        """(campaign id, form, period, responses) for the latest campaigns, open or closed."""
         campaigns = (
             await self.s.execute(
-                select(Campaign.id, Campaign.form_id, Campaign.period)
-                .where(Campaign.status == "open")
-                .order_by(Campaign.id)
+                select(Campaign.id, Campaign.form_id, Campaign.period).order_by(Campaign.id.desc()).limit(3)
             )
-        ).all()
+        ).all()[::-1]
         out = []
         for cid, form_id, period in campaigns:
             n = (
