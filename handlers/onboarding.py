@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiogram import Bot, F, Router
-from aiogram.filters import CommandObject, CommandStart
+from aiogram.filters import CommandObject, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
@@ -216,7 +216,25 @@ def router() -> Router:
         await cb.answer()
         await continue_onboarding(cb.message, state, repos, t, bot, joined, settings, clock, engine)
 
-    async def _text_step(
+    # The profile's text answers: which field each state fills, how it is checked, what to say if it is wrong.
+    text_steps = {
+        Onboarding.name.state: ("full_name", svc.validate_name, "profile.bad_name", "profile.ask_name"),
+        Onboarding.group.state: (
+            "group_name",
+            lambda v: svc.validate_short(v, 30),
+            "profile.bad_group",
+            "profile.ask_group",
+        ),
+        Onboarding.position.state: (
+            "position",
+            lambda v: svc.validate_short(v, 150),
+            "profile.bad_position",
+            "profile.ask_position",
+        ),
+    }
+
+    @r.message(StateFilter(Onboarding.name, Onboarding.group, Onboarding.position), F.text)
+    async def text_step(
         message: Message,
         state: FSMContext,
         repos: Repos,
@@ -226,15 +244,13 @@ def router() -> Router:
         settings: Settings,
         clock: Clock,
         engine: Engine,
-        field: str,
-        value: str | None,
-        error_key: str,
-        prompt_key: str,
     ) -> None:
+        field, validate, error_key, prompt_key = text_steps[await state.get_state() or ""]
         if me is None:
             await state.clear()
             await message.answer(t("start.no_token"))
             return
+        value = validate(message.text or "")
         if value is None:
             await message.answer(t(error_key))
             await message.answer(t(prompt_key))
@@ -243,90 +259,6 @@ def router() -> Router:
         fresh = await repos.participants.get(me.id)
         assert fresh is not None
         await continue_onboarding(message, state, repos, t, bot, fresh, settings, clock, engine)
-
-    @r.message(Onboarding.name, F.text)
-    async def name(
-        message: Message,
-        state: FSMContext,
-        repos: Repos,
-        t: Translator,
-        bot: Bot,
-        me: ParticipantDTO | None,
-        settings: Settings,
-        clock: Clock,
-        engine: Engine,
-    ) -> None:
-        await _text_step(
-            message,
-            state,
-            repos,
-            t,
-            bot,
-            me,
-            settings,
-            clock,
-            engine,
-            "full_name",
-            svc.validate_name(message.text or ""),
-            "profile.bad_name",
-            "profile.ask_name",
-        )
-
-    @r.message(Onboarding.group, F.text)
-    async def group(
-        message: Message,
-        state: FSMContext,
-        repos: Repos,
-        t: Translator,
-        bot: Bot,
-        me: ParticipantDTO | None,
-        settings: Settings,
-        clock: Clock,
-        engine: Engine,
-    ) -> None:
-        await _text_step(
-            message,
-            state,
-            repos,
-            t,
-            bot,
-            me,
-            settings,
-            clock,
-            engine,
-            "group_name",
-            svc.validate_short(message.text or "", 30),
-            "profile.bad_group",
-            "profile.ask_group",
-        )
-
-    @r.message(Onboarding.position, F.text)
-    async def position(
-        message: Message,
-        state: FSMContext,
-        repos: Repos,
-        t: Translator,
-        bot: Bot,
-        me: ParticipantDTO | None,
-        settings: Settings,
-        clock: Clock,
-        engine: Engine,
-    ) -> None:
-        await _text_step(
-            message,
-            state,
-            repos,
-            t,
-            bot,
-            me,
-            settings,
-            clock,
-            engine,
-            "position",
-            svc.validate_short(message.text or "", 150),
-            "profile.bad_position",
-            "profile.ask_position",
-        )
 
     @r.message(Onboarding.adult)
     async def adult_text(message: Message, t: Translator) -> None:
