@@ -186,7 +186,7 @@ def router(engine: Engine) -> Router:
                 lines += ["", form.title.get(t.lang) + ":"]
                 lines += [f"• {q} — {a}" for q, a in f.summarize(form, last.answers, t.lang, t)][:12]
         pair = await repos.pairs.active_of_mentee(p.id)
-        pairs = [pair] if pair else [x for x in await repos.pairs.active() if x.mentor_id == p.id]
+        pairs = [pair] if pair else await repos.pairs.led_by(p.id)
         for x in pairs:
             meetings = await repos.meetings.for_pair(x.id)
             fb = await repos.meetings.feedback_from([m.id for m in meetings])

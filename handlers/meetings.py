@@ -173,8 +173,8 @@ def router(engine: Engine, hooks: dict[str, Any]) -> Router:
         if st is None:
             await message.answer(t("meeting.no_pair"))
             return
-        for m_id in st.progress.open_meetings:
-            m = next(x for x in st.meetings if x.id == m_id)
+        if st.progress.open_meetings:  # the soonest open meeting: its card with what can be done
+            m = next(x for x in st.meetings if x.id == st.progress.open_meetings[0])
             text, markup = card(m, me, t, st.tz)
             await message.answer(text, reply_markup=markup)
             return

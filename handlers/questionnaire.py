@@ -256,7 +256,7 @@ def router(engine: Engine, hooks: dict | None = None) -> Router:
             elif d.a == "k" and d.v.isdigit():
                 out = await engine.edit_key(repos, me.id, d.r, int(d.v), now)
             elif d.a in ("e", "m"):
-                response = await engine._load(repos, me.id, d.r, -1)
+                response = await engine.at_summary(repos, me.id, d.r)
                 form = engine.form(response)
                 markup = (
                     render_edit_list(form, response, t)

@@ -71,9 +71,8 @@ async def pair_of(repos: Repos, me: ParticipantDTO) -> PairDTO | None:
     """The active pair a person belongs to (as a mentee, else as a mentor)."""
     pair = await repos.pairs.active_of_mentee(me.id)
     if pair is None:
-        for p in await repos.pairs.active():
-            if p.mentor_id == me.id:
-                return p
+        led = await repos.pairs.led_by(me.id)
+        return led[0] if led else None
     return pair
 
 

@@ -125,45 +125,35 @@ async def accept_consent(
     if curator_bootstrap:
         await repos.participants.add_role(me.id, Role.CURATOR, now)
     if not await repos.consents.active_for_subject(me.id, "self"):
-        await repos.consents.record(
-            telegram_id=telegram_id,
-            participant_id=me.id,
-            subject_id=me.id,
-            kind="self",
-            version=CONSENT_VERSION,
-            accepted=True,
-            now=now,
-        )
-        await repos.audit.log(
-            "consent.accept",
-            now,
-            actor_id=me.id,
-            object_type="participant",
-            object_id=me.id,
-            kind="self",
-            version=CONSENT_VERSION,
-        )
+        await _grant(repos, telegram_id, me.id, me.id, "self", now)
     if inv is not None and inv.role == Role.PARENT and inv.child_id is not None:
         await repos.participants.link_parent(me.id, inv.child_id, now)
-        await repos.consents.record(
-            telegram_id=telegram_id,
-            participant_id=me.id,
-            subject_id=inv.child_id,
-            kind="parent",
-            version=CONSENT_VERSION,
-            accepted=True,
-            now=now,
-        )
-        await repos.audit.log(
-            "consent.accept",
-            now,
-            actor_id=me.id,
-            object_type="participant",
-            object_id=inv.child_id,
-            kind="parent",
-            version=CONSENT_VERSION,
-        )
+        await _grant(repos, telegram_id, me.id, inv.child_id, "parent", now)
     return await repos.participants.get(me.id), None
+
+
+async def _grant(
+    repos: Repos, telegram_id: int, actor_id: int, subject_id: int, kind: str, now: datetime
+) -> None:
+    """An accepted consent (the person's own, or a parent's for a child) and its audit entry."""
+    await repos.consents.record(
+        telegram_id=telegram_id,
+        participant_id=actor_id,
+        subject_id=subject_id,
+        kind=kind,
+        version=CONSENT_VERSION,
+        accepted=True,
+        now=now,
+    )
+    await repos.audit.log(
+        "consent.accept",
+        now,
+        actor_id=actor_id,
+        object_type="participant",
+        object_id=subject_id,
+        kind=kind,
+        version=CONSENT_VERSION,
+    )
 
 
 async def record_refusal(repos: Repos, *, telegram_id: int, kind: str, now: datetime) -> None:

@@ -100,6 +100,10 @@ class Engine:
             raise Stale
         return r
 
+    async def at_summary(self, repos: Repos, participant_id: int, response_id: int) -> FormResponseDTO:
+        """The person's response shown at its summary; Stale if that summary is no longer current."""
+        return await self._load(repos, participant_id, response_id, -1)
+
     async def _store(self, repos: Repos, r: FormResponseDTO, value: Any, now: datetime) -> FormResponseDTO:
         form = self.form(r)
         key = r.current_key

@@ -84,6 +84,13 @@ class PairRepo:
         row = await self.s.scalar(q.order_by(Pair.id).limit(1))
         return await self._dto(row) if row else None
 
+    async def led_by(self, mentor_id: int) -> list[PairDTO]:
+        """The active pairs or groups a mentor leads, in any programme."""
+        rows = await self.s.scalars(
+            select(Pair).where(Pair.mentor_id == mentor_id, Pair.status == "active").order_by(Pair.id)
+        )
+        return [await self._dto(r) for r in rows]
+
     async def active_of_mentee(self, mentee_id: int) -> PairDTO | None:
         row = await self.s.scalar(
             select(Pair)
