@@ -72,7 +72,8 @@ async def _counts(h) -> tuple[int, int, int]:
     async with unit_of_work(h.app.factory) as repos:
         s = repos.session
         return (
-            await s.scalar(select(func.count()).select_from(Invitation)),
+            # A mentee's /parent link is theirs to create; every other invitation is the curator's.
+            await s.scalar(select(func.count()).select_from(Invitation).where(Invitation.role != "parent")),
             await s.scalar(select(func.count()).select_from(Pair)),
             await s.scalar(select(func.count()).select_from(MatchProposal)),
         )
