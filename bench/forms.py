@@ -293,7 +293,7 @@ async def bench_app(tmp: str) -> tuple[dict[str, list[float]], dict[str, list[fl
     h = await Harness.start(make_settings(f"sqlite+aiosqlite:///{tmp}/forms.db", curator_ids="1000"), fake)
     try:
         # Handler cost, not Telegram pacing: replies are not spaced 1/29 s apart in this benchmark.
-        h.app.limiter.interval = 0
+        h.app.limiter.set_rate(0)
         t0 = time.perf_counter()
         driven = await populate(h, rng)
         print(

@@ -195,7 +195,7 @@ def max_in_window(times: list[float], window: float = 1.0) -> int:
 
 async def run(h: Harness, fake: FakeTelegram, monitor: async_sessionmaker[AsyncSession]) -> int:
     app = h.app
-    app.limiter.interval = 1.0 / (APP_RATE * K)
+    app.limiter.set_rate(APP_RATE * K)
     app.sender.per_chat_interval = 1.0 / K
     # Only the reminder machinery (per-reminder jobs and the per-minute sweep): the daily digest must not
     # join in if the run happens to cross its hour.

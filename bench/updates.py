@@ -53,12 +53,13 @@ def p99(durations: list[float]) -> float:
 async def bench_app(tmp: str) -> tuple[list[float], float]:
     """Onboard CONVERSATIONS mentees through the real app; returns per-update seconds and the wall time."""
     fake = FakeTelegram(enforce_limits=False)
-    settings = make_settings(f"sqlite+aiosqlite:///{tmp}/updates.db", curator_ids="1000",
-                             outbox_rate_per_second=30)
+    settings = make_settings(
+        f"sqlite+aiosqlite:///{tmp}/updates.db", curator_ids="1000", outbox_rate_per_second=30
+    )
     h = await Harness.start(settings, fake)
     try:
         # Handler cost, not Telegram pacing: replies are not spaced 1/30 s apart in this benchmark.
-        h.app.limiter.interval = 0
+        h.app.limiter.set_rate(0)
         curator = await onboard_curator(h)
         token = await invite(curator, "наставляемый")  # one reusable link for everybody
 
@@ -83,8 +84,10 @@ async def bench_app(tmp: str) -> tuple[list[float], float]:
 
         async with unit_of_work(h.app.factory) as repos:
             active = await repos.session.scalar(
-                select(func.count()).select_from(Participant).where(
-                    Participant.telegram_id >= FIRST_USER, Participant.status == Status.ACTIVE.value))
+                select(func.count())
+                .select_from(Participant)
+                .where(Participant.telegram_id >= FIRST_USER, Participant.status == Status.ACTIVE.value)
+            )
         if active != CONVERSATIONS:
             raise SystemExit(f"only {active} of {CONVERSATIONS} onboardings finished: benchmark invalid")
         return durations, wall
@@ -108,10 +111,16 @@ async def bench_echo(n: int) -> tuple[list[float], float]:
         start = time.perf_counter()
         for i in range(n):
             user = FIRST_USER + i % CONVERSATIONS
-            raw = {"update_id": next(ids), "message": {
-                "message_id": next(ids), "date": int(time.time()), "text": NAMES[i % len(NAMES)],
-                "chat": {"id": user, "type": "private", "first_name": "Mentee"},
-                "from": {"id": user, "is_bot": False, "first_name": "Mentee", "language_code": "ru"}}}
+            raw = {
+                "update_id": next(ids),
+                "message": {
+                    "message_id": next(ids),
+                    "date": int(time.time()),
+                    "text": NAMES[i % len(NAMES)],
+                    "chat": {"id": user, "type": "private", "first_name": "Mentee"},
+                    "from": {"id": user, "is_bot": False, "first_name": "Mentee", "language_code": "ru"},
+                },
+            }
             t0 = time.perf_counter()
             update = Update.model_validate(raw, context={"bot": bot})
             await dp.feed_update(bot, update)
@@ -137,19 +146,27 @@ async def main() -> None:
     echo_rate = n / sum(echo_durations)
     app_p99 = p99(app_durations) * 1000
     echo_p99 = p99(echo_durations) * 1000
-    print(f"updates benchmark: {CONVERSATIONS} mentee onboardings = {n} updates, fed one at a time "
-          f"(wall: app {app_wall:.1f} s, echo {echo_wall:.2f} s)")
+    print(
+        f"updates benchmark: {CONVERSATIONS} mentee onboardings = {n} updates, fed one at a time "
+        f"(wall: app {app_wall:.1f} s, echo {echo_wall:.2f} s)"
+    )
     print("  NOTE: the app's RateLimiter interval is set to 0 (outbox_rate_per_second=30 otherwise): this")
     print("        measures handler cost, not Telegram pacing; with pacing a reply waits up to 1/30 s.")
-    print(f"  real dispatcher: {rate:8.1f} updates/s   mean {1000 / rate:6.2f} ms   "
-          f"p50 {sorted(app_durations)[n // 2] * 1000:6.2f} ms   p99 {app_p99:6.2f} ms   "
-          f"max {max(app_durations) * 1000:6.2f} ms")
-    print(f"  bare echo bot:   {echo_rate:8.1f} updates/s   mean {1000 / echo_rate:6.2f} ms   "
-          f"p50 {sorted(echo_durations)[n // 2] * 1000:6.2f} ms   p99 {echo_p99:6.2f} ms   "
-          f"max {max(echo_durations) * 1000:6.2f} ms")
+    print(
+        f"  real dispatcher: {rate:8.1f} updates/s   mean {1000 / rate:6.2f} ms   "
+        f"p50 {sorted(app_durations)[n // 2] * 1000:6.2f} ms   p99 {app_p99:6.2f} ms   "
+        f"max {max(app_durations) * 1000:6.2f} ms"
+    )
+    print(
+        f"  bare echo bot:   {echo_rate:8.1f} updates/s   mean {1000 / echo_rate:6.2f} ms   "
+        f"p50 {sorted(echo_durations)[n // 2] * 1000:6.2f} ms   p99 {echo_p99:6.2f} ms   "
+        f"max {max(echo_durations) * 1000:6.2f} ms"
+    )
     print(f"  the real dispatcher costs {echo_rate / rate:.1f}× an echo per update")
-    print(f"updates={n} rate={rate:.1f} p99_ms={app_p99:.2f} echo_rate={echo_rate:.1f} "
-          f"echo_p99_ms={echo_p99:.2f} ratio={echo_rate / rate:.2f}")
+    print(
+        f"updates={n} rate={rate:.1f} p99_ms={app_p99:.2f} echo_rate={echo_rate:.1f} "
+        f"echo_p99_ms={echo_p99:.2f} ratio={echo_rate / rate:.2f}"
+    )
 
 
 if __name__ == "__main__":

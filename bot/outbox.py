@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import Clock, utc_now
 from bot.domain.entities import OutboxItem
 from bot.ratelimit import RateLimiter
-from storage.uow import unit_of_work
+from storage.uow import Repos, unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 sending_from_outbox: ContextVar[bool] = ContextVar("sending_from_outbox", default=False)
 
 MAX_ATTEMPTS = 5
+RECORD_DELAY = 0.01  # seconds an outcome waits for others to share its transaction
 PER_CHAT_INTERVAL = 1.0
 LEASE = timedelta(seconds=60)
 
@@ -65,6 +66,8 @@ class OutboxSender:
         self._last_sent: dict[int, float] = {}
         self._sem = asyncio.Semaphore(max_in_flight)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._records: list[tuple] = []
+        self._flusher: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._stopping = False
         # None: Telegram's ≈1 message/s per chat (PER_CHAT_INTERVAL); tests with a simulated clock set 0.
@@ -149,11 +152,9 @@ class OutboxSender:
                 self._sem.release()
                 break
             async with unit_of_work(self.factory) as repos:
-                if not await repos.participants.chat_is_writable(chat):
+                claimed = await repos.outbox.claim(item.id, self.clock(), LEASE)
+                if not claimed and not await repos.participants.chat_is_writable(chat):
                     await repos.outbox.drop_for_chat(chat, "consent withdrawn")
-                    claimed = False
-                else:
-                    claimed = await repos.outbox.claim(item.id, self.clock(), LEASE)
             if not claimed:
                 self._sem.release()
                 continue
@@ -201,22 +202,55 @@ class OutboxSender:
     async def _record(
         self, item: OutboxItem, result: str, error: str | None, message_id: int | None, wait: float | None
     ) -> None:
-        now = self.clock()
-        async with unit_of_work(self.factory) as repos:
-            if result == "sent":
-                await repos.outbox.finish(item.id, "sent", now, message_id=message_id)
-            elif result == "unreachable":
-                await repos.outbox.finish(item.id, "unreachable", now, error=error)
-                await repos.participants.mark_unreachable_by_chat(item.chat_id, now)
-            elif result == "retry_free":
-                await repos.outbox.retry_later(
-                    item.id, now + timedelta(seconds=wait or 1), error or "429", count_attempt=False
-                )
-            elif result == "retry" and item.attempts + 1 < MAX_ATTEMPTS:
-                backoff = min(2 ** (item.attempts + 1), 300)
-                await repos.outbox.retry_later(item.id, now + timedelta(seconds=backoff), error or "retry")
+        """Outcomes of sends that finish close together are written in one transaction (the row stays
+        'sending' until then, so a kill in between makes it 'uncertain', never a second send)."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._records.append((item, result, error, message_id, wait, done))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        await done
+
+    async def _flush(self) -> None:
+        await asyncio.sleep(RECORD_DELAY)  # let sends finishing about now join this transaction
+        while self._records:
+            batch, self._records = self._records, []
+            try:
+                async with unit_of_work(self.factory) as repos:
+                    for item, result, error, message_id, wait, _ in batch:
+                        await self._apply(repos, item, result, error, message_id, wait)
+            except Exception as exc:
+                for *_, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
             else:
-                await repos.outbox.finish(item.id, "failed", now, error=error)
+                for *_, done in batch:
+                    if not done.done():
+                        done.set_result(None)
+
+    async def _apply(
+        self,
+        repos: Repos,
+        item: OutboxItem,
+        result: str,
+        error: str | None,
+        message_id: int | None,
+        wait: float | None,
+    ) -> None:
+        now = self.clock()
+        if result == "sent":
+            await repos.outbox.finish(item.id, "sent", now, message_id=message_id)
+        elif result == "unreachable":
+            await repos.outbox.finish(item.id, "unreachable", now, error=error)
+            await repos.participants.mark_unreachable_by_chat(item.chat_id, now)
+        elif result == "retry_free":
+            await repos.outbox.retry_later(
+                item.id, now + timedelta(seconds=wait or 1), error or "429", count_attempt=False
+            )
+        elif result == "retry" and item.attempts + 1 < MAX_ATTEMPTS:
+            backoff = min(2 ** (item.attempts + 1), 300)
+            await repos.outbox.retry_later(item.id, now + timedelta(seconds=backoff), error or "retry")
+        else:
+            await repos.outbox.finish(item.id, "failed", now, error=error)
 
     async def _call(self, item: OutboxItem) -> int | None:
         p = item.payload

@@ -16,15 +16,19 @@ class RateLimiter:
 
     Counting sends in the last second (rather than spacing each send a full interval after the previous
     one) means a late wake-up is not lost time, so the sustained rate really is the configured one; the
-    half-interval spacing keeps the sends smooth rather than in bursts. `interval = 0` turns pacing off."""
+    half-interval spacing keeps the sends smooth rather than in bursts. `set_rate(0)` turns pacing off."""
 
     def __init__(self, rate_per_second: float, monotonic: Callable[[], float] = time.monotonic) -> None:
-        self.interval = 1.0 / rate_per_second
-        self.per_window = max(1, int(rate_per_second))
+        self.set_rate(rate_per_second)
         self._mono = monotonic
         self._next = 0.0
         self._window: deque[float] = deque()
         self._urgent_waiting = 0
+
+    def set_rate(self, rate_per_second: float) -> None:
+        """Messages per second; 0 turns pacing off (tests and benchmarks that measure something else)."""
+        self.interval = 1.0 / rate_per_second if rate_per_second else 0.0
+        self.per_window = max(1, int(rate_per_second))
 
     def _wait_needed(self, now: float) -> float:
         if self.interval == 0:

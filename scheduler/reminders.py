@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from bot.domain import reminders as rem
-from bot.domain.entities import NewMessage, ReminderDTO, Status
+from bot.domain.entities import MeetingDTO, NewMessage, ParticipantDTO, ReminderDTO, Status
 from bot.i18n import Translator
 from bot.services.meetings import scenario_message
 from handlers.callbacks import MeetingCb
@@ -32,12 +32,30 @@ def _kb(*buttons: tuple[str, str]) -> dict:
     return {"inline_keyboard": [[{"text": text, "callback_data": data}] for text, data in buttons]}
 
 
-async def compose(repos: Repos, r: ReminderDTO, tz: ZoneInfo) -> list[NewMessage]:
-    person = await repos.participants.get(r.participant_id)
+async def compose(
+    repos: Repos,
+    r: ReminderDTO,
+    tz: ZoneInfo,
+    people: dict[int, ParticipantDTO] | None = None,
+    meetings_by_id: dict[int, MeetingDTO] | None = None,
+) -> list[NewMessage]:
+    """The messages of one reminder (none if it has nothing left to say). ``people`` and ``meetings_by_id``
+    are what a batch already loaded."""
+    person = (
+        people[r.participant_id]
+        if people is not None and r.participant_id in people
+        else await repos.participants.get(r.participant_id)
+    )
     if person is None or person.telegram_id is None or person.status == Status.WITHDRAWN.value:
         return []
     t = Translator(person.language)
-    meeting = await repos.meetings.get(r.meeting_id) if r.meeting_id else None
+    meeting = None
+    if r.meeting_id:
+        meeting = (
+            meetings_by_id[r.meeting_id]
+            if meetings_by_id is not None and r.meeting_id in meetings_by_id
+            else await repos.meetings.get(r.meeting_id)
+        )
     markup = None
     params: dict = {}
     if meeting is not None:
@@ -98,12 +116,8 @@ async def compose(repos: Repos, r: ReminderDTO, tz: ZoneInfo) -> list[NewMessage
     return out
 
 
-async def fire(repos: Repos, reminder_id: int, now: datetime, tz: ZoneInfo) -> str:
-    """Send one reminder if it is still pending and still meaningful. Returns what happened."""
-    r = await repos.reminders.get(reminder_id)
-    if r is None or r.status != "pending":
-        return "skipped"
-    planned = rem.PlannedReminder(
+def _planned(r: ReminderDTO) -> rem.PlannedReminder:
+    return rem.PlannedReminder(
         kind=r.kind,
         due_at=r.due_at,
         urgent=r.urgent,
@@ -111,22 +125,46 @@ async def fire(repos: Repos, reminder_id: int, now: datetime, tz: ZoneInfo) -> s
         meeting_id=r.meeting_id,
         meeting_starts_at=r.meeting_starts_at,
     )
-    if not rem.still_meaningful(planned, now):
-        await repos.reminders.finish(r.id, "dropped", now, note="meeting already started")
-        log.info(
-            "reminder %s (%s) dropped: fell due while the bot was down and is no longer meaningful",
-            r.id,
-            r.kind,
-        )
-        return "dropped"
-    messages = await compose(repos, r, tz)
-    if not messages:
-        await repos.reminders.finish(r.id, "dropped", now, note="nothing to say")
-        return "dropped"
-    if not await repos.reminders.finish(r.id, "sent", now):
+
+
+async def fire_batch(repos: Repos, due: list[ReminderDTO], now: datetime, tz: ZoneInfo) -> list[str]:
+    """Fire many due reminders in one transaction: everything is read and composed first, then a few
+    statements move the rows pending → sent/dropped (only rows still pending: RETURNING tells which) and
+    enqueue the messages of exactly those. The write lock is held for the writes only."""
+    people = await repos.participants.get_many({r.participant_id for r in due})
+    meetings_by_id = await repos.meetings.get_many({r.meeting_id for r in due if r.meeting_id})
+    late: list[int] = []
+    silent: list[int] = []
+    messages: dict[int, list[NewMessage]] = {}
+    for r in due:
+        if not rem.still_meaningful(_planned(r), now):
+            late.append(r.id)
+            continue
+        out = await compose(repos, r, tz, people, meetings_by_id)
+        if out:
+            messages[r.id] = out
+        else:
+            silent.append(r.id)
+    dropped = await repos.reminders.finish_many(late, "dropped", now, note="meeting already started")
+    for r in due:
+        if r.id in dropped:
+            log.info(
+                "reminder %s (%s) dropped: fell due while the bot was down and is no longer meaningful",
+                r.id,
+                r.kind,
+            )
+    dropped |= await repos.reminders.finish_many(silent, "dropped", now, note="nothing to say")
+    sent = await repos.reminders.finish_many(list(messages), "sent", now)
+    await repos.outbox.enqueue([m for rid in messages if rid in sent for m in messages[rid]], now)
+    return ["sent" if r.id in sent else "dropped" if r.id in dropped else "skipped" for r in due]
+
+
+async def fire(repos: Repos, reminder_id: int, now: datetime, tz: ZoneInfo) -> str:
+    """Send one reminder if it is still pending and still meaningful. Returns what happened."""
+    r = await repos.reminders.get(reminder_id)
+    if r is None or r.status != "pending":
         return "skipped"
-    await repos.outbox.enqueue(messages, now)
-    return "sent"
+    return (await fire_batch(repos, [r], now, tz))[0]
 
 
 class ReminderScheduler:
@@ -147,25 +185,58 @@ class ReminderScheduler:
         self._slots = asyncio.Semaphore(4)
         self._sweeping = False
         self._again = False
+        # Which job fires which reminder (rebuilt from the database at start by rearm_all).
+        self._job_of: dict[int, str] = {}
+        self._members: dict[str, set[int]] = {}
 
     def arm(self, reminders: list[ReminderDTO]) -> None:
+        """One APScheduler job per due second (and misfire grace): thousands of reminders due in the same
+        minute are a few dozen jobs, each firing everything due in batches. The job id is stable (the due
+        second and the grace), so arming again replaces rather than duplicates."""
         for r in reminders:
             grace = rem.misfire_grace_seconds(r.kind)
-            self.sched.add_job(
-                self._job,
-                DateTrigger(run_date=r.due_at),
-                args=[r.id],
-                id=f"reminder:{r.id}",
-                replace_existing=True,
-                coalesce=True,
-                misfire_grace_time=grace,
+            due = r.due_at.replace(microsecond=0) + (
+                timedelta(seconds=1) if r.due_at.microsecond else timedelta()
             )
+            job_id = f"reminders:{due.astimezone(UTC).strftime('%Y%m%dT%H%M%S')}:{grace}"
+            old = self._job_of.get(r.id)
+            if old is not None and old != job_id:
+                self._forget(r.id)
+            members = self._members.setdefault(job_id, set())
+            members.add(r.id)
+            self._job_of[r.id] = job_id
+            if len(members) == 1 or self.sched.get_job(job_id) is None:
+                self.sched.add_job(
+                    self._job,
+                    DateTrigger(run_date=due),
+                    args=[job_id],
+                    id=job_id,
+                    replace_existing=True,
+                    coalesce=True,
+                    misfire_grace_time=grace,
+                )
+
+    def armed(self, reminder_id: int) -> bool:
+        """Whether a scheduler job will fire this reminder."""
+        job_id = self._job_of.get(reminder_id)
+        return job_id is not None and self.sched.get_job(job_id) is not None
+
+    def _forget(self, reminder_id: int) -> None:
+        job_id = self._job_of.pop(reminder_id, None)
+        if job_id is None:
+            return
+        members = self._members.get(job_id)
+        if members is not None:
+            members.discard(reminder_id)
+            if not members:
+                del self._members[job_id]
+                job = self.sched.get_job(job_id)
+                if job is not None:
+                    job.remove()
 
     def disarm(self, ids: list[int]) -> None:
         for rid in ids:
-            job = self.sched.get_job(f"reminder:{rid}")
-            if job is not None:
-                job.remove()
+            self._forget(rid)
 
     async def arm_ids(self, ids: list[int]) -> None:
         async with unit_of_work(self.factory) as repos:
@@ -196,7 +267,7 @@ class ReminderScheduler:
                 now = self.clock()
                 async with unit_of_work(self.factory) as repos:
                     due = await repos.reminders.due(now, limit=BATCH)
-                    outcomes = [await fire(repos, r.id, now, self.tz) for r in due]
+                    outcomes = await fire_batch(repos, due, now, self.tz)
                 for outcome in outcomes:
                     self.fired[outcome] += 1
                 if "sent" in outcomes and callable(self.on_enqueue):
@@ -207,8 +278,10 @@ class ReminderScheduler:
         finally:
             self._sweeping = False
 
-    async def _job(self, reminder_id: int) -> None:
-        """A reminder's own APScheduler job: its row (and anything else due) goes out now."""
+    async def _job(self, job_id: str) -> None:
+        """A due second's APScheduler job: its reminders (and anything else due) go out now."""
+        for rid in self._members.pop(job_id, set()):
+            self._job_of.pop(rid, None)
         await self.fire_due()
 
     async def rearm_all(self) -> None:

@@ -212,7 +212,7 @@ async def test_reschedule_and_cancel_move_or_remove_reminders(hc, clock):
     await propose_and_confirm(h, clock, mentor, mentee, "24.11.2026 16:30")
     first = [r.id for r in await reminders(h, status="pending")]
     assert len(first) == 6  # (24 h, 1 h, after-check) × 2 people
-    assert all(h.app.scheduler.get_job(f"reminder:{rid}") for rid in first)
+    assert all(h.app.reminders.armed(rid) for rid in first)
     await mentee.send("/meeting")
     await mentee.click("Перенести")
     await mentee.send("26.11.2026 12:00")
@@ -221,7 +221,7 @@ async def test_reschedule_and_cancel_move_or_remove_reminders(hc, clock):
     await h.deliver_outbox()
     await mentor.click("✅ Подтвердить")
     assert {r.status for r in await reminders(h) if r.id in first} == {"cancelled"}
-    assert not any(h.app.scheduler.get_job(f"reminder:{rid}") for rid in first)
+    assert not any(h.app.reminders.armed(rid) for rid in first)
     # nothing of the old time fires
     clock.set("24.11.2026 16:00")
     await h.app.reminders.fire_due()

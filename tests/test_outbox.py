@@ -295,7 +295,7 @@ async def test_one_chat_gets_its_messages_in_order_about_a_second_apart(oh):
 
 
 async def test_urgent_message_overtakes_a_bulk_backlog(oh):
-    oh.app.limiter.interval = 0.002  # a fast pace so a long backlog drains quickly
+    oh.app.limiter.set_rate(500)  # a fast pace so a long backlog drains quickly
     backlog = 150
     await enqueue(oh, *(msg(720_000 + i, "bulk", priority=5) for i in range(backlog)))
     sender = oh.app.sender

@@ -66,7 +66,7 @@ class Harness:
     def unpaced(self) -> Harness:
         """No real-time pacing (per chat and global): for tests that move a simulated clock."""
         self.app.sender.per_chat_interval = 0.0
-        self.app.limiter.interval = 0.0
+        self.app.limiter.set_rate(0)
         return self
 
     async def deliver_outbox(self) -> None:

@@ -89,6 +89,14 @@ class MeetingRepo:
         await self.s.flush()
         return _meeting(row)
 
+    async def get_many(self, ids: set[int] | list[int]) -> dict[int, MeetingDTO]:
+        ids = list(ids)
+        out: dict[int, MeetingDTO] = {}
+        for start in range(0, len(ids), 500):
+            for row in await self.s.scalars(select(Meeting).where(Meeting.id.in_(ids[start : start + 500]))):
+                out[row.id] = _meeting(row)
+        return out
+
     async def get(self, meeting_id: int) -> MeetingDTO | None:
         row = await self.s.get(Meeting, meeting_id)
         return _meeting(row) if row else None
@@ -208,6 +216,21 @@ class ReminderRepo:
             .limit(limit)
         )
         return [_reminder(r) for r in rows]
+
+    async def finish_many(
+        self, ids: list[int], status: str, now: datetime, note: str | None = None
+    ) -> set[int]:
+        """pending → sent/dropped exactly once, for many rows; returns the ids this call moved."""
+        done: set[int] = set()
+        for start in range(0, len(ids), 500):
+            result = await self.s.scalars(
+                update(Reminder)
+                .where(Reminder.id.in_(ids[start : start + 500]), Reminder.status == "pending")
+                .values(status=status, fired_at=now, note=note)
+                .returning(Reminder.id)
+            )
+            done.update(result.all())
+        return done
 
     async def finish(self, reminder_id: int, status: str, now: datetime, note: str | None = None) -> bool:
         """pending → sent/dropped exactly once."""

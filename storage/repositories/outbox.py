@@ -8,7 +8,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.entities import NewMessage, OutboxItem
-from storage.models import OutboxMessage
+from storage.models import OutboxMessage, Participant
 
 # Final states: nothing more will be attempted for these rows.
 FINAL = ("sent", "unreachable", "failed", "dropped", "uncertain")
@@ -99,7 +99,8 @@ class OutboxRepo:
         return blocked
 
     async def claim(self, item_id: int, now: datetime, lease: timedelta) -> bool:
-        """Take one row for sending. A conditional update, so two senders can never both win it; on PostgreSQL
+        """Take one row for sending (False: another sender has it, or its person withdrew consent).
+        A conditional update, so two senders can never both win it; on PostgreSQL
         the row is first locked with SKIP LOCKED, so instances pass over rows another one is claiming."""
         if self.s.bind.dialect.name == "postgresql":
             locked = await self.s.scalar(
@@ -109,9 +110,15 @@ class OutboxRepo:
             )
             if locked is None:
                 return False
+        # One statement: the row is still pending and its person has not withdrawn consent in the meantime.
+        withdrawn = (
+            select(Participant.id)
+            .where(Participant.telegram_id == OutboxMessage.chat_id, Participant.status == "withdrawn")
+            .exists()
+        )
         result = await self.s.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == item_id, OutboxMessage.status == "pending")
+            .where(OutboxMessage.id == item_id, OutboxMessage.status == "pending", ~withdrawn)
             .values(status="sending", attempts=OutboxMessage.attempts + 1, claimed_until=now + lease)
         )
         return result.rowcount == 1

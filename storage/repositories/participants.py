@@ -17,13 +17,17 @@ class ParticipantRepo:
         roles = (
             await self.s.scalars(select(ParticipantRole.role).where(ParticipantRole.participant_id == row.id))
         ).all()
+        return self._plain(row, frozenset(Role(r) for r in roles))
+
+    @staticmethod
+    def _plain(row: Participant, roles: frozenset[Role]) -> ParticipantDTO:
         return ParticipantDTO(
             id=row.id,
             telegram_id=row.telegram_id,
             full_name=row.full_name,
             language=row.language,
             status=row.status,
-            roles=frozenset(Role(r) for r in roles),
+            roles=roles,
             is_minor=row.is_minor,
             group_name=row.group_name,
             position=row.position,
@@ -39,6 +43,26 @@ class ParticipantRepo:
     async def get(self, participant_id: int) -> ParticipantDTO | None:
         row = await self.s.get(Participant, participant_id)
         return await self._dto(row) if row else None
+
+    async def get_many(self, ids: set[int] | list[int]) -> dict[int, ParticipantDTO]:
+        """Several people in two queries (a reminder burst composes hundreds of messages at once)."""
+        ids = list(ids)
+        if not ids:
+            return {}
+        out: dict[int, ParticipantDTO] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = list(await self.s.scalars(select(Participant).where(Participant.id.in_(chunk))))
+            roles: dict[int, set[Role]] = {}
+            for pid, role in await self.s.execute(
+                select(ParticipantRole.participant_id, ParticipantRole.role).where(
+                    ParticipantRole.participant_id.in_(chunk)
+                )
+            ):
+                roles.setdefault(pid, set()).add(Role(role))
+            for row in rows:
+                out[row.id] = self._plain(row, frozenset(roles.get(row.id, ())))
+        return out
 
     async def create(
         self, telegram_id: int, language: str, status: str, now: datetime, username: str | None = None
