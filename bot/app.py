@@ -26,13 +26,13 @@ from bot.domain.forms import load_forms
 from bot.middlewares.access import AccessMiddleware
 from bot.middlewares.context import ContextMiddleware
 from bot.middlewares.db import UnitOfWorkMiddleware
-from bot.outbox import OutboxSender, sending_from_outbox
+from bot.outbox import OutboxSender, SendJournal, sending_from_outbox
 from bot.ratelimit import RateLimiter
 from bot.services.questionnaires import Engine
 from handlers import feature_routers
 from scheduler import Jobs, build_scheduler
 from scheduler.reminders import ReminderScheduler
-from storage.db import create_engine, create_session_factory
+from storage.db import create_engine, create_session_factory, sqlite_path
 from storage.fsm import SqlStorage
 from storage.migrate import upgrade
 from storage.uow import unit_of_work
@@ -153,7 +153,9 @@ async def build_app(
     bot = Bot(token=settings.bot_token.get_secret_value(), session=session)
     limiter = build_limiter(settings)
     bot.session.middleware(PacingMiddleware(limiter))
-    sender = OutboxSender(bot, factory, limiter, clock)
+    db_file = sqlite_path(settings.database_url)
+    journal = SendJournal(f"{db_file}.outbox-journal") if db_file is not None else None
+    sender = OutboxSender(bot, factory, limiter, clock, journal=journal)
     storage, isolation = build_storage(settings, factory, clock)
     dp = build_dispatcher(Engine(forms), settings, factory, clock, storage, isolation, sender)
     scheduler, reminders, jobs = build_scheduler(

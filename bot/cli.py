@@ -233,10 +233,17 @@ def restore_sqlite(url: str, source: Path) -> str:
             try:
                 live.execute("PRAGMA journal_mode=DELETE")  # the swap is one journaled transaction
                 src.backup(live)
+                # Messages in flight when the backup was taken may have reached Telegram: never re-sent.
+                live.execute(
+                    "UPDATE outbox SET status = 'uncertain', claimed_until = NULL, "
+                    "last_error = 'in flight when the backup was taken' WHERE status = 'sending'"
+                )
                 live.execute("PRAGMA journal_mode=WAL")
                 _check(live, db)
             except sqlite3.Error as exc:
                 raise BackupError(f"restore failed, the database is unchanged: {exc}") from None
+        # The send journal speaks of the replaced database's rows.
+        Path(f"{db}.outbox-journal").unlink(missing_ok=True)
     kept = f"; the previous database was saved to {saved}" if saved else ""
     return f"restored {db} from {source}{kept}"
 

@@ -410,7 +410,7 @@ class Demo:
         self.out_dir = out_dir
         self.quick = quick
         self.db = out_dir / "demo.db"
-        for suffix in ("", "-wal", "-shm", "-journal"):
+        for suffix in ("", "-wal", "-shm", "-journal", ".outbox-journal"):
             Path(f"{self.db}{suffix}").unlink(missing_ok=True)  # a fresh programme every run
         self.lang = lang
         self.t = Translator(lang)

@@ -24,7 +24,8 @@ from sqlalchemy.util import await_only
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
 
-def _sqlite_file(url: str) -> Path | None:
+def sqlite_path(url: str) -> Path | None:
+    """The database file of a SQLite URL (None for other databases and in-memory SQLite)."""
     prefix = "sqlite+aiosqlite:///"
     if url.startswith(prefix):
         rest = url[len(prefix) :].split("?", 1)[0]
@@ -126,7 +127,7 @@ def _install_gate(engine: AsyncEngine, gate: WriteGate) -> None:
 
 def create_engine(url: str, *, lock_timeout: float = 30.0, **kwargs: Any) -> AsyncEngine:
     """``lock_timeout``: seconds a SQLite writer waits for the database (its queue and the busy timeout)."""
-    path = _sqlite_file(url)
+    path = sqlite_path(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, connect_args={"timeout": lock_timeout}, **kwargs)

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 import bot.outbox as outbox_module
 from bot.domain.entities import NewMessage, Status
-from bot.outbox import LEASE, MAX_ATTEMPTS, PER_CHAT_INTERVAL, OutboxSender
+from bot.outbox import LEASE, MAX_ATTEMPTS, PER_CHAT_INTERVAL, OutboxSender, SendJournal
 from bot.ratelimit import RateLimiter
 from bot.testing.fake_telegram import FakeTelegram
 from bot.testing.harness import Harness, make_settings
@@ -373,3 +373,47 @@ async def test_urgent_acquirers_go_ahead_of_waiting_bulk():
     urgent = asyncio.create_task(take("urgent", True))
     await asyncio.gather(*bulk, urgent)
     assert order[0] == "urgent" and sorted(order[1:]) == ["bulk0", "bulk1", "bulk2"]
+
+
+async def test_with_a_send_journal_a_crash_requeues_claimed_rows_that_never_left(oh, clock, tmp_path):
+    """SQLite claims a few rows per transaction; the journal tells, after a kill, which requests had started:
+    those become 'uncertain' at once (never sent twice), the rest go out exactly once."""
+    chats = [721, 722, 723, 724]
+    await enqueue(oh, *(msg(c, f"for {c}") for c in chats))
+    accepted = asyncio.Event()
+    real_handle = oh.fake.handle
+
+    async def accept_then_hang(method, params):
+        result = await real_handle(method, params)
+        if method == "sendMessage":
+            accepted.set()
+            await asyncio.Event().wait()
+        return result
+
+    oh.fake.handle = accept_then_hang
+    journal = SendJournal(tmp_path / "test.db.outbox-journal")
+    dying = OutboxSender(oh.app.bot, oh.app.factory, oh.app.limiter, clock, max_in_flight=1, journal=journal)
+    await dying.recover()
+    assert journal.active
+    # While it lives, no other sender can take the journal.
+    assert not SendJournal(tmp_path / "test.db.outbox-journal").acquire()
+    tick = asyncio.create_task(dying.tick())
+    await asyncio.wait_for(accepted.wait(), 5)
+    for task in [tick, *dying._tasks]:
+        task.cancel()
+    await asyncio.gather(tick, *dying._tasks, return_exceptions=True)
+    journal.close()  # what a kill does to the lock
+    del oh.fake.handle
+    # All four were claimed in one transaction; only the first request had started.
+    assert [r.status for r in await rows(oh)] == ["sending"] * 4
+
+    h2 = await oh.restart()  # no lease wait: the journal settles the rows at once
+    try:
+        await h2.deliver_outbox()
+        stored = {r.chat_id: r for r in await rows(h2)}
+        assert stored[721].status == "uncertain"
+        assert all(stored[c].status == "sent" for c in chats[1:])
+        for c in chats:
+            assert [m.text for m in h2.fake.delivered_to(c)] == [f"for {c}"]
+    finally:
+        await h2.close()

@@ -98,30 +98,66 @@ class OutboxRepo:
                 blocked.add(chat)
         return blocked
 
-    async def claim(self, item_id: int, now: datetime, lease: timedelta) -> bool:
-        """Take one row for sending (False: another sender has it, or its person withdrew consent).
-        A conditional update, so two senders can never both win it; on PostgreSQL
-        the row is first locked with SKIP LOCKED, so instances pass over rows another one is claiming."""
+    async def claim_many(self, ids: list[int], now: datetime, lease: timedelta) -> set[int]:
+        """Take rows for sending; returns those taken (a row another sender has, or whose person withdrew
+        consent, is not). A conditional update, so two senders can never both win a row; on PostgreSQL the
+        rows are first locked with SKIP LOCKED, so instances pass over rows another one is claiming."""
+        if not ids:
+            return set()
         if self.s.bind.dialect.name == "postgresql":
-            locked = await self.s.scalar(
-                select(OutboxMessage.id)
-                .where(OutboxMessage.id == item_id, OutboxMessage.status == "pending")
-                .with_for_update(skip_locked=True)
+            ids = list(
+                await self.s.scalars(
+                    select(OutboxMessage.id)
+                    .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending")
+                    .with_for_update(skip_locked=True)
+                )
             )
-            if locked is None:
-                return False
-        # One statement: the row is still pending and its person has not withdrawn consent in the meantime.
+            if not ids:
+                return set()
         withdrawn = (
             select(Participant.id)
             .where(Participant.telegram_id == OutboxMessage.chat_id, Participant.status == "withdrawn")
             .exists()
         )
-        result = await self.s.execute(
+        taken = await self.s.scalars(
             update(OutboxMessage)
-            .where(OutboxMessage.id == item_id, OutboxMessage.status == "pending", ~withdrawn)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending", ~withdrawn)
             .values(status="sending", attempts=OutboxMessage.attempts + 1, claimed_until=now + lease)
+            .returning(OutboxMessage.id)
         )
-        return result.rowcount == 1
+        return set(taken.all())
+
+    async def claim(self, item_id: int, now: datetime, lease: timedelta) -> bool:
+        return item_id in await self.claim_many([item_id], now, lease)
+
+    async def unclaim(self, ids: list[int]) -> None:
+        """Claimed rows whose request never started (the sender is stopping): back to the queue."""
+        await self.s.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "sending")
+            .values(status="pending", attempts=OutboxMessage.attempts - 1, claimed_until=None)
+        )
+
+    async def settle_claims(self, claimed: set[int], started: set[int]) -> tuple[int, int]:
+        """After a crash of the sender that kept a send journal: of the rows it claimed and left 'sending',
+        those whose request had started become 'uncertain'; the others never left and go back to 'pending'.
+        Returns (requeued, uncertain)."""
+        sending = [
+            i
+            for i in await self.s.scalars(select(OutboxMessage.id).where(OutboxMessage.status == "sending"))
+            if i in claimed
+        ]
+        gone = [i for i in sending if i in started]
+        back = [i for i in sending if i not in started]
+        for start in range(0, len(back), 500):
+            await self.unclaim(back[start : start + 500])
+        for start in range(0, len(gone), 500):
+            await self.s.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(gone[start : start + 500]), OutboxMessage.status == "sending")
+                .values(status="uncertain", last_error="sender stopped mid-send", claimed_until=None)
+            )
+        return len(back), len(gone)
 
     async def finish(
         self,
