@@ -21,6 +21,7 @@ from bot.clock import Clock
 from bot.domain.entities import ParticipantDTO, Role
 from bot.i18n import Translator
 from bot.services import announce as svc
+from handlers.programmes import refusal
 from storage.db import create_session_factory
 from storage.uow import Repos, unit_of_work
 
@@ -350,6 +351,11 @@ def router() -> Router:
         if d.a == "aud" and d.v in svc.ROLE_AUDIENCES:
             audience = svc.Audience(kind=d.v)
         elif d.a == "prog" and d.v.isdigit():
+            programme = await repos.programmes.get(int(d.v))
+            if programme is None or programme.archived:
+                # Its year is closed: an archived programme is read-only, announcements included.
+                await msg.edit_text(refusal(t, programme) if programme else t("common.stale"))
+                return
             audience = svc.Audience(kind="programme", value=d.v)
         elif d.a == "stage" and d.v in svc.STAGES:
             audience = svc.Audience(kind="stage", value=d.v)

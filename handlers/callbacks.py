@@ -51,12 +51,20 @@ CURATOR_PREFIXES = (
     "cv",
     "cu",
     "ca",
+    "cg",
 )
 
 
 class MeetingCb(CallbackData, prefix="mt"):
     a: str  # ok | alt | resch | cancel | yes | no | fb
     m: int
+
+
+class MeetingPairCb(CallbackData, prefix="mp"):
+    """Which pair a command is about, for someone in several (e.g. in two programmes)."""
+
+    a: str  # meeting | goals
+    p: int
 
 
 class MeetingDateCb(CallbackData, prefix="md"):

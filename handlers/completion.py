@@ -28,6 +28,7 @@ from bot.services import certificate as cert
 from bot.services import completion as svc
 from bot.services.questionnaires import Engine
 from handlers.menu import refresh_menu
+from handlers.programmes import for_change
 from handlers.questionnaire import show, start_intake
 from storage.repositories.completion import CASE_PROPOSED
 from storage.uow import Repos
@@ -187,8 +188,11 @@ def router(engine: Engine, hooks: dict[str, Any]) -> Router:
 
     # ------------------------------------------------------------------ curator: close a pair early
     @r.message(Command("close_pair"), flags=CURATOR)
-    async def close_pair(message: Message, repos: Repos, t: Translator) -> None:
-        pairs = await repos.pairs.active()
+    async def close_pair(message: Message, repos: Repos, t: Translator, me: ParticipantDTO) -> None:
+        programme = await for_change(repos, me, t, message)
+        if programme is None:
+            return
+        pairs = await repos.pairs.active(scope=await repos.programmes.scope(programme.id))
         if not pairs:
             await message.answer(t("completion.close.none"))
             return

@@ -15,8 +15,10 @@ from bot.domain import forms as f
 from bot.domain.entities import ParticipantDTO, Role
 from bot.i18n import Translator
 from bot.services import dashboard as svc
+from bot.services import programmes
 from bot.services import questionnaires as qs
 from bot.services.questionnaires import Engine
+from handlers.programmes import for_change
 from handlers.questionnaire import show
 from storage.uow import Repos
 
@@ -44,10 +46,12 @@ def router(engine: Engine) -> Router:
 
     @r.message(Command("dashboard"), flags=CURATOR)
     async def dashboard(
-        message: Message, repos: Repos, t: Translator, settings: Settings, clock: Clock
+        message: Message, repos: Repos, t: Translator, me: ParticipantDTO, settings: Settings, clock: Clock
     ) -> None:
         now = clock()
-        d = await svc.build(repos, now, settings.timezone, now.astimezone(settings.tz).date())
+        # An archived programme's dashboard still shows: its year as it ended.
+        programme = await programmes.current(repos, me.id)
+        d = await svc.build(repos, now, settings.timezone, now.astimezone(settings.tz).date(), programme)
         await message.answer(svc.render(d, t))
 
     @r.message(Command("population"), flags=CURATOR)
@@ -63,11 +67,18 @@ def router(engine: Engine) -> Router:
         if not arg.isdigit() or not 1 <= int(arg) <= 1_000_000:
             await message.answer(t("dashboard.population_usage"))
             return
-        for programme in await repos.programmes.active():
-            await repos.programmes.update_settings(
-                programme.id, {**programme.settings, "population": int(arg)}
-            )
-        await repos.audit.log("programme.population", clock(), actor_id=me.id, value=int(arg))
+        programme = await for_change(repos, me, t, message)
+        if programme is None:
+            return
+        await repos.programmes.update_settings(programme.id, {**programme.settings, "population": int(arg)})
+        await repos.audit.log(
+            "programme.population",
+            clock(),
+            actor_id=me.id,
+            object_type="programme",
+            object_id=programme.id,
+            value=int(arg),
+        )
         await message.answer(t("dashboard.population_set", n=int(arg)))
 
     async def _page(repos: Repos, t: Translator, query: str, page: int) -> tuple[str, InlineKeyboardMarkup]:

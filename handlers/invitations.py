@@ -14,6 +14,7 @@ from bot.services import onboarding as svc
 from handlers import keyboards as kb
 from handlers.callbacks import InviteRoleCb, RevokeCb
 from handlers.onboarding import invite_link
+from handlers.programmes import for_change
 from storage.uow import Repos
 
 CURATOR = {"roles": {Role.CURATOR}}
@@ -25,7 +26,9 @@ def router() -> Router:
     r = Router(name=__name__)
 
     @r.message(Command("invite"), flags=CURATOR)
-    async def invite(message: Message, t: Translator) -> None:
+    async def invite(message: Message, repos: Repos, t: Translator, me: ParticipantDTO) -> None:
+        if await for_change(repos, me, t, message) is None:
+            return
         await message.answer(t("invite.choose_role"), reply_markup=kb.invite_roles(t))
 
     @r.callback_query(InviteRoleCb.filter(), flags=CURATOR)
@@ -42,19 +45,23 @@ def router() -> Router:
         if callback_data.role not in INVITABLE or not isinstance(cb.message, Message):
             await cb.answer(t("common.stale"), show_alert=True)
             return
-        programmes = await repos.programmes.active()
+        # A link joins the curator's current programme; an archived one takes nobody new.
+        programme = await for_change(repos, me, t, cb)
+        if programme is None:
+            return
         token, inv = await svc.create_invitation(
             repos,
             role=Role(callback_data.role),
             now=clock(),
             ttl_days=settings.invitation_ttl_days,
             created_by=me.id,
-            programme_id=programmes[0].id if programmes else None,
+            programme_id=programme.id,
         )
         link = await invite_link(bot, token)
         await cb.message.answer(
             t(
                 "invite.created",
+                programme=programme.title,
                 role=t(f"roles.{inv.role.value}"),
                 link=link,
                 expires=inv.expires_at.astimezone(settings.tz).strftime("%d.%m.%Y"),
@@ -72,12 +79,14 @@ def router() -> Router:
             await message.answer(t("invite.none_active"))
             return
         await message.answer(t("invite.list_header", count=len(active)))
+        titles = {p.id: p.title for p in await repos.programmes.all()}
         for inv in active[:20]:
             await message.answer(
                 t(
                     "invite.item",
                     id=inv.id,
                     role=t(f"roles.{inv.role.value}"),
+                    programme=titles.get(inv.programme_id or 0, "—"),
                     uses=inv.uses,
                     max_uses=inv.max_uses if inv.max_uses is not None else "∞",
                     expires=inv.expires_at.astimezone(settings.tz).strftime("%d.%m.%Y"),

@@ -14,8 +14,10 @@ from bot.domain import matching as m
 from bot.domain.entities import ParticipantDTO, ProposalDTO, Role
 from bot.i18n import Translator
 from bot.services import matching as svc
+from bot.services import programmes
 from bot.services.questionnaires import Engine
 from handlers.callbacks import NudgePairCb, OpenPairCb
+from handlers.programmes import for_change, is_archived, refusal
 from handlers.states import Dissolve
 from storage.uow import Repos
 
@@ -126,9 +128,10 @@ def router(engine: Engine) -> Router:
     r = Router(name=__name__)
 
     @r.message(Command("match"), flags=CURATOR)
-    async def match(message: Message, repos: Repos, t: Translator, clock: Clock) -> None:
-        programmes = await repos.programmes.active()
-        programme = programmes[0] if programmes else None
+    async def match(message: Message, repos: Repos, t: Translator, me: ParticipantDTO, clock: Clock) -> None:
+        programme = await for_change(repos, me, t, message)
+        if programme is None:
+            return
         run, assignment = await svc.propose(repos, programme, clock())
         if assignment.proposals:
             text, markup = await render_page(repos, engine, run, 0, t)
@@ -143,10 +146,8 @@ def router(engine: Engine) -> Router:
             await message.answer("\n".join(lines))
 
     async def _approve(repos: Repos, p: ProposalDTO, me: ParticipantDTO, clock: Clock) -> svc.Approval:
-        programmes = await repos.programmes.active()
-        return await svc.approve(
-            repos, p, me.id, programmes[0].id if programmes else None, clock(), engine.forms
-        )
+        # The pair belongs to the programme the proposal was made in, whichever one the curator is on now.
+        return await svc.approve(repos, p, me.id, p.programme_id, clock(), engine.forms)
 
     @r.callback_query(MatchCb.filter(), flags=CURATOR)
     async def match_button(
@@ -170,6 +171,9 @@ def router(engine: Engine) -> Router:
             if p is None or p.run_id != d.run:
                 await cb.answer(t("common.stale"), show_alert=True)
                 return
+            if await is_archived(repos, p.programme_id):
+                await cb.answer(refusal(t, await repos.programmes.get(p.programme_id or 0)), show_alert=True)
+                return
             if d.a == "no":
                 done = await repos.pairs.decide(p.id, "rejected", clock())
                 await cb.answer(t("matching.rejected" if done else "matching.already_decided"))
@@ -186,16 +190,19 @@ def router(engine: Engine) -> Router:
         elif d.a == "all":
             created = 0
             for p in await repos.pairs.proposals(d.run, status="proposed"):
-                created += (await _approve(repos, p, me, clock)).created
+                if not await is_archived(repos, p.programme_id):
+                    created += (await _approve(repos, p, me, clock)).created
             await cb.answer(t("matching.approved_count", count=created), show_alert=True)
         text, markup = await render_page(repos, engine, d.run, page, t)
         await cb.message.edit_text(text, reply_markup=markup)
 
     # ------------------------------------------------------------------------------- by hand
     @r.message(Command("pair"), flags=CURATOR)
-    async def pair_by_hand(message: Message, repos: Repos, t: Translator) -> None:
-        programmes = await repos.programmes.active()
-        pool = await svc.build_pool(repos, programmes[0] if programmes else None)
+    async def pair_by_hand(message: Message, repos: Repos, t: Translator, me: ParticipantDTO) -> None:
+        programme = await for_change(repos, me, t, message)
+        if programme is None:
+            return
+        pool = await svc.build_pool(repos, programme)
         if not pool.mentees or not pool.mentors:
             await message.answer(t("matching.manual_nobody"))
             return
@@ -220,8 +227,9 @@ def router(engine: Engine) -> Router:
         if not isinstance(cb.message, Message):
             await cb.answer()
             return
-        programmes = await repos.programmes.active()
-        programme = programmes[0] if programmes else None
+        programme = await for_change(repos, me, t, cb)
+        if programme is None:
+            return
         if d.a == "mentee":
             pool = await svc.build_pool(repos, programme)
             rows = [
@@ -244,7 +252,8 @@ def router(engine: Engine) -> Router:
             await cb.answer()
             return
         violations = await svc.manual_violations(repos, programme, d.mentee, d.mentor)
-        if violations is None or await repos.pairs.active_of_mentee(d.mentee) is not None:
+        in_programme = await repos.programmes.scope(programme.id)
+        if violations is None or await repos.pairs.active_of_mentee(d.mentee, in_programme) is not None:
             await cb.answer(t("common.stale"), show_alert=True)
             return
         if violations and d.a != "force":
@@ -256,9 +265,7 @@ def router(engine: Engine) -> Router:
             await cb.answer()
             return
         now = clock()
-        pair = await svc.create_pairing(
-            repos, programme.id if programme else None, d.mentee, d.mentor, me.id, now
-        )
+        pair = await svc.create_pairing(repos, programme.id, d.mentee, d.mentor, me.id, now)
         if violations:
             await repos.audit.log(
                 "pair.force",
@@ -274,9 +281,10 @@ def router(engine: Engine) -> Router:
 
     # ------------------------------------------------------------------------------- pairs
     async def _pairs_page(
-        repos: Repos, t: Translator, query: str, page: int
+        repos: Repos, t: Translator, me: ParticipantDTO, query: str, page: int
     ) -> tuple[str, InlineKeyboardMarkup] | None:
-        active = await repos.pairs.active()
+        programme = await programmes.current(repos, me.id)
+        active = await repos.pairs.active(scope=await programmes.scope(repos, programme))
         if not active:
             return None
         ids = {p.mentor_id for p in active} | {x for p in active for x in p.mentee_ids}
@@ -326,10 +334,15 @@ def router(engine: Engine) -> Router:
 
     @r.message(Command("pairs"), flags=CURATOR)
     async def pairs(
-        message: Message, command: CommandObject, state: FSMContext, repos: Repos, t: Translator
+        message: Message,
+        command: CommandObject,
+        state: FSMContext,
+        repos: Repos,
+        t: Translator,
+        me: ParticipantDTO,
     ) -> None:
         query = " ".join((command.args or "").split())[:40]
-        page = await _pairs_page(repos, t, query, 0)
+        page = await _pairs_page(repos, t, me, query, 0)
         if page is None:
             await message.answer(t("matching.no_pairs"))
             return
@@ -338,11 +351,16 @@ def router(engine: Engine) -> Router:
 
     @r.callback_query(PairCb.filter(), flags=CURATOR)
     async def pair_button(
-        cb: CallbackQuery, callback_data: PairCb, state: FSMContext, repos: Repos, t: Translator
+        cb: CallbackQuery,
+        callback_data: PairCb,
+        state: FSMContext,
+        repos: Repos,
+        t: Translator,
+        me: ParticipantDTO,
     ) -> None:
         if callback_data.a == "pg" and isinstance(cb.message, Message):
             page = await _pairs_page(
-                repos, t, (await state.get_data()).get("pairs_query", ""), callback_data.pair
+                repos, t, me, (await state.get_data()).get("pairs_query", ""), callback_data.pair
             )
             if page is not None:
                 await cb.message.edit_text(page[0], reply_markup=page[1])

@@ -15,13 +15,20 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from bot.clock import Clock
 from bot.config import Settings
 from bot.domain import meeting_time as mt
-from bot.domain.entities import MeetingDTO, NewMessage, ParticipantDTO, Role
+from bot.domain.entities import MeetingDTO, NewMessage, PairDTO, ParticipantDTO, Role
 from bot.domain.stages import Stage, can_propose
 from bot.i18n import Translator
 from bot.services import completion as completion_svc
 from bot.services import meetings as svc
 from bot.services.questionnaires import Engine
-from handlers.callbacks import MeetingCb, MeetingDateCb, MeetingFormatCb, NudgePairCb, OpenPairCb
+from handlers.callbacks import (
+    MeetingCb,
+    MeetingDateCb,
+    MeetingFormatCb,
+    MeetingPairCb,
+    NudgePairCb,
+    OpenPairCb,
+)
 from handlers.questionnaire import show
 from handlers.states import Goals, MeetingCancel, MeetingNew
 from storage.uow import Repos
@@ -71,12 +78,6 @@ def card(m: MeetingDTO, me: ParticipantDTO, t: Translator, tz: Any) -> tuple[str
 
 def router(engine: Engine, hooks: dict[str, Any]) -> Router:
     r = Router(name=__name__)
-
-    async def _state_for(
-        repos: Repos, me: ParticipantDTO, settings: Settings, now: datetime
-    ) -> svc.PairState | None:
-        pair = await svc.pair_of(repos, me)
-        return await svc.pair_state(repos, pair, now, settings.timezone) if pair else None
 
     async def _meeting_of(
         repos: Repos, me: ParticipantDTO, meeting_id: int, settings: Settings, now: datetime
@@ -158,6 +159,53 @@ def router(engine: Engine, hooks: dict[str, Any]) -> Router:
             )
         await repos.outbox.enqueue(out, now)
 
+    async def _pick_pair(
+        message: Message, repos: Repos, t: Translator, me: ParticipantDTO, action: str
+    ) -> PairDTO | None:
+        """The person's pair; someone in several (in two programmes, or a mentor of two groups) chooses."""
+        pairs = await svc.pairs_of(repos, me)
+        if not pairs:
+            await message.answer(t("meeting.no_pair"))
+            return None
+        if len(pairs) == 1:
+            return pairs[0]
+        rows = []
+        for pair in pairs:
+            programme = await repos.programmes.get(pair.programme_id) if pair.programme_id else None
+            names = await _names(repos, (pair.mentor_id, *pair.mentee_ids), skip=me.id)
+            label = f"{names} · {programme.title}" if programme else names
+            rows.append([_b(label[:60], MeetingPairCb(a=action, p=pair.id).pack())])
+        await message.answer(t("meeting.pick_pair"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+        return None
+
+    @r.callback_query(MeetingPairCb.filter(), flags=PAIRED)
+    async def picked_pair(
+        cb: CallbackQuery,
+        callback_data: MeetingPairCb,
+        state: FSMContext,
+        repos: Repos,
+        t: Translator,
+        me: ParticipantDTO,
+        settings: Settings,
+        clock: Clock,
+    ) -> None:
+        pair = await repos.pairs.get(callback_data.p)
+        if (
+            pair is None
+            or pair.status != "active"
+            or me.id not in (pair.mentor_id, *pair.mentee_ids)
+            or not isinstance(cb.message, Message)
+        ):
+            await cb.answer(t("common.stale"), show_alert=True)
+            return
+        await cb.answer()
+        if callback_data.a == "goals":
+            await _goals_for(cb.message, state, repos, t, me, pair)
+        else:
+            now = clock()
+            st = await svc.pair_state(repos, pair, now, settings.timezone)
+            await _meeting_for(cb.message, state, t, me, st, now)
+
     @r.message(Command("meeting"), flags=PAIRED)
     async def meeting(
         message: Message,
@@ -168,11 +216,22 @@ def router(engine: Engine, hooks: dict[str, Any]) -> Router:
         settings: Settings,
         clock: Clock,
     ) -> None:
-        now = clock()
-        st = await _state_for(repos, me, settings, now)
-        if st is None:
-            await message.answer(t("meeting.no_pair"))
+        pair = await _pick_pair(message, repos, t, me, "meeting")
+        if pair is None:
             return
+        now = clock()
+        await _meeting_for(
+            message, state, t, me, await svc.pair_state(repos, pair, now, settings.timezone), now
+        )
+
+    async def _meeting_for(
+        message: Message,
+        state: FSMContext,
+        t: Translator,
+        me: ParticipantDTO,
+        st: svc.PairState,
+        now: datetime,
+    ) -> None:
         if st.progress.open_meetings:  # the soonest open meeting: its card with what can be done
             m = next(x for x in st.meetings if x.id == st.progress.open_meetings[0])
             text, markup = card(m, me, t, st.tz)
@@ -481,10 +540,18 @@ def router(engine: Engine, hooks: dict[str, Any]) -> Router:
         message: Message, repos: Repos, t: Translator, me: ParticipantDTO, settings: Settings, clock: Clock
     ) -> None:
         now = clock()
-        st = await _state_for(repos, me, settings, now)
-        if st is None:
+        pairs = await svc.pairs_of(repos, me)
+        if not pairs:
             await message.answer(t("meeting.no_pair"))
             return
+        for pair in pairs:  # someone in several programmes sees each of their pairs
+            await _overview(
+                message, repos, t, me, await svc.pair_state(repos, pair, now, settings.timezone), now
+            )
+
+    async def _overview(
+        message: Message, repos: Repos, t: Translator, me: ParticipantDTO, st: svc.PairState, now: datetime
+    ) -> None:
         p = st.progress
         lines = [t("meeting.overview", names=await _names(repos, st.members, skip=me.id))]
         if p.current_stage is None:
@@ -520,10 +587,13 @@ def router(engine: Engine, hooks: dict[str, Any]) -> Router:
     async def goals(
         message: Message, state: FSMContext, repos: Repos, t: Translator, me: ParticipantDTO
     ) -> None:
-        pair = await svc.pair_of(repos, me)
-        if pair is None:
-            await message.answer(t("meeting.no_pair"))
-            return
+        pair = await _pick_pair(message, repos, t, me, "goals")
+        if pair is not None:
+            await _goals_for(message, state, repos, t, me, pair)
+
+    async def _goals_for(
+        message: Message, state: FSMContext, repos: Repos, t: Translator, me: ParticipantDTO, pair: PairDTO
+    ) -> None:
         items = await repos.meetings.goals(pair.id)
         lines = [t("meeting.goals_header")]
         lines += [f"• {g.text} — {g.target_date.strftime('%d.%m.%Y')}" for g in items] or [
@@ -681,10 +751,11 @@ def router(engine: Engine, hooks: dict[str, Any]) -> Router:
     @r.message(Command("alerts"), flags=CURATOR)
     async def alerts(message: Message, repos: Repos, t: Translator, me: ParticipantDTO, clock: Clock) -> None:
         """Toggle immediate alerts when a pair becomes overdue (the daily digest comes either way)."""
-        on = False
-        for programme in await repos.programmes.active():
+        active = await repos.programmes.active()
+        # One switch for every programme: on when it was off in all of them (a new programme starts off).
+        on = not any(me.id in (p.settings.get("immediate_alerts") or []) for p in active)
+        for programme in active:
             chosen = set(programme.settings.get("immediate_alerts") or [])
-            on = me.id not in chosen
             chosen = chosen | {me.id} if on else chosen - {me.id}
             await repos.programmes.update_settings(
                 programme.id, {**programme.settings, "immediate_alerts": sorted(chosen)}

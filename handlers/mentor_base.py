@@ -26,6 +26,7 @@ from bot.domain import registries as reg
 from bot.domain.entities import ParticipantDTO, Role
 from bot.i18n import Translator
 from bot.services import mentor_base as svc
+from bot.services import programmes
 from bot.services.questionnaires import Engine
 from storage.uow import Repos
 
@@ -458,8 +459,8 @@ def router(engine: Engine) -> Router:
     ) -> None:
         now = clock()
         today = now.astimezone(settings.tz).date()
-        programmes = await repos.programmes.active()
-        institution = programmes[0].title if programmes else ""
+        programme = await programmes.current(repos, me.id)
+        institution = programme.title if programme else ""
         mentors_rows, mentee_rows, pair_rows = await svc.registry_rows(repos, engine.forms, t, today)
         stamp = today.strftime("%Y-%m-%d")
         files = [

@@ -129,8 +129,8 @@ def router() -> Router:
             if (
                 me is not None
                 and me.status != Status.WITHDRAWN.value
-                and inv.role in me.roles
                 and inv.child_id is None
+                and await svc.already_holds(repos, me, inv)
             ):
                 await message.answer(t("start.already_joined"))
                 await continue_onboarding(message, state, repos, t, bot, me, settings, clock, engine)
@@ -138,7 +138,13 @@ def router() -> Router:
             await state.set_state(Onboarding.consent)
             await state.update_data(invitation_id=inv.id, lang=t.lang, curator=bootstrap_curator)
             key = "consent.text_parent" if inv.role == Role.PARENT else "consent.text_self"
-            await message.answer(t("start.welcome", role=t(f"roles.{inv.role.value}")))
+            programme = await repos.programmes.get(inv.programme_id) if inv.programme_id else None
+            role = t(f"roles.{inv.role.value}")
+            await message.answer(
+                t("start.welcome_programme", programme=programme.title, role=role)
+                if programme
+                else t("start.welcome", role=role)
+            )
             await message.answer(t(key, version=svc.CONSENT_VERSION), reply_markup=kb.consent(t))
             return
         if me is not None and me.status != Status.WITHDRAWN.value:

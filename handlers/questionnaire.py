@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.domain import forms as f
 from bot.domain.entities import FormResponseDTO, ParticipantDTO, Role, Status
 from bot.i18n import Translator
+from bot.services import programmes
 from bot.services import questionnaires as qs
 from bot.services.questionnaires import Engine, Stale
 from handlers.states import Questionnaire
@@ -166,15 +167,21 @@ async def start_intake(
         await message.answer(t("questionnaire.resume"))
         await show(message, engine, open_response, t, state)
         return True
-    programmes = await repos.programmes.active()
     for role in (Role.MENTEE, Role.MENTOR):
         if not me.has(role):
             continue
-        form_id = qs.intake_form_id(me, role, programmes[0] if programmes else None)
-        if form_id and await repos.forms.latest_submitted(me.id, form_id) is None:
-            r = await engine.begin(repos, me.id, form_id, clock())
-            await show(message, engine, r, t, state)
-            return True
+        # Each programme of the role may ask for its own questionnaire (a school's pupils and its young
+        # specialists); a programme without settings asks for the default one.
+        for programme in await programmes.role_programmes(repos, me, role) or [None]:
+            form_id = qs.intake_form_id(me, role, programme)
+            if (
+                form_id
+                and form_id in engine.forms
+                and await repos.forms.latest_submitted(me.id, form_id) is None
+            ):
+                r = await engine.begin(repos, me.id, form_id, clock())
+                await show(message, engine, r, t, state)
+                return True
     return False
 
 
@@ -357,7 +364,8 @@ def router(engine: Engine, hooks: dict | None = None) -> Router:
 
     # ------------------------------------------------------------------------------------- curator
     @r.message(Command("questionnaires"), flags=CURATOR)
-    async def questionnaires(message: Message, repos: Repos, t: Translator) -> None:
+    async def questionnaires(message: Message, repos: Repos, t: Translator, me: ParticipantDTO) -> None:
+        scope = await programmes.scope(repos, await programmes.current(repos, me.id))
         status = await repos.forms.status_by_participant(list(qs.INTAKE_FORMS))
         lines = [t("questionnaire.curator_header")]
         rows: list[list[InlineKeyboardButton]] = []
@@ -365,7 +373,9 @@ def router(engine: Engine, hooks: dict | None = None) -> Router:
         unfinished: list[tuple[ParticipantDTO, str]] = []
         finished: list[ParticipantDTO] = []
         people = {
-            p.id: p for role in (Role.MENTEE, Role.MENTOR) for p in await repos.participants.with_role(role)
+            p.id: p
+            for role in (Role.MENTEE, Role.MENTOR)
+            for p in await repos.participants.with_role(role, scope)
         }
         for p in people.values():
             if p.status != Status.ACTIVE.value or not p.full_name:

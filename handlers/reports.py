@@ -28,7 +28,7 @@ from bot.domain.programme_templates import calendar_label_key, load_templates
 from bot.domain.roadmap import RoadmapRow
 from bot.domain.stages import StagePlan, StagePlanError
 from bot.i18n import Translator
-from bot.services import charts, completion
+from bot.services import charts, completion, programmes
 from bot.services import export as ex
 from bot.services.questionnaires import Engine
 from storage.repositories.reports import ReportRepo
@@ -83,21 +83,52 @@ def _programme_context(
         RoadmapRow(activity=t(calendar_label_key(event)), responsible=None, deadline=deadline, result=None)
         for event, deadline in (template.calendar.items() if template else ())
     ]
-    return tz, dict(template.kpi_targets) if template else {}, plan, roadmap
+    # The programme's own targets (filled from its template when it was created), else the template's.
+    stored = (programme.settings if programme else {}).get("kpi_targets")
+    if isinstance(stored, dict):
+        targets: dict = {
+            code: {int(y): float(v) for y, v in by_year.items()} for code, by_year in stored.items()
+        }
+    else:
+        targets = dict(template.kpi_targets) if template else {}
+    return tz, targets, plan, roadmap
 
 
 async def collect(
-    repos: Repos, reports: ReportRepo, engine: Engine, t: Translator, now: datetime, *, answers: bool = True
+    repos: Repos,
+    reports: ReportRepo,
+    engine: Engine,
+    t: Translator,
+    now: datetime,
+    *,
+    answers: bool = True,
+    programme: ProgrammeDTO | None = None,
 ) -> ex.ExportData:
-    """Everything the export and the charts need, in a handful of queries, with the KPIs computed."""
-    programmes = await repos.programmes.active()
-    programme = programmes[0] if programmes else None
+    """Everything the export and the charts need, in a handful of queries, with the KPIs computed: of one
+    programme (an archived one too), or without one, of everyone (the first active programme's settings)."""
+    scope = await repos.programmes.scope(programme.id) if programme is not None else None
+    if programme is None:
+        programmes = await repos.programmes.active()
+        programme = programmes[0] if programmes else None
     tz, targets, plan, roadmap = _programme_context(programme, t)
     intake = [f.id for f in engine.forms.values() if f.audience in (Audience.MENTEE, Audience.MENTOR)]
-    people = await reports.people()
-    pairs = await reports.pairs()
+    people = await reports.people(scope)
+    pairs = await reports.pairs(scope)
     meetings = await reports.meetings()
     feedback = await reports.feedback(ex.SCORE_KEYS)
+    answer_rows = await reports.answers(intake) if answers else []
+    if scope is not None:
+        # Meetings of the programme's pairs; feedback on them, and surveys by its people.
+        pair_ids = {p.id for p in pairs}
+        meetings = [m for m in meetings if m.pair_id in pair_ids]
+        meeting_ids = {m.id for m in meetings}
+        person_ids = {p.id for p in people}
+        feedback = [
+            f
+            for f in feedback
+            if f.meeting_id in meeting_ids or (f.meeting_id is None and f.participant_id in person_ids)
+        ]
+        answer_rows = [a for a in answer_rows if a.participant_id in person_ids]
     kpis: list[KpiReport] = ex.kpi_reports(
         people,
         pairs,
@@ -111,7 +142,7 @@ async def collect(
     )
     return ex.ExportData(
         people=people,
-        answers=await reports.answers(intake) if answers else [],
+        answers=answer_rows,
         pairs=pairs,
         meetings=meetings,
         feedback=feedback,
@@ -173,7 +204,9 @@ def router(engine: Engine) -> Router:
         status = cb.message
         await _edit(status, t("reports.export.loading"))
         now = clock()
-        data = await collect(repos, repos.reports, engine, t, now)
+        # An archived programme exports as it ended: read-only is not out of reach.
+        programme = await programmes.current(repos, me.id)
+        data = await collect(repos, repos.reports, engine, t, now, programme=programme)
         progress = _Progress()
         build = ex.build_workbook if fmt == "xlsx" else ex.build_csv
         # Building is CPU work of seconds for a big programme: off the event loop, so other people's updates
@@ -225,9 +258,10 @@ def router(engine: Engine) -> Router:
         )
 
     @r.message(Command("report"), flags=CURATOR)
-    async def report(message: Message, repos: Repos, t: Translator, clock: Clock) -> None:
+    async def report(message: Message, repos: Repos, t: Translator, me: ParticipantDTO, clock: Clock) -> None:
         status = await message.answer(t("reports.report.loading"))
-        data = await collect(repos, repos.reports, engine, t, clock(), answers=False)
+        programme = await programmes.current(repos, me.id)
+        data = await collect(repos, repos.reports, engine, t, clock(), answers=False, programme=programme)
         images = await asyncio.to_thread(_charts, data, t)
         for name, png in images:
             await message.answer_photo(

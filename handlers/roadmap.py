@@ -27,7 +27,9 @@ from bot.config import Settings
 from bot.domain import roadmap as rm
 from bot.domain.entities import ParticipantDTO, Role
 from bot.i18n import Translator
+from bot.services import programmes
 from bot.services import roadmap as svc
+from handlers.programmes import for_change, is_archived, refusal
 from storage.uow import Repos
 
 log = logging.getLogger(__name__)
@@ -174,6 +176,9 @@ def router() -> Router:
     ) -> bool:
         document = message.document
         assert document is not None
+        programme = await for_change(repos, me, t, message)
+        if programme is None:
+            return False
         if document.file_size is not None and document.file_size > MAX_FILE_BYTES:
             await message.answer(t("roadmap_chat.file_too_big", limit=MAX_FILE_BYTES // (1024 * 1024)))
             return False
@@ -185,7 +190,7 @@ def router() -> Router:
             return False
         now = clock()
         outcome = await svc.import_file(
-            repos, document.file_name or "", data, now.astimezone(settings.tz).date(), now
+            repos, document.file_name or "", data, now.astimezone(settings.tz).date(), now, programme.id
         )
         if outcome.ok:
             await repos.audit.log(
@@ -232,21 +237,37 @@ def router() -> Router:
 
     @r.message(Command("roadmap"), flags=CURATOR)
     async def roadmap(
-        message: Message, state: FSMContext, repos: Repos, t: Translator, clock: Clock, settings: Settings
+        message: Message,
+        state: FSMContext,
+        repos: Repos,
+        t: Translator,
+        me: ParticipantDTO,
+        clock: Clock,
+        settings: Settings,
     ) -> None:
         if (await state.get_state() or "").startswith(f"{RoadmapFlow.__name__}:"):
             await state.clear()
         today = clock().astimezone(settings.tz).date()
-        view = await svc.overview(repos, today)
+        programme = await programmes.current(repos, me.id)
+        view = await svc.overview(repos, today, programme=programme.id if programme else None)
         text, markup = render(view, t, today)
         await message.answer(text, reply_markup=markup)
 
     @r.callback_query(RoadmapCb.filter(), flags=CURATOR)
-    async def menu(cb: CallbackQuery, callback_data: RoadmapCb, state: FSMContext, t: Translator) -> None:
+    async def menu(
+        cb: CallbackQuery,
+        callback_data: RoadmapCb,
+        state: FSMContext,
+        repos: Repos,
+        t: Translator,
+        me: ParticipantDTO,
+    ) -> None:
         if not isinstance(cb.message, Message):
             await cb.answer()
             return
         a = callback_data.a
+        if a in ("file", "add") and await for_change(repos, me, t, cb) is None:
+            return
         if a == "csv":
             data = rm.roadmap_template_csv()
             await cb.message.answer_document(
@@ -280,9 +301,13 @@ def router() -> Router:
         clock: Clock,
         settings: Settings,
     ) -> None:
+        programme = await for_change(repos, me, t, message)
+        if programme is None:
+            await state.clear()
+            return
         now = clock()
         today = now.astimezone(settings.tz).date()
-        item = await svc.add_from_text(repos, message.text or "", today, now)
+        item = await svc.add_from_text(repos, message.text or "", today, now, programme.id)
         if isinstance(item, rm.Invalid):
             await message.answer(svc.error_text(t, item))
             return
@@ -308,6 +333,9 @@ def router() -> Router:
         item = await svc.repo(repos).get(callback_data.i)
         if item is None or item.status != "open" or not isinstance(cb.message, Message):
             await cb.answer(t("roadmap_chat.already"), show_alert=True)
+            return
+        if await is_archived(repos, item.programme_id):
+            await cb.answer(refusal(t, await repos.programmes.get(item.programme_id or 0)), show_alert=True)
             return
         activity = svc.short(item.activity)
         if callback_data.a == "done":
@@ -344,6 +372,8 @@ def router() -> Router:
     ) -> str:
         now = clock()
         item = await svc.repo(repos).get(item_id)
+        if item is not None and await is_archived(repos, item.programme_id):
+            return refusal(t, await repos.programmes.get(item.programme_id or 0))
         done = await svc.mark_done(repos, item_id, note, now.astimezone(settings.tz).date(), now)
         if item is None or not done.ok:
             return t("roadmap_chat.already")
@@ -386,6 +416,11 @@ def router() -> Router:
         now = clock()
         today = now.astimezone(settings.tz).date()
         data = await state.get_data()
+        moving = await svc.repo(repos).get(int(data["i"]))
+        if moving is not None and await is_archived(repos, moving.programme_id):
+            await state.clear()
+            await message.answer(refusal(t, await repos.programmes.get(moving.programme_id or 0)))
+            return
         item = await svc.move(repos, int(data["i"]), message.text or "", today, now)
         if isinstance(item, rm.Invalid):
             if item.code == "roadmap_chat.already":

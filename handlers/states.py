@@ -30,3 +30,8 @@ class MeetingCancel(StatesGroup):
 
 class Goals(StatesGroup):
     adding = State()
+
+
+class ProgrammeFlow(StatesGroup):
+    title = State()  # a new programme: its template is chosen, the curator may send another title
+    keep = State()  # closing a year: choosing which mentors stay

@@ -6,7 +6,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.domain import reminders as rem
-from bot.domain.entities import NewMessage, Role, Status
+from bot.domain.entities import NewMessage, PairDTO, Role, Status
 from bot.domain.stages import OverdueItem, overdue_digest, overdue_item
 from bot.i18n import Translator
 from bot.services import roadmap
@@ -16,11 +16,22 @@ from storage.uow import Repos
 
 
 async def scan(repos: Repos, now: datetime, default_tz: str) -> list[tuple[PairState, OverdueItem | None]]:
+    """Every active programme's active pairs (an archived programme is at rest: nobody is nudged there)."""
     out = []
-    for pair in await repos.pairs.active():
+    for pair in await _live_pairs(repos):
         state = await pair_state(repos, pair, now, default_tz)
         out.append((state, overdue_item(pair.id, state.progress)))
     return out
+
+
+async def _live_pairs(repos: Repos) -> list[PairDTO]:
+    if not await repos.programmes.all():
+        return await repos.pairs.active()
+    pairs: dict[int, PairDTO] = {}
+    for programme in await repos.programmes.active():
+        scope = await repos.programmes.scope(programme.id)
+        pairs.update({p.id: p for p in await repos.pairs.active(scope=scope)})
+    return [pairs[k] for k in sorted(pairs)]
 
 
 async def pair_nudges(
@@ -147,12 +158,21 @@ async def _pair_names(repos: Repos, pair_id: int) -> str:
 async def stage_deadline_reminders(
     repos: Repos, states: list[tuple[PairState, OverdueItem | None]], now: datetime
 ) -> list[int]:
-    """A stage whose deadline nears with no meeting scheduled: plan a nudge for the pair."""
+    """A stage whose deadline nears with no meeting scheduled: plan a nudge for the pair, as many days ahead
+    as its programme says (stage_deadline_lead_days, from the programme's template)."""
     rows = []
+    lead: dict[int | None, int] = {}
     for state, _ in states:
         stage = state.progress.current_stage
         if stage is None or state.progress.deadline is None:
             continue
+        pid = state.pair.programme_id
+        if pid not in lead:
+            programme = await repos.programmes.get(pid) if pid is not None else None
+            days = (programme.settings if programme else {}).get("stage_deadline_lead_days")
+            lead[pid] = (
+                days if isinstance(days, int) and not isinstance(days, bool) else rem.DEADLINE_LEAD_DAYS
+            )
         planned = rem.plan_stage_deadline_nudge(
             state.pair.id,
             stage.value,
@@ -160,6 +180,7 @@ async def stage_deadline_reminders(
             now=now,
             tz=state.tz,
             has_scheduled_meeting=bool(state.progress.open_meetings),
+            lead_days=lead[pid],
         )
         if planned is not None:
             rows += reminder_rows([planned], state.members, now, state.pair.id)

@@ -66,6 +66,33 @@ class Programme(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class ProgrammeClosure(Base):
+    """A programme year that was closed: when, by whom, and the cohort that continues it."""
+
+    __tablename__ = "programme_closures"
+
+    programme_id: Mapped[int] = mapped_column(
+        ForeignKey("programmes.id", ondelete="CASCADE"), primary_key=True
+    )
+    successor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("programmes.id", ondelete="SET NULL"), index=True
+    )
+    closed_by: Mapped[int | None] = mapped_column(ForeignKey("participants.id", ondelete="SET NULL"))
+    closed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class CuratorProgramme(Base):
+    """The programme a curator is working on: their commands read and change this one."""
+
+    __tablename__ = "curator_programmes"
+
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), primary_key=True
+    )
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id", ondelete="CASCADE"), index=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class Participant(Base):
     __tablename__ = "participants"
 

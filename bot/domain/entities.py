@@ -53,6 +53,16 @@ class ProgrammeDTO:
     timezone: str
     settings: dict[str, Any] = field(default_factory=dict)
     archived: bool = False
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ProgrammeScope:
+    """The rows of one programme. Rows written before the bot told programmes apart have no programme
+    (programme_id NULL); they belong to the first programme, the one every installation starts with."""
+
+    programme_id: int
+    unassigned: bool = False
 
 
 @dataclass(frozen=True)
@@ -159,6 +169,7 @@ class ProposalDTO:
     score: float
     reasons: list[Any]
     status: str
+    programme_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from importlib import resources
 from types import MappingProxyType
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import yaml
 
@@ -109,6 +109,41 @@ class ProgrammeTemplate:
 
 def calendar_label_key(event: str) -> str:
     return CALENDAR_LABEL_PREFIX + event
+
+
+# The programme settings the bot reads, and where: mentoring_forms (matching pools, a former mentee's
+# mentor questionnaire), mentee_form (the intake questionnaire), stage_plan and reminder_offsets_hours
+# (meetings), stage_deadline_lead_days (the hourly scan's stage-deadline nudges), monitoring_months and
+# kpi_targets (dashboard, monitoring campaigns). Settings a curator sets later (population,
+# immediate_alerts, weights) are not the template's.
+SETTINGS_FROM_TEMPLATE: tuple[str, ...] = (
+    "mentoring_forms",
+    "mentee_form",
+    "stage_plan",
+    "reminder_offsets_hours",
+    "stage_deadline_lead_days",
+    "monitoring_months",
+    "kpi_targets",
+)
+
+
+def programme_settings(template: ProgrammeTemplate) -> dict[str, Any]:
+    """A new programme's settings from its template: JSON-safe, exactly the keys of SETTINGS_FROM_TEMPLATE."""
+    return {
+        "mentoring_forms": list(template.mentoring_forms),
+        "mentee_form": template.mentee_form,
+        "stage_plan": template.stage_plan.to_mapping(),
+        "reminder_offsets_hours": [
+            round(offset.total_seconds() / 3600) for offset in template.meeting_reminder_offsets
+        ],
+        "stage_deadline_lead_days": template.stage_deadline_lead_days,
+        "monitoring_months": list(template.monitoring_months),
+        # JSON object keys are text: years are stored as "2024" and read back with int().
+        "kpi_targets": {
+            code: {str(year): fraction for year, fraction in by_year.items()}
+            for code, by_year in template.kpi_targets.items()
+        },
+    }
 
 
 def load_templates() -> dict[str, ProgrammeTemplate]:

@@ -107,7 +107,8 @@ async def recipients(repos: Repos, audience: Audience, exclude: int | None = Non
     if audience.kind in ROLE_AUDIENCES:
         people = await a.with_roles(ROLE_AUDIENCES[audience.kind])
     elif audience.kind == "programme" and audience.value.isdigit():
-        members = await a.with_roles(tuple(Role), programme_id=int(audience.value))
+        scope = await repos.programmes.scope(int(audience.value))
+        members = await a.with_roles(tuple(Role), scope=scope)
         mentees = [p.id for p in members if p.has(Role.MENTEE)]
         people = members + await a.parents_of(mentees)
     elif audience.kind == "stage" and audience.value in STAGES:

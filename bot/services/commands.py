@@ -34,6 +34,7 @@ BY_ROLE: dict[Role, tuple[str, ...]] = {
     Role.PARENT: ("materials",),
     Role.CURATOR: (
         "dashboard",
+        "programme",
         "invite",
         "invites",
         "participants",

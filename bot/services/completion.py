@@ -249,7 +249,9 @@ async def become_mentor(
     form = engine.forms.get(MENTOR_FORM)
     if form is None:
         return None
-    added = await repos.participants.add_role(me.id, Role.MENTOR, now, programme_id=pair.programme_id)
+    # The mentor role belongs to the programme that goes on: after its year closed, the next cohort.
+    programme_id = await repos.programmes.continuing(pair.programme_id)
+    added = await repos.participants.add_role(me.id, Role.MENTOR, now, programme_id=programme_id)
     if added:
         await repos.audit.log(
             "mentor.from_mentee", now, actor_id=me.id, object_type="pair", object_id=pair.id
@@ -266,7 +268,7 @@ async def become_mentor(
         if intake is not None:
             intake_id = fid
             break
-    programme = await repos.programmes.get(pair.programme_id) if pair.programme_id else None
+    programme = await repos.programmes.get(programme_id) if programme_id else None
     allowed = programme.settings.get("mentoring_forms") if programme else None
     answers = mentor_prefill(form, intake_id, intake.answers if intake else {}, allowed or None)
     missing = form.missing_required(answers)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from bot.domain import kpi
-from bot.domain.entities import NewMessage, Role, Status
+from bot.domain.entities import NewMessage, ProgrammeDTO, ProgrammeScope, Role, Status
 from bot.domain.stages import STAGE_ORDER, Stage
 from bot.i18n import Translator
 from bot.services.meetings import pair_state
@@ -30,16 +30,26 @@ class Dashboard:
         default_factory=list
     )  # form, period, answered, invited
     population: int | None = None
+    programme: str | None = None
+    archived: bool = False
 
 
-async def build(repos: Repos, now: datetime, tz_name: str, today: date) -> Dashboard:
+async def build(
+    repos: Repos, now: datetime, tz_name: str, today: date, programme: ProgrammeDTO | None = None
+) -> Dashboard:
+    """One programme's dashboard (archived ones too); without a programme, everyone's, with the first active
+    programme's settings."""
     d = Dashboard()
-    counts = await repos.dashboard.role_status_counts()
-    unreachable = await repos.dashboard.unreachable_counts()
-    invited = await repos.dashboard.unused_invitations(now)
+    scope = await repos.programmes.scope(programme.id) if programme is not None else None
+    if programme is None:
+        active = await repos.programmes.active()
+        programme = active[0] if active else None
+    counts = await repos.dashboard.role_status_counts(scope)
+    unreachable = await repos.dashboard.unreachable_counts(scope)
+    invited = await repos.dashboard.unused_invitations(now, scope)
     submitted = await repos.dashboard.submitted_participants(INTAKE)
-    paired = await repos.pairs.paired_mentees()
-    pairs = await repos.pairs.active()
+    paired = await repos.pairs.paired_mentees(scope)
+    pairs = await repos.pairs.active(scope=scope)
     mentors_in_pairs = {p.mentor_id for p in pairs}
     for role in (Role.MENTEE, Role.MENTOR, Role.PARENT, Role.CURATOR):
         bucket = d.people.setdefault(role.value, {})
@@ -47,13 +57,13 @@ async def build(repos: Repos, now: datetime, tz_name: str, today: date) -> Dashb
         for status in (Status.ONBOARDING, Status.AWAITING_PARENT, Status.ACTIVE, Status.WITHDRAWN):
             bucket[status.value] = counts.get((role.value, status.value), 0)
         bucket["unreachable"] = unreachable.get(role.value, 0)
-    people = await repos.participants.with_role(Role.MENTEE)
-    mentors = await repos.participants.with_role(Role.MENTOR)
+    people = await repos.participants.with_role(Role.MENTEE, scope)
+    mentors = await repos.participants.with_role(Role.MENTOR, scope)
     d.people["mentee"]["questionnaire_done"] = sum(1 for p in people if p.id in submitted)
     d.people["mentee"]["paired"] = sum(1 for p in people if p.id in paired)
     d.people["mentor"]["questionnaire_done"] = sum(1 for p in mentors if p.id in submitted)
     d.people["mentor"]["paired"] = sum(1 for p in mentors if p.id in mentors_in_pairs)
-    finished = await repos.pairs.finished()
+    finished = await repos.pairs.finished(scope)
     d.people["mentee"]["finished"] = sum(len(p.mentee_ids) for p in finished)
 
     completions: list[kpi.StageCompletion] = []
@@ -77,8 +87,9 @@ async def build(repos: Repos, now: datetime, tz_name: str, today: date) -> Dashb
                 kpi.StageCompletion(st.plan.deadline_for(st.progress.current_stage, paired_on), None)
             )
 
-    programmes = await repos.programmes.active()
-    settings = programmes[0].settings if programmes else {}
+    settings = programme.settings if programme else {}
+    if programme is not None:
+        d.programme, d.archived = programme.title, programme.archived
     d.population = settings.get("population")
     engaged = sum(1 for p in people if p.status == Status.ACTIVE.value)
     scores_key = "satisfaction"
@@ -96,11 +107,9 @@ async def build(repos: Repos, now: datetime, tz_name: str, today: date) -> Dashb
         code: {int(y): float(v) for y, v in by_year.items()}
         for code, by_year in (settings.get("kpi_targets") or {}).items()
     }
-    report = kpi.build_report(
-        str(programmes[0].id if programmes else 0), targets, today.year, inputs, today=today
-    )
+    report = kpi.build_report(str(programme.id if programme else 0), targets, today.year, inputs, today=today)
     d.kpis = list(report.values)
-    for cid, form_id, period, answered in await repos.dashboard.campaign_rates():
+    for cid, form_id, period, answered in await repos.dashboard.campaign_rates(scope):
         invited_n = sum((await repos.outbox.batch_counts(f"campaign:{cid}")).values())
         d.campaigns.append((form_id, period, answered, invited_n))
     return d
@@ -108,6 +117,9 @@ async def build(repos: Repos, now: datetime, tz_name: str, today: date) -> Dashb
 
 def render(d: Dashboard, t: Translator) -> str:
     lines = [t("dashboard.header"), ""]
+    if d.programme is not None:
+        state = t("programmes.state.archived" if d.archived else "programmes.state.active")
+        lines[1:1] = [t("programmes.current", title=d.programme, state=state)]
     for role in ("mentee", "mentor", "parent"):
         b = d.people.get(role, {})
         parts = [f"{t(f'dashboard.bucket.{k}')}: {v}" for k, v in b.items() if v]
@@ -153,7 +165,10 @@ async def run_campaigns(repos: Repos, now: datetime, today: date) -> list[NewMes
     for cid, _form, period, opened_at, _closes in await repos.campaigns.open_ones():
         answered = await repos.campaigns.responders(cid)
         age = (now - opened_at).days
-        for person in await _paired_people(repos):
+        # The campaign's own programme: someone in two programmes is asked about each of them once.
+        programme_id = await repos.campaigns.programme_of(cid)
+        scope = await repos.programmes.scope(programme_id) if programme_id is not None else None
+        for person in await _paired_people(repos, scope):
             if person.id in answered or person.telegram_id is None:
                 continue
             t = Translator(person.language)
@@ -188,9 +203,9 @@ async def run_campaigns(repos: Repos, now: datetime, today: date) -> list[NewMes
     return out
 
 
-async def _paired_people(repos: Repos) -> list:  # type: ignore[type-arg]
+async def _paired_people(repos: Repos, scope: ProgrammeScope | None) -> list:  # type: ignore[type-arg]
     seen: dict[int, object] = {}
-    for pair in await repos.pairs.active():
+    for pair in await repos.pairs.active(scope=scope):
         for pid in (pair.mentor_id, *pair.mentee_ids):
             if pid not in seen:
                 p = await repos.participants.get(pid)

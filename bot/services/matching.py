@@ -11,7 +11,16 @@ from datetime import datetime
 
 from bot.domain import forms as f
 from bot.domain import matching as m
-from bot.domain.entities import NewMessage, PairDTO, ParticipantDTO, ProgrammeDTO, ProposalDTO, Role, Status
+from bot.domain.entities import (
+    NewMessage,
+    PairDTO,
+    ParticipantDTO,
+    ProgrammeDTO,
+    ProgrammeScope,
+    ProposalDTO,
+    Role,
+    Status,
+)
 from bot.i18n import Translator
 from storage.uow import Repos
 
@@ -47,17 +56,24 @@ def _set(value: object) -> frozenset[str]:
     return frozenset(v for v in value if isinstance(v, str)) if isinstance(value, list) else frozenset()
 
 
+async def _scope(repos: Repos, programme_id: int | None) -> ProgrammeScope | None:
+    return await repos.programmes.scope(programme_id) if programme_id is not None else None
+
+
 async def build_pool(repos: Repos, programme: ProgrammeDTO | None) -> Pool:
+    """The programme's mentees not paired in it and its mentors (everyone's, without a programme). One person
+    may be in several programmes: a mentee paired in one is still unpaired in another."""
     allowed = set((programme.settings.get("mentoring_forms") if programme else None) or FORM_SERVES)
     weights = m.Weights.from_mapping((programme.settings.get("weights") if programme else None) or None)
-    paired = await repos.pairs.paired_mentees()
+    scope = await _scope(repos, programme.id if programme else None)
+    paired = await repos.pairs.paired_mentees(scope)
+    # A mentor's capacity is their own time, whichever programmes their mentees are in.
     loads = await repos.pairs.loads()
     people: dict[int, ParticipantDTO] = {}
     answers: dict[int, dict] = {}
     mentees: list[m.MenteeProfile] = []
-    candidates = [
-        p for p in await repos.participants.with_role(Role.MENTEE) if p.id not in paired and p.full_name
-    ]
+    mentee_people = await repos.participants.with_role(Role.MENTEE, scope)
+    candidates = [p for p in mentee_people if p.id not in paired and p.full_name]
     excluded = await repos.pairs.excluded_mentors([p.id for p in candidates])
     for p in candidates:
         if p.status not in (Status.ACTIVE.value, Status.AWAITING_PARENT.value):
@@ -85,7 +101,7 @@ async def build_pool(repos: Repos, programme: ProgrammeDTO | None) -> Pool:
             )
         )
     mentors: list[m.MentorProfile] = []
-    mentor_people = await repos.participants.with_role(Role.MENTOR)
+    mentor_people = await repos.participants.with_role(Role.MENTOR, scope)
     base = await repos.mentor_base.statuses([p.id for p in mentor_people])
     for p in mentor_people:
         if p.status != Status.ACTIVE.value or not p.full_name:
@@ -117,7 +133,7 @@ async def propose(repos: Repos, programme: ProgrammeDTO | None, now: datetime) -
     pool = await build_pool(repos, programme)
     assignment = m.assign(pool.mentees, pool.mentors, pool.weights)
     run_id = secrets.token_hex(4)
-    await repos.pairs.withdraw_open_proposals(now)
+    await repos.pairs.withdraw_open_proposals(now, await _scope(repos, programme.id if programme else None))
     await repos.pairs.save_proposals(
         [
             dict(
@@ -176,7 +192,7 @@ async def approve(
     if proposal.status != "proposed":
         return Approval(None, created=False)
     # The world may have moved since /match ran (a hand-made pair, another approval): check again.
-    if await repos.pairs.active_of_mentee(proposal.mentee_id) is not None:
+    if await repos.pairs.active_of_mentee(proposal.mentee_id, await _scope(repos, programme_id)) is not None:
         await repos.pairs.decide(proposal.id, "rejected", now)
         return Approval(None, created=False, problem="already_paired")
     loads = await repos.pairs.loads()
@@ -296,6 +312,9 @@ async def dissolve(
 ) -> bool:
     if not await repos.pairs.remove_member(pair.id, mentee_id, now, reason):
         return False
+    await repos.reminders.cancel(pair_id=pair.id, participant_id=mentee_id)
+    if mentee_id in pair.mentee_ids and len(pair.mentee_ids) == 1:  # the pair itself ended
+        await repos.reminders.cancel(pair_id=pair.id)
     await repos.audit.log(
         "pair.dissolve", now, actor_id=curator_id, object_type="pair", object_id=pair.id, mentee=mentee_id
     )

@@ -67,13 +67,11 @@ async def pair_state(repos: Repos, pair: PairDTO, now: datetime, default_tz: str
     return PairState(pair, plan, prog, members, meetings, tz)
 
 
-async def pair_of(repos: Repos, me: ParticipantDTO) -> PairDTO | None:
-    """The active pair a person belongs to (as a mentee, else as a mentor)."""
-    pair = await repos.pairs.active_of_mentee(me.id)
-    if pair is None:
-        led = await repos.pairs.led_by(me.id)
-        return led[0] if led else None
-    return pair
+async def pairs_of(repos: Repos, me: ParticipantDTO) -> list[PairDTO]:
+    """Every active pair or group the person is in — as a mentee or as the mentor — across programmes."""
+    pairs = await repos.pairs.all_active_of_mentee(me.id)
+    seen = {p.id for p in pairs}
+    return pairs + [p for p in await repos.pairs.led_by(me.id) if p.id not in seen]
 
 
 def reminder_rows(

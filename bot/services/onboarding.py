@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.domain.entities import InvitationDTO, NewMessage, ParticipantDTO, Role, Status
+from bot.i18n import Translator
 from bot.services.tokens import looks_like_token, new_token, token_hash
 from storage.uow import Repos
 
@@ -92,6 +93,21 @@ async def check_token(repos: Repos, payload: str, now: datetime) -> tuple[Invita
         return None, "unknown"
     problem = inv.problem(now)
     return (None, problem) if problem else (inv, None)
+
+
+async def already_holds(repos: Repos, me: ParticipantDTO, inv: InvitationDTO) -> bool:
+    """Whether the person already has the invitation's role in its programme. One may be in several
+    programmes: another programme's invitation adds a second role. Curators are curators of every programme;
+    a role from before programmes were told apart counts for the first programme."""
+    if inv.role not in me.roles:
+        return False
+    if inv.role == Role.CURATOR or inv.programme_id is None:
+        return True
+    first = await repos.programmes.first_id()
+    held = {
+        pid if pid is not None else first for pid in await repos.participants.role_programmes(me.id, inv.role)
+    }
+    return inv.programme_id in held
 
 
 async def accept_consent(
@@ -196,10 +212,56 @@ async def withdraw(repos: Repos, subject: ParticipantDTO, *, actor_id: int, now:
     await repos.participants.update(subject.id, now, status=Status.WITHDRAWN.value, deletion_due_at=now)
     if subject.telegram_id is not None:
         await repos.outbox.drop_for_chat(subject.telegram_id, "consent withdrawn")
+    await _leave_pairs(repos, subject, actor_id, now)
     await repos.audit.log(
         "consent.withdraw", now, actor_id=actor_id, object_type="participant", object_id=subject.id
     )
     return ended
+
+
+async def _leave_pairs(repos: Repos, subject: ParticipantDTO, actor_id: int, now: datetime) -> None:
+    """Someone who withdrew leaves their pairs, so no stage waits forever for their feedback: a mentee leaves
+    the pair or group (it ends when no mentee is left), a mentor's pairs end and their mentees go back to
+    matching. The others are told, without the person's name; pending reminders of those pairs stop."""
+    told: list[NewMessage] = []
+
+    def tell(person: ParticipantDTO | None, key: str, dedup: str) -> None:
+        if person is not None and person.telegram_id and person.status == Status.ACTIVE.value:
+            told.append(
+                NewMessage(
+                    chat_id=person.telegram_id,
+                    participant_id=person.id,
+                    kind="pair",
+                    priority=2,
+                    text=Translator(person.language)(key),
+                    dedup_key=dedup,
+                )
+            )
+
+    for pair in await repos.pairs.all_active_of_mentee(subject.id):
+        await repos.pairs.remove_member(pair.id, subject.id, now, "consent withdrawn")
+        if len(pair.mentee_ids) == 1:  # the pair itself ended
+            await repos.reminders.cancel(pair_id=pair.id)
+        tell(
+            await repos.participants.get(pair.mentor_id),
+            "matching.mentee_left",
+            f"left:{pair.id}:{subject.id}",
+        )
+        await repos.audit.log(
+            "pair.member_left", now, actor_id=actor_id, object_type="pair", object_id=pair.id
+        )
+    for pair in await repos.pairs.led_by(subject.id):
+        for mentee_id in pair.mentee_ids:
+            await repos.pairs.remove_member(pair.id, mentee_id, now, "mentor withdrew consent")
+            tell(
+                await repos.participants.get(mentee_id), "matching.mentor_left", f"left:{pair.id}:{mentee_id}"
+            )
+        await repos.reminders.cancel(pair_id=pair.id)
+        await repos.audit.log(
+            "pair.mentor_left", now, actor_id=actor_id, object_type="pair", object_id=pair.id
+        )
+    await repos.reminders.cancel(participant_id=subject.id)
+    await repos.outbox.enqueue(told, now)
 
 
 async def withdraw_parent_consent(

@@ -38,7 +38,10 @@ def repo(repos: Repos) -> RoadmapRepo:
     return RoadmapRepo(repos.session)
 
 
-async def programme_id(repos: Repos) -> int | None:
+async def programme_id(repos: Repos, chosen: int | None = None) -> int | None:
+    """The programme whose roadmap this is: the curator's (``chosen``), else the first active one."""
+    if chosen is not None:
+        return chosen
     programmes = await repos.programmes.active()
     return programmes[0].id if programmes else None
 
@@ -123,7 +126,9 @@ def _same_row(activity: str, kind: str, due_on: date | None, recurrence: dict[st
     )
 
 
-async def import_file(repos: Repos, filename: str, data: bytes, today: date, now: datetime) -> ImportOutcome:
+async def import_file(
+    repos: Repos, filename: str, data: bytes, today: date, now: datetime, programme: int | None = None
+) -> ImportOutcome:
     """Every row is read first; any error stores nothing, so the curator fixes the file and sends it again."""
     result = rm.read_roadmap_file(filename, data, reference_year=today.year)
     errors = list(result.errors)
@@ -132,7 +137,7 @@ async def import_file(repos: Repos, filename: str, data: bytes, today: date, now
     if errors:
         return ImportOutcome(errors=sorted(errors, key=lambda e: e.row_number or 0))
     r = repo(repos)
-    pid = await programme_id(repos)
+    pid = await programme_id(repos, programme)
     known = {_same_row(*existing) for existing in await r.deadlines(pid)}
     fresh = []
     for row in result.items:
@@ -160,7 +165,9 @@ async def import_file(repos: Repos, filename: str, data: bytes, today: date, now
     )
 
 
-async def add_from_text(repos: Repos, text: str, today: date, now: datetime) -> RoadmapItemDTO | rm.Invalid:
+async def add_from_text(
+    repos: Repos, text: str, today: date, now: datetime, programme: int | None = None
+) -> RoadmapItemDTO | rm.Invalid:
     """One item from "activity; responsible; deadline[; result]" (the responsible part may be empty)."""
     parts = [" ".join(p.split()) for p in (text or "").split(";")]
     if len(parts) not in (3, 4) or not parts[0]:
@@ -186,7 +193,7 @@ async def add_from_text(repos: Repos, text: str, today: date, now: datetime) -> 
                 **_fields(deadline, today),
             )
         ],
-        await programme_id(repos),
+        await programme_id(repos, programme),
         now,
     )
     item = await r.get(item_id)
@@ -210,9 +217,11 @@ class Overview:
         return self.open + self.done
 
 
-async def overview(repos: Repos, today: date, soon_days: int = SOON_DAYS) -> Overview:
+async def overview(
+    repos: Repos, today: date, soon_days: int = SOON_DAYS, programme: int | None = None
+) -> Overview:
     r = repo(repos)
-    pid = await programme_id(repos)
+    pid = await programme_id(repos, programme)
     due = await r.list(pid, due_until=today + timedelta(days=soon_days))
     counts = await r.counts(pid)
     return Overview(
@@ -302,17 +311,23 @@ def error_text(t: Translator, error: rm.RowError | rm.Invalid) -> str:
 
 
 async def digest_lines(repos: Repos, t: Translator, today: date, limit: int = DIGEST_LIMIT) -> list[str]:
-    """Overdue roadmap items for the curators' daily digest, in the curator's language; [] when none."""
-    overdue = await repo(repos).list(await programme_id(repos), overdue_on=today)
+    """Overdue roadmap items of every active programme for the curators' daily digest, in the curator's
+    language (each named by its programme when there are several); [] when none."""
+    active = await repos.programmes.active()
+    overdue: list[tuple[str, RoadmapItemDTO]] = []
+    for programme in active or [None]:
+        items = await repo(repos).list(programme.id if programme else None, overdue_on=today)
+        overdue += [(programme.title if programme and len(active) > 1 else "", item) for item in items]
     if not overdue:
         return []
     lines = [t("roadmap_chat.digest_header", count=len(overdue))]
-    for item in overdue[:limit]:
+    for title, item in overdue[:limit]:
         assert item.due_on is not None
+        activity = short(item.activity, 80)
         lines.append(
             t(
                 "roadmap_chat.digest_item",
-                activity=short(item.activity, 80),
+                activity=f"{title}: {activity}" if title else activity,
                 date=item.due_on.strftime("%d.%m.%Y"),
                 days=(today - item.due_on).days,
             )

@@ -9,8 +9,9 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.entities import ParticipantDTO, Role, Status
+from bot.domain.entities import ParticipantDTO, ProgrammeScope, Role, Status
 from storage.models import ParentLink, Participant, ParticipantRole
+from storage.repositories.programmes import in_scope
 
 CHUNK = 500  # keeps IN (...) lists under SQLite's bound-parameter limit
 
@@ -59,10 +60,12 @@ class AnnounceRepo:
         ]
 
     async def with_roles(
-        self, roles: Iterable[Role], programme_id: int | None = None
+        self, roles: Iterable[Role], programme_id: int | None = None, *, scope: ProgrammeScope | None = None
     ) -> list[ParticipantDTO]:
         """Reachable people holding any of these roles (in this programme, when one is given)."""
-        cond = ParticipantRole.role.in_([r.value for r in roles])
+        cond = ParticipantRole.role.in_([r.value for r in roles]) & in_scope(
+            ParticipantRole.programme_id, scope
+        )
         if programme_id is not None:
             cond = cond & (ParticipantRole.programme_id == programme_id)
         q = _reachable(

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Campaign, FormResponse, Invitation, Participant, ParticipantRole
+from bot.domain.entities import ProgrammeScope
+from storage.models import Campaign, FormResponse, Invitation, ParentLink, Participant, ParticipantRole
+from storage.repositories.programmes import in_scope
 
 
 class DashboardRepo:
@@ -14,27 +17,50 @@ class DashboardRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
 
-    async def role_status_counts(self) -> dict[tuple[str, str], int]:
+    async def role_status_counts(self, scope: ProgrammeScope | None = None) -> dict[tuple[str, str], int]:
+        """People by role and status (of one programme: its roles; parents are its mentees' parents)."""
         rows = await self.s.execute(
             select(ParticipantRole.role, Participant.status, func.count(func.distinct(Participant.id)))
             .join(Participant, Participant.id == ParticipantRole.participant_id)
+            .where(in_scope(ParticipantRole.programme_id, scope))
             .group_by(ParticipantRole.role, Participant.status)
         )
-        return {(role, status): n for role, status, n in rows.all()}
+        counts = {(role, status): n for role, status, n in rows.all()}
+        if scope is not None:
+            counts = {k: n for k, n in counts.items() if k[0] != "parent"}
+            parents = await self.s.execute(
+                select(Participant.status, func.count(func.distinct(Participant.id)))
+                .join(ParentLink, ParentLink.parent_id == Participant.id)
+                .where(ParentLink.child_id.in_(self._mentees(scope)))
+                .group_by(Participant.status)
+            )
+            counts.update({("parent", status): n for status, n in parents.all()})
+        return counts
 
-    async def unreachable_counts(self) -> dict[str, int]:
+    @staticmethod
+    def _mentees(scope: ProgrammeScope) -> Any:
+        return select(ParticipantRole.participant_id).where(
+            ParticipantRole.role == "mentee", in_scope(ParticipantRole.programme_id, scope)
+        )
+
+    async def unreachable_counts(self, scope: ProgrammeScope | None = None) -> dict[str, int]:
         rows = await self.s.execute(
             select(ParticipantRole.role, func.count(func.distinct(Participant.id)))
             .join(Participant, Participant.id == ParticipantRole.participant_id)
-            .where(Participant.unreachable.is_(True))
+            .where(Participant.unreachable.is_(True), in_scope(ParticipantRole.programme_id, scope))
             .group_by(ParticipantRole.role)
         )
         return dict(rows.all())
 
-    async def unused_invitations(self, now: datetime) -> dict[str, int]:
+    async def unused_invitations(self, now: datetime, scope: ProgrammeScope | None = None) -> dict[str, int]:
         rows = await self.s.execute(
             select(Invitation.role, func.count())
-            .where(Invitation.uses == 0, Invitation.revoked_at.is_(None), Invitation.expires_at > now)
+            .where(
+                Invitation.uses == 0,
+                Invitation.revoked_at.is_(None),
+                Invitation.expires_at > now,
+                in_scope(Invitation.programme_id, scope),
+            )
             .group_by(Invitation.role)
         )
         return dict(rows.all())
@@ -61,11 +87,14 @@ class DashboardRepo:
                 out[pid] = value
         return out
 
-    async def campaign_rates(self) -> list[tuple[int, str, str, int]]:
+    async def campaign_rates(self, scope: ProgrammeScope | None = None) -> list[tuple[int, str, str, int]]:
         """(campaign id, form, period, responses) for the latest campaigns, open or closed."""
         campaigns = (
             await self.s.execute(
-                select(Campaign.id, Campaign.form_id, Campaign.period).order_by(Campaign.id.desc()).limit(3)
+                select(Campaign.id, Campaign.form_id, Campaign.period)
+                .where(in_scope(Campaign.programme_id, scope))
+                .order_by(Campaign.id.desc())
+                .limit(3)
             )
         ).all()[::-1]
         out = []
@@ -142,6 +171,9 @@ class CampaignRepo:
             ).where(Campaign.status == "open")
         )
         return [tuple(r) for r in rows.all()]  # type: ignore[misc]
+
+    async def programme_of(self, campaign_id: int) -> int | None:
+        return await self.s.scalar(select(Campaign.programme_id).where(Campaign.id == campaign_id))
 
     async def close_due(self, now: datetime) -> int:
         from sqlalchemy import update

@@ -83,6 +83,19 @@ class InvitationRepo:
         )
         return result.rowcount == 1
 
+    async def revoke_for_programme(self, programme_id: int, roles: tuple[Role, ...], now: datetime) -> int:
+        """Revoke a programme's unused-up links for these roles (its year was closed)."""
+        result = await self.s.execute(
+            update(Invitation)
+            .where(
+                Invitation.programme_id == programme_id,
+                Invitation.role.in_([r.value for r in roles]),
+                Invitation.revoked_at.is_(None),
+            )
+            .values(revoked_at=now)
+        )
+        return result.rowcount or 0
+
     async def list_active(self, now: datetime, created_by: int | None = None) -> list[InvitationDTO]:
         q = select(Invitation).where(Invitation.revoked_at.is_(None), Invitation.expires_at > now)
         if created_by is not None:

@@ -6,8 +6,9 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.entities import PairDTO, ProposalDTO
+from bot.domain.entities import PairDTO, ProgrammeScope, ProposalDTO
 from storage.models import MatchProposal, Pair, PairMember
+from storage.repositories.programmes import in_scope
 
 
 def _proposal(row: MatchProposal) -> ProposalDTO:
@@ -19,6 +20,7 @@ def _proposal(row: MatchProposal) -> ProposalDTO:
         score=row.score,
         reasons=list(row.reasons or []),
         status=row.status,
+        programme_id=row.programme_id,
     )
 
 
@@ -50,14 +52,20 @@ class PairRepo:
         row = await self.s.get(Pair, pair_id)
         return await self._dto(row) if row else None
 
-    async def active(self, programme_id: int | None = None) -> list[PairDTO]:
-        q = select(Pair).where(Pair.status == "active")
+    async def active(
+        self, programme_id: int | None = None, *, scope: ProgrammeScope | None = None
+    ) -> list[PairDTO]:
+        q = select(Pair).where(Pair.status == "active", in_scope(Pair.programme_id, scope))
         if programme_id is not None:
             q = q.where(Pair.programme_id == programme_id)
         return [await self._dto(r) for r in await self.s.scalars(q.order_by(Pair.id))]
 
-    async def finished(self) -> list[PairDTO]:
-        rows = await self.s.scalars(select(Pair).where(Pair.status == "finished").order_by(Pair.id))
+    async def finished(self, scope: ProgrammeScope | None = None) -> list[PairDTO]:
+        rows = await self.s.scalars(
+            select(Pair)
+            .where(Pair.status == "finished", in_scope(Pair.programme_id, scope))
+            .order_by(Pair.id)
+        )
         return [await self._dto_all_members(r) for r in rows]
 
     async def _dto_all_members(self, row: Pair) -> PairDTO:
@@ -91,11 +99,39 @@ class PairRepo:
         )
         return [await self._dto(r) for r in rows]
 
-    async def active_of_mentee(self, mentee_id: int) -> PairDTO | None:
-        row = await self.s.scalar(
+    async def statuses(self, ids: set[int] | list[int]) -> dict[int, str]:
+        ids = list(ids)
+        out: dict[int, str] = {}
+        for start in range(0, len(ids), 500):
+            rows = await self.s.execute(
+                select(Pair.id, Pair.status).where(Pair.id.in_(ids[start : start + 500]))
+            )
+            out.update({pid: status for pid, status in rows.all()})
+        return out
+
+    async def all_active_of_mentee(self, mentee_id: int) -> list[PairDTO]:
+        """Every active pair the person is a mentee in (one per programme)."""
+        rows = await self.s.scalars(
             select(Pair)
             .join(PairMember, PairMember.pair_id == Pair.id)
             .where(PairMember.mentee_id == mentee_id, PairMember.left_at.is_(None), Pair.status == "active")
+            .order_by(Pair.id)
+        )
+        return [await self._dto(r) for r in rows]
+
+    async def active_of_mentee(self, mentee_id: int, scope: ProgrammeScope | None = None) -> PairDTO | None:
+        """The mentee's active pair (in this programme, when a scope is given: one may be a mentee in
+        several programmes at once)."""
+        row = await self.s.scalar(
+            select(Pair)
+            .join(PairMember, PairMember.pair_id == Pair.id)
+            .where(
+                PairMember.mentee_id == mentee_id,
+                PairMember.left_at.is_(None),
+                Pair.status == "active",
+                in_scope(Pair.programme_id, scope),
+            )
+            .order_by(Pair.id)
             .limit(1)
         )
         return await self._dto(row) if row else None
@@ -180,11 +216,11 @@ class PairRepo:
         )
         return {mentor: n for mentor, n in rows.all()}
 
-    async def paired_mentees(self) -> set[int]:
+    async def paired_mentees(self, scope: ProgrammeScope | None = None) -> set[int]:
         rows = await self.s.scalars(
             select(PairMember.mentee_id)
             .join(Pair, Pair.id == PairMember.pair_id)
-            .where(Pair.status == "active", PairMember.left_at.is_(None))
+            .where(Pair.status == "active", PairMember.left_at.is_(None), in_scope(Pair.programme_id, scope))
         )
         return set(rows.all())
 
@@ -212,10 +248,10 @@ class PairRepo:
         )
         return result.rowcount == 1
 
-    async def withdraw_open_proposals(self, now: datetime) -> None:
-        """A new /match run replaces the proposals of earlier runs that were never decided."""
+    async def withdraw_open_proposals(self, now: datetime, scope: ProgrammeScope | None = None) -> None:
+        """A new /match run replaces the proposals of earlier runs (of the same programme) never decided."""
         await self.s.execute(
             update(MatchProposal)
-            .where(MatchProposal.status == "proposed")
+            .where(MatchProposal.status == "proposed", in_scope(MatchProposal.programme_id, scope))
             .values(status="superseded", decided_at=now)
         )

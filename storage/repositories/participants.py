@@ -5,8 +5,9 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.entities import ParticipantDTO, Role
+from bot.domain.entities import ParticipantDTO, ProgrammeScope, Role
 from storage.models import Consent, FsmRecord, ParentLink, Participant, ParticipantRole
+from storage.repositories.programmes import in_scope
 
 
 class ParticipantRepo:
@@ -134,6 +135,15 @@ class ParticipantRepo:
     async def remove_roles(self, participant_id: int) -> None:
         await self.s.execute(delete(ParticipantRole).where(ParticipantRole.participant_id == participant_id))
 
+    async def role_programmes(self, participant_id: int, role: Role) -> list[int | None]:
+        """The programmes in which the person holds this role, oldest role first (None: no programme)."""
+        rows = await self.s.scalars(
+            select(ParticipantRole.programme_id)
+            .where(ParticipantRole.participant_id == participant_id, ParticipantRole.role == role.value)
+            .order_by(ParticipantRole.id)
+        )
+        return list(rows.all())
+
     async def programmes_of(self, participant_id: int) -> list[int]:
         rows = await self.s.scalars(
             select(ParticipantRole.programme_id).where(
@@ -168,11 +178,12 @@ class ParticipantRepo:
         )
         return [await self._dto(r) for r in rows]
 
-    async def with_role(self, role: Role) -> list[ParticipantDTO]:
+    async def with_role(self, role: Role, scope: ProgrammeScope | None = None) -> list[ParticipantDTO]:
+        """People holding the role (in this programme, when a scope is given)."""
         rows = await self.s.scalars(
             select(Participant)
             .join(ParticipantRole, ParticipantRole.participant_id == Participant.id)
-            .where(ParticipantRole.role == role.value)
+            .where(ParticipantRole.role == role.value, in_scope(ParticipantRole.programme_id, scope))
             .distinct()
             .order_by(Participant.id)
         )

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import FormResponse, Meeting, Pair, PairMember, Participant, ParticipantRole
+from bot.domain.entities import ProgrammeScope
+from storage.models import FormResponse, Meeting, Pair, PairMember, ParentLink, Participant, ParticipantRole
+from storage.repositories.programmes import in_scope
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,8 @@ class ReportRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
 
-    async def people(self) -> list[PersonRow]:
+    async def people(self, scope: ProgrammeScope | None = None) -> list[PersonRow]:
+        """Everyone; of one programme, those with a role in it and its mentees' parents."""
         roles: dict[int, list[str]] = {}
         for pid, role in (
             await self.s.execute(
@@ -117,7 +120,9 @@ class ReportRepo:
                 Participant.position,
                 Participant.language,
                 Participant.created_at,
-            ).order_by(Participant.id)
+            )
+            .where(self._members(scope))
+            .order_by(Participant.id)
         )
         return [
             PersonRow(
@@ -133,6 +138,19 @@ class ReportRepo:
             )
             for pid, name, status, minor, group, position, language, joined in rows.all()
         ]
+
+    @staticmethod
+    def _members(scope: ProgrammeScope | None) -> Any:
+        if scope is None:
+            return Participant.id.is_not(None)
+        in_programme = select(ParticipantRole.participant_id).where(
+            in_scope(ParticipantRole.programme_id, scope)
+        )
+        mentees = select(ParticipantRole.participant_id).where(
+            ParticipantRole.role == "mentee", in_scope(ParticipantRole.programme_id, scope)
+        )
+        parents = select(ParentLink.parent_id).where(ParentLink.child_id.in_(mentees))
+        return or_(Participant.id.in_(in_programme), Participant.id.in_(parents))
 
     async def answers(self, form_ids: Iterable[str]) -> list[AnswerRow]:
         """One row per person and form: the newest submitted version (earlier ones are superseded anyway)."""
@@ -161,7 +179,7 @@ class ReportRepo:
             out.append(AnswerRow(pid, form_id, form_version, version, dict(answers or {}), submitted_at))
         return out
 
-    async def pairs(self) -> list[PairRow]:
+    async def pairs(self, scope: ProgrammeScope | None = None) -> list[PairRow]:
         current: dict[int, list[int]] = {}
         former: dict[int, list[int]] = {}
         for pair_id, mentee_id, left_at in (
@@ -180,7 +198,9 @@ class ReportRepo:
                 Pair.created_at,
                 Pair.closed_at,
                 Pair.close_reason,
-            ).order_by(Pair.id)
+            )
+            .where(in_scope(Pair.programme_id, scope))
+            .order_by(Pair.id)
         )
         return [
             PairRow(

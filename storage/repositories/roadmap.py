@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.entities import Status
-from storage.models import Participant, RoadmapItem
+from storage.models import Participant, Programme, RoadmapItem
 
 OPEN, DONE = "open", "done"
 # Column widths of roadmap_items: a longer value is refused before it reaches the database.
@@ -250,7 +250,9 @@ class RoadmapRepo:
         return result.rowcount == 1
 
     async def due_for_responsible(self, start: date, end: date) -> list[RoadmapItemDTO]:
-        """Open items with a responsible participant, due between start and end (inclusive)."""
+        """Open items with a responsible participant, due between start and end (inclusive); an archived
+        programme's roadmap reminds nobody."""
+        archived = select(Programme.id).where(Programme.archived_at.is_not(None))
         q = (
             select(RoadmapItem)
             .where(
@@ -258,6 +260,7 @@ class RoadmapRepo:
                 RoadmapItem.responsible_id.is_not(None),
                 RoadmapItem.due_on >= start,
                 RoadmapItem.due_on <= end,
+                RoadmapItem.programme_id.is_(None) | RoadmapItem.programme_id.not_in(archived),
             )
             .order_by(RoadmapItem.due_on, RoadmapItem.id)
         )
