@@ -133,6 +133,7 @@ async def fire_batch(repos: Repos, due: list[ReminderDTO], now: datetime, tz: Zo
     enqueue the messages of exactly those. The write lock is held for the writes only."""
     people = await repos.participants.get_many({r.participant_id for r in due})
     meetings_by_id = await repos.meetings.get_many({r.meeting_id for r in due if r.meeting_id})
+    pair_status = await repos.pairs.statuses({r.pair_id for r in due if r.pair_id})
     late: list[int] = []
     silent: list[int] = []
     messages: dict[int, list[NewMessage]] = {}
@@ -140,7 +141,9 @@ async def fire_batch(repos: Repos, due: list[ReminderDTO], now: datetime, tz: Zo
         if not rem.still_meaningful(_planned(r), now):
             late.append(r.id)
             continue
-        out = await compose(repos, r, tz, people, meetings_by_id)
+        # A pair that ended (dissolved, closed) gets no more reminders, whatever was still pending.
+        ended = r.pair_id is not None and pair_status.get(r.pair_id, "active") != "active"
+        out = [] if ended else await compose(repos, r, tz, people, meetings_by_id)
         if out:
             messages[r.id] = out
         else:

@@ -350,3 +350,71 @@ async def test_immediate_alert_for_curators_who_ask(hc, clock):
     assert len(alerts) == 1 and f"№{pair.id}" in alerts[0].text
     replies = await c.send("/alerts")
     assert "выключены" in replies[-1].text
+
+
+async def test_someone_in_two_programmes_chooses_the_pair_and_sees_both(hc, clock):
+    """A mentee in two programmes (e.g. pupil–pupil and a project with a teacher) has two pairs: /meeting and
+    /goals ask which one, and /meetings shows both."""
+    h = hc
+    pair_a, mentor_a, mentee = await make_pair(h)
+    mentor_b_id, mentor_b_tg = await seed(h, Role.MENTOR, "Проектов Иван", mentor_answers(["math"], 2))
+    async with unit_of_work(h.app.factory) as repos:
+        second = await repos.programmes.create("Проектная смена", "Europe/Moscow", h.app.clock())
+        mentee_id = (await repos.participants.by_telegram_id(mentee.id)).id
+        pair_b = await matching.create_pairing(repos, second.id, mentee_id, mentor_b_id, None, h.app.clock())
+    replies = await mentee.send("/meeting")
+    assert "несколько пар" in replies[-1].text
+    labels = [b["text"] for b in replies[-1].buttons()]
+    assert len(labels) == 2 and any("Проектная смена" in x for x in labels)
+    await mentee.click(next(x for x in labels if "Проектная смена" in x))
+    assert "Назначаем встречу" in mentee.last().text
+    await mentee.send("25.11.2026 16:30")
+    await mentee.click("Онлайн")
+    replies = await mentee.send("https://meet.example.org/project")
+    assert "Предложение отправлено" in replies[-1].text
+    async with unit_of_work(h.app.factory) as repos:
+        assert [m.pair_id for m in await repos.meetings.for_pair(pair_b.id)] == [pair_b.id]
+        assert await repos.meetings.for_pair(pair_a.id) == []
+    await h.deliver_outbox()
+    assert "предлагает встречу" in h.user(mentor_b_tg, "B", "ru").last().text
+    assert not any("предлагает встречу" in (m.text or "") for m in h.fake.delivered_to(mentor_a.id))
+    overviews = await mentee.send("/meetings")
+    assert len([m for m in overviews if "Проектов" in (m.text or "") or "Наставникова" in (m.text or "")]) == 2
+
+
+async def test_a_mentee_who_withdraws_leaves_the_pair_and_its_reminders_stop(hc, clock):
+    """Feedback is mandatory from every member: a mentee who withdrew consent must not keep the pair's stage
+    locked forever. The pair ends, the mentor is told (without the name), nothing more is reminded."""
+    h = hc
+    pair, mentor, mentee = await make_pair(h)
+    await propose_and_confirm(h, clock, mentor, mentee, "24.11.2026 16:30")
+    assert {r.status for r in await reminders(h)} == {"pending"}
+    await mentee.send("/consent")
+    await mentee.click("Отозвать согласие")
+    await mentee.click("Да, отозвать")
+    await h.deliver_outbox()
+    async with unit_of_work(h.app.factory) as repos:
+        assert (await repos.pairs.get(pair.id)).status == "dissolved"
+    assert {r.status for r in await reminders(h)} == {"cancelled"}
+    note = mentor.last().text
+    assert "вышел из программы" in note and "Ученик" not in note
+    clock.set("24.11.2026 16:00")  # the meeting's "in an hour" moment: nothing goes out
+    await h.app.reminders.fire_due()
+    await h.deliver_outbox()
+    assert mentor.last().text == note
+
+
+async def test_a_mentor_who_withdraws_sends_the_mentee_back_to_matching(hc, clock):
+    h = hc
+    pair, mentor, mentee = await make_pair(h)
+    await mentor.send("/consent")
+    await mentor.click("Отозвать согласие")
+    await mentor.click("Да, отозвать")
+    await h.deliver_outbox()
+    assert "куратор подберёт вам нового наставника" in mentee.last().text
+    async with unit_of_work(h.app.factory) as repos:
+        assert (await repos.pairs.get(pair.id)).status == "dissolved"
+        mentee_id = (await repos.participants.by_telegram_id(mentee.id)).id
+        assert await repos.pairs.active_of_mentee(mentee_id) is None
+        pool = await matching.build_pool(repos, (await repos.programmes.active())[0])
+    assert mentee_id in {m.id for m in pool.mentees}

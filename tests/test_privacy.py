@@ -17,7 +17,7 @@ from bot.domain.entities import NewMessage, Role, Status
 from bot.testing.fake_telegram import FakeTelegram
 from bot.testing.harness import Client, Harness, make_settings
 from handlers import privacy
-from storage.models import AuditEntry, Base, FormResponse, OutboxMessage, Participant
+from storage.models import AuditEntry, Base, FormResponse, OutboxMessage, PairMember, Participant
 from storage.uow import unit_of_work
 from tests.conftest import CURATOR_ID
 from tests.helpers import invite, onboard_curator, onboard_mentor, token_in
@@ -312,9 +312,14 @@ async def test_forget_a_mentee_erases_her_everywhere_at_once(h):
             select(OutboxMessage).where(OutboxMessage.participant_id == w["mentor_id"])
         )
         assert to_mentor.payload["text"] == "Ваша наставляемая: —"
-        # the pair still exists, anonymously; the mentor's own texts are untouched
+        # the pair ended with her leaving (no stage waits for her feedback) and stays, anonymously, as a
+        # statistic; the mentor's own texts are untouched
         pair = await repos.pairs.get(w["pair_id"])
-        assert pair is not None and pair.mentee_ids == (mentee_id,)
+        assert pair is not None and pair.status == "dissolved" and pair.mentee_ids == ()
+        assert (
+            await repos.session.scalar(select(PairMember.mentee_id).where(PairMember.pair_id == w["pair_id"]))
+            == mentee_id
+        )
         mentor_answers = await repos.forms.latest_submitted(w["mentor_id"], "mentor")
         assert mentor_answers.answers == {"motivation": MENTOR_TEXT}
     (entry,) = await audit(h, "privacy.forget")
