@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.domain.programme_templates import MENTORING_FORMS as TEMPLATE_FORMS
+
 # pytest's default rootdir handling puts tests/ on sys.path, not the repo root.
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -47,7 +49,9 @@ SLOTS = (
     "weekday_morning", "weekday_afternoon", "weekday_evening",
     "weekend_morning", "weekend_afternoon", "weekend_evening",
 )  # fmt: skip
-MENTORING_FORMS = ("pupil_pupil", "teacher_teacher", "student_student", "employer_student", "student_pupil")
+# Every form of mentoring a programme template may name (a college's "teacher_student" among them): a mentor
+# must be able to choose each, or that programme's mentees could never be matched.
+MENTORING_FORMS = TEMPLATE_FORMS
 PROFILE_FORMS = ("mentee_needs", "young_specialist_needs", "mentor")
 # Telegram shows long button captions cut with an ellipsis on phones.
 MAX_BUTTON_TEXT = 64
