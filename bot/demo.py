@@ -11,6 +11,12 @@ happen?", fills in a form) after a plausible delay, and the clock jumps from one
 reminder, someone's action, the daily scan at 10:00. A few things go wrong on purpose: one pair is late with
 its first meeting, two people are late with feedback, one meeting does not take place, one pupil leaves the
 questionnaire half-done. The transcript has one line per notable event; the counts come at the end.
+
+`--template ID` runs one of the five seed programme templates (bot/programmes/<id>.yaml) instead: the curator
+creates the programme from it through /programme, a small cast that fits it (its mentee groups, forms of
+mentoring and mentees' questionnaire; parents only where mentees are minors) goes through the same story,
+and the meetings follow the template's stage plan (its number of joint-work meetings, its deadlines), so its
+reminders, monitoring months and KPI targets are the ones at work.
 """
 
 from __future__ import annotations
@@ -311,6 +317,443 @@ SURVEY_LATE, SURVEY_NEVER = "zakharov", "pavlov"
 ALUMNI = ("morozova", "volkov", "alekseeva")  # would mentor others; the first says yes when the bot asks
 
 
+@dataclass(frozen=True)
+class Cast:
+    """Who takes part in one run and what goes wrong on purpose (persona keys; see the constants above)."""
+
+    mentors: tuple[Persona, ...]
+    mentees: tuple[Persona, ...]
+    late_pair: str
+    late_feedback: Mapping[tuple[str, int], tuple[str, str]]
+    missed: tuple[str, int]
+    pauses_form: str
+    survey_late: str
+    survey_never: str
+    survey_problem: str  # reports a problem in the monitoring survey
+    alumni: tuple[str, ...]
+    population: int  # the intended population for coverage (/population)
+    start: datetime = START
+
+
+# The hand-made school programme `nastavnik demo` runs without --template (the app's default programme
+# settings: six joint-work meetings, stage deadlines 14/28/42/150/180 days).
+DEFAULT_CAST = Cast(
+    MENTORS,
+    MENTEES,
+    LATE_PAIR,
+    LATE_FEEDBACK,
+    MISSED,
+    PAUSES_FORM,
+    SURVEY_LATE,
+    SURVEY_NEVER,
+    "nikitina",
+    ALUMNI,
+    POPULATION,
+)
+
+
+def _needs(key: str, name: str, group: str, answers: dict[str, Any], *, parent: str = "") -> Persona:
+    """A mentee whose intake answers are given as they are (any mentee questionnaire)."""
+    return Persona(key, name, "mentee", group=group, minor=bool(parent), parent=parent, answers=answers)
+
+
+def _needs_answers(
+    level: str, goals: list[str], areas: list[str], fmt: str, slots: list[str]
+) -> dict[str, Any]:
+    return {"study_level": level, "goals": goals, "areas": areas, "format": fmt, "slots": slots}
+
+
+def _young_specialist_answers(
+    experience: str, position: str, areas: list[str], fmt: str, slots: list[str]
+) -> dict[str, Any]:
+    return {"experience": experience, "position": position, "areas": areas, "format": fmt, "slots": slots}
+
+
+# One small cast per seed programme template (bot/programmes/<id>.yaml), fitted to its mentee groups, forms of
+# mentoring and mentees' questionnaire: two mentors, three mentees (one pair is a group of two), parents only
+# where the mentees are minors. Kept small so that a template's whole year runs in seconds.
+TEMPLATE_CASTS: dict[str, Cast] = {
+    # Additional education for children: older pupils of the centre's studios mentor younger ones.
+    "children_centre": Cast(
+        (
+            _mentor(
+                "gromova",
+                "Громова Вера Андреевна",
+                ["arts", "music", "communication"],
+                2,
+                "offline",
+                ["weekday_afternoon", "weekend_morning"],
+                role="pupil",
+                forms=("pupil_pupil",),
+                years=3,
+                at=((1, "16:00"), (4, "16:00")),
+                meet="offline",
+            ),
+            _mentor(
+                "tikhonov",
+                "Тихонов Лев Максимович",
+                ["informatics", "projects", "research"],
+                1,
+                "any",
+                ["weekday_evening", "weekend_morning"],
+                role="pupil",
+                forms=("pupil_pupil",),
+                at=((2, "17:30"), (5, "11:00")),
+            ),
+        ),
+        (
+            _needs(
+                "zaitseva",
+                "Зайцева Мила Олеговна",
+                "6А",
+                _needs_answers("school_5_7", ["hobby"], ["arts", "music"], "offline", ["weekday_afternoon"]),
+                parent="Зайцева Ольга Ивановна",
+            ),
+            _needs(
+                "kovalev",
+                "Ковалёв Денис Петрович",
+                "7Б",
+                _needs_answers(
+                    "school_5_7", ["project"], ["informatics", "projects"], "any", ["weekday_evening"]
+                ),
+                parent="Ковалёв Пётр Сергеевич",
+            ),
+            _needs(
+                "sorokina",
+                "Сорокина Ева Дмитриевна",
+                "8А",
+                _needs_answers(
+                    "school_8_9",
+                    ["confidence", "hobby"],
+                    ["arts", "communication"],
+                    "any",
+                    ["weekday_afternoon", "weekend_morning"],
+                ),
+                parent="Сорокина Наталья Юрьевна",
+            ),
+        ),
+        late_pair="tikhonov",
+        late_feedback={
+            ("gromova", 1): ("sorokina", "feedback_1d"),
+            ("tikhonov", 6): ("kovalev", "feedback_3d"),
+        },
+        missed=("gromova", 4),
+        pauses_form="kovalev",
+        survey_late="zaitseva",
+        survey_never="",
+        survey_problem="sorokina",
+        alumni=("sorokina",),
+        population=40,
+    ),
+    # A secondary school: pupils of grades 10–11 mentor pupils of grades 8–9 (pupil–pupil).
+    "school": Cast(
+        (
+            _mentor(
+                "belov",
+                "Белов Арсений Игоревич",
+                ["math", "physics", "exams", "study_skills"],
+                2,
+                "any",
+                ["weekday_evening", "weekend_morning"],
+                role="pupil",
+                forms=("pupil_pupil",),
+                at=((1, "17:00"), (4, "17:00")),
+                meet="offline",
+            ),
+            _mentor(
+                "ershova",
+                "Ершова Таисия Романовна",
+                ["russian", "literature", "communication", "exams"],
+                1,
+                "offline",
+                ["weekday_afternoon"],
+                role="pupil",
+                forms=("pupil_pupil",),
+                at=((0, "15:30"), (3, "15:30")),
+                meet="offline",
+            ),
+        ),
+        (
+            _needs(
+                "medvedev",
+                "Медведев Глеб Антонович",
+                "8А",
+                _needs_answers(
+                    "school_8_9", ["grades"], ["math", "study_skills"], "any", ["weekday_evening"]
+                ),
+                parent="Медведева Анна Львовна",
+            ),
+            _needs(
+                "karpova",
+                "Карпова Злата Сергеевна",
+                "9Б",
+                _needs_answers(
+                    "school_8_9", ["exam_prep"], ["russian", "exams"], "offline", ["weekday_afternoon"]
+                )
+                | {"exam_kind": "oge", "exam_subjects": ["russian"]},
+                parent="Карпов Сергей Иванович",
+            ),
+            _needs(
+                "zhukov",
+                "Жуков Роман Ильич",
+                "9А",
+                _needs_answers(
+                    "school_8_9",
+                    ["exam_prep"],
+                    ["math", "physics", "exams"],
+                    "any",
+                    ["weekday_evening", "weekend_morning"],
+                )
+                | {"exam_kind": "oge", "exam_subjects": ["math", "physics"]},
+                parent="Жукова Марина Петровна",
+            ),
+        ),
+        late_pair="ershova",
+        late_feedback={("belov", 1): ("zhukov", "feedback_1d"), ("ershova", 6): ("karpova", "feedback_3d")},
+        missed=("belov", 5),
+        pauses_form="medvedev",
+        survey_late="karpova",
+        survey_never="",
+        survey_problem="zhukov",
+        alumni=("zhukov",),
+        population=60,
+    ),
+    # Young specialists (0–3 years of work) and experienced teachers of an out-of-school centre; adults only.
+    # Mentee and mentor bases are filled in September, pairs are formed in October.
+    "young_specialists": Cast(
+        (
+            _mentor(
+                "romanova",
+                "Романова Ирина Викторовна",
+                ["methodology", "lesson_planning", "parent_communication", "documentation"],
+                2,
+                "any",
+                ["weekday_afternoon", "weekday_evening"],
+                role="teacher",
+                forms=("teacher_teacher",),
+                years=22,
+                at=((1, "15:00"), (3, "15:00")),
+                meet="offline",
+            ),
+            _mentor(
+                "zakharchenko",
+                "Захарченко Олег Николаевич",
+                ["digital_tools", "extracurricular", "professional_growth", "assessment"],
+                1,
+                "online",
+                ["weekday_evening"],
+                role="teacher",
+                forms=("teacher_teacher",),
+                years=15,
+                at=((0, "18:00"), (3, "18:00")),
+            ),
+        ),
+        (
+            _needs(
+                "isaeva",
+                "Исаева Алина Руслановна",
+                "",
+                _young_specialist_answers(
+                    "first_year",
+                    "additional_education",
+                    ["lesson_planning", "parent_communication", "methodology"],
+                    "any",
+                    ["weekday_afternoon"],
+                ),
+            ),
+            _needs(
+                "golubev",
+                "Голубев Никита Андреевич",
+                "",
+                _young_specialist_answers(
+                    "second_year",
+                    "additional_education",
+                    ["digital_tools", "professional_growth", "extracurricular"],
+                    "online",
+                    ["weekday_evening"],
+                ),
+            ),
+            _needs(
+                "panova",
+                "Панова Дарья Евгеньевна",
+                "",
+                _young_specialist_answers(
+                    "first_year",
+                    "psychologist",
+                    ["documentation", "methodology", "parent_communication"],
+                    "offline",
+                    ["weekday_afternoon", "weekday_evening"],
+                ),
+            ),
+        ),
+        late_pair="zakharchenko",
+        late_feedback={
+            ("romanova", 1): ("panova", "feedback_1d"),
+            ("zakharchenko", 6): ("golubev", "feedback_3d"),
+        },
+        missed=("romanova", 5),
+        pauses_form="golubev",
+        survey_late="isaeva",
+        survey_never="",
+        survey_problem="panova",
+        alumni=("isaeva",),
+        population=3,  # every young specialist of the centre: the template's coverage target is 100 %
+        start=datetime(2026, 10, 1, 9, 0, tzinfo=TZ),
+    ),
+    # A music college: an employer (a philharmonic soloist) and a senior student mentor students; a first-year
+    # student is 16, so a parent consents.
+    "college": Cast(
+        (
+            _mentor(
+                "laptev",
+                "Лаптев Сергей Валентинович",
+                ["music", "career", "projects"],
+                2,
+                "any",
+                ["weekday_evening", "weekend_afternoon"],
+                role="employer",
+                forms=("employer_student",),
+                years=12,
+                at=((2, "18:30"), (5, "13:00")),
+                meet="offline",
+            ),
+            _mentor(
+                "osipova",
+                "Осипова Ульяна Денисовна",
+                ["music", "study_skills", "exams", "adaptation"],
+                1,
+                "offline",
+                ["weekday_afternoon"],
+                role="student",
+                forms=("student_student",),
+                at=((0, "14:00"), (3, "14:00")),
+                meet="offline",
+            ),
+        ),
+        (
+            _needs(
+                "chernov",
+                "Чернов Михаил Артурович",
+                "ФО-11",
+                _needs_answers(
+                    "college",
+                    ["adaptation"],
+                    ["adaptation", "study_skills", "music"],
+                    "offline",
+                    ["weekday_afternoon"],
+                ),
+                parent="Чернова Светлана Викторовна",
+            ),
+            _needs(
+                "baranova",
+                "Баранова Юлия Игоревна",
+                "ВО-31",
+                _needs_answers(
+                    "college",
+                    ["career", "project"],
+                    ["career", "music", "projects"],
+                    "any",
+                    ["weekday_evening", "weekend_afternoon"],
+                ),
+            ),
+            _needs(
+                "fomin",
+                "Фомин Ярослав Олегович",
+                "ДИ-21",
+                _needs_answers("college", ["olympiad"], ["music", "projects"], "any", ["weekday_evening"]),
+            ),
+        ),
+        late_pair="osipova",
+        late_feedback={("laptev", 1): ("fomin", "feedback_1d"), ("osipova", 6): ("chernov", "feedback_3d")},
+        missed=("laptev", 5),
+        pauses_form="baranova",
+        survey_late="fomin",
+        survey_never="",
+        survey_problem="chernov",
+        alumni=("baranova",),
+        population=120,  # the college's students: the template's coverage target is 70 % by 2024
+    ),
+    # A kindergarten: experienced teachers mentor new staff (teacher–teacher); pairs are formed in October.
+    "kindergarten": Cast(
+        (
+            _mentor(
+                "kirillova",
+                "Кириллова Галина Петровна",
+                ["methodology", "parent_communication", "communication", "adaptation"],
+                2,
+                "offline",
+                ["weekday_afternoon"],
+                role="teacher",
+                forms=("teacher_teacher",),
+                years=25,
+                at=((1, "13:30"), (3, "13:30")),
+                meet="offline",
+            ),
+            _mentor(
+                "nikolaeva",
+                "Николаева Светлана Игоревна",
+                ["music", "arts", "extracurricular"],
+                1,
+                "offline",
+                ["weekday_afternoon"],
+                role="teacher",
+                forms=("teacher_teacher",),
+                years=18,
+                at=((0, "13:00"), (2, "13:00")),
+                meet="offline",
+            ),
+        ),
+        (
+            _needs(
+                "vasilyeva",
+                "Васильева Ксения Андреевна",
+                "",
+                _young_specialist_answers(
+                    "first_year",
+                    "preschool_teacher",
+                    ["methodology", "parent_communication"],
+                    "offline",
+                    ["weekday_afternoon"],
+                ),
+            ),
+            _needs(
+                "timofeeva",
+                "Тимофеева Ольга Сергеевна",
+                "",
+                _young_specialist_answers(
+                    "first_year",
+                    "preschool_teacher",
+                    ["parent_communication", "documentation"],
+                    "offline",
+                    ["weekday_afternoon"],
+                ),
+            ),
+            _needs(
+                "polyakova",
+                "Полякова Анастасия Викторовна",
+                "",
+                _young_specialist_answers(
+                    "second_year", "preschool_teacher", ["extracurricular"], "any", ["weekday_afternoon"]
+                ),
+            ),
+        ),
+        late_pair="nikolaeva",
+        late_feedback={
+            ("kirillova", 1): ("timofeeva", "feedback_1d"),
+            ("nikolaeva", 6): ("polyakova", "feedback_3d"),
+        },
+        missed=("kirillova", 5),
+        pauses_form="polyakova",
+        survey_late="vasilyeva",
+        survey_never="",
+        survey_problem="timofeeva",
+        alumni=("vasilyeva",),
+        population=12,  # the kindergarten's teachers
+        start=datetime(2026, 10, 1, 9, 0, tzinfo=TZ),
+    ),
+}
+
+
 def translit(text: str) -> str:
     out = []
     for ch in text:
@@ -321,6 +764,30 @@ def translit(text: str) -> str:
         else:
             out.append(ch)
     return "".join(out)
+
+
+def meeting_days(plan: Any, paired_on: date) -> tuple[int, ...]:
+    """Days after the pairing each meeting of a programme's sequence is aimed at (each pair then takes its own
+    next free slot): the first three a few days before their stage's deadline, the joint-work meetings spread
+    evenly up to a few days before that stage's deadline, the final meeting a few days before its own. So a
+    template's year is lived as its stage plan says (a school year to 30 November, a May closing, …)."""
+    from bot.domain.stages import STAGE_ORDER, Stage
+
+    due = {s: (plan.deadline_for(s, paired_on) - paired_on).days for s in STAGE_ORDER}
+    intro = max(2, due[Stage.INTRODUCTION] - 5)
+    trial = max(intro + 4, due[Stage.TRIAL] - 5)
+    planning = max(trial + 4, due[Stage.PLANNING] - 5)
+    count = plan.joint_work_meetings
+    step = max(4.0, (due[Stage.JOINT_WORK] - 5 - planning) / count)
+    joint = [planning + round(step * (i + 1)) for i in range(count)]
+    return (intro, trial, planning, *joint, max(joint[-1] + 4, due[Stage.FINAL] - 5))
+
+
+def template_ids() -> list[str]:
+    """The seed programme templates the demo can run (bot/programmes/*.yaml), in the order of their seeds."""
+    from bot.services.programmes import templates
+
+    return [t.id for t in sorted(templates().values(), key=lambda t: t.seed)]
 
 
 @dataclass
@@ -372,6 +839,13 @@ class DemoResult:
     announcement_recipients: int | None
     skipped: list[str]
     problems: list[str]
+    template: str | None = None  # the seed template the programme was created from (None: the default run)
+    programme_title: str = ""
+    programme_settings: dict[str, Any] = field(default_factory=dict)
+    intake_forms: dict[str, int] = field(default_factory=dict)  # mentees' submitted intake forms, by form id
+    held_by_pair: dict[int, dict[str, int]] = field(default_factory=dict)  # held meetings per pair, by stage
+    roles: dict[str, int] = field(default_factory=dict)  # people holding each role
+    forced_pairs: list[str] = field(default_factory=list)  # hand-made pairs the bot warned about
 
 
 @dataclass
@@ -403,12 +877,31 @@ class DemoError(RuntimeError):
 # ------------------------------------------------------------------------------------------- the run
 class Demo:
     def __init__(
-        self, out_dir: Path, lang: str, seed: int, echo: Callable[[str], None], quick: bool = False
+        self,
+        out_dir: Path,
+        lang: str,
+        seed: int,
+        echo: Callable[[str], None],
+        quick: bool = False,
+        template: str | None = None,
     ) -> None:
         from bot.i18n import Translator
 
         self.out_dir = out_dir
         self.quick = quick
+        self.template_id = template
+        self.cast = TEMPLATE_CASTS[template] if template else DEFAULT_CAST
+        self.start_at = self.cast.start
+        # Days after the pairing each meeting of the sequence is aimed at (set at the pairing for a template).
+        self.offsets: tuple[int, ...] = MEETING_OFFSETS
+        self.programme_id: int | None = None
+        self.template = None
+        if template:
+            from bot.services.programmes import templates
+
+            self.template = templates()[template]
+        self.forced: list[str] = []
+        self.paused: set[str] = set()
         self.db = out_dir / "demo.db"
         for suffix in ("", "-wal", "-shm", "-journal", ".outbox-journal"):
             Path(f"{self.db}{suffix}").unlink(missing_ok=True)  # a fresh programme every run
@@ -417,7 +910,7 @@ class Demo:
         self.rng = random.Random(seed)
         self.echo = echo
         self.lines: list[str] = []
-        self.now = START.astimezone(UTC)
+        self.now = self.start_at.astimezone(UTC)
         self.queue: list[tuple[datetime, int, Callable[[], Awaitable[None]]]] = []
         self._seq = itertools.count()
         self.people: dict[str, Person] = {}
@@ -462,6 +955,11 @@ class Demo:
 
     def typed(self, key: str) -> str:
         return self.t(f"demo.say.{key}")
+
+    def _keyed(self, key: str) -> str:
+        """The key of what this template's cast types instead of the school demo's text, if it has its own."""
+        own = f"by_template.{self.template_id}.{key}"
+        return own if self.template_id and self.t.has(f"demo.say.{own}") else key
 
     def later(self, low: timedelta, high: timedelta) -> datetime:
         """When a person gets round to something: between ``low`` and ``high`` from now, not at night."""
@@ -734,7 +1232,7 @@ class Demo:
             pair = self.pair_of(p)
             meeting_id = int(data.split(":")[-1])
             late = (
-                LATE_FEEDBACK.get((pair.mentor.persona.key, pair.meeting_no.get(meeting_id, -1)))
+                self.cast.late_feedback.get((pair.mentor.persona.key, pair.meeting_no.get(meeting_id, -1)))
                 if pair
                 else None
             )
@@ -750,8 +1248,9 @@ class Demo:
                 pair.dirty = True
         elif kind == "campaign" and (data := self._button(row, "sv:")):
             p.survey_messages += 1
-            key = p.persona.key
-            if key == SURVEY_NEVER or (key == SURVEY_LATE and p.survey_messages < 2) or p.survey_messages > 2:
+            key, cast = p.persona.key, self.cast
+            late = key == cast.survey_late and p.survey_messages < 2
+            if key == cast.survey_never or late or p.survey_messages > 2:
                 return
             self.at(self.later(timedelta(hours=1), timedelta(hours=30)), lambda: self.survey(p, row, data))
         elif kind == "final_survey" and (data := self._button(row, "fs:")):
@@ -780,6 +1279,8 @@ class Demo:
             return False
         if q.type == Q.INTEGER:
             return q.bounds()[0]
+        if q.type == Q.DATE and q.required:
+            return f"{self.local().date() + timedelta(days=14):%d.%m.%Y}"
         if q.type == Q.TEXT and q.required:
             return self.typed("next_steps")
         return None
@@ -845,21 +1346,30 @@ class Demo:
                 out["about"] = self.typed(f"about.{key}")
         else:
             out["difficulties"] = self.typed(f"difficulty.{key}")
-            if self.t.has(f"demo.say.interests.{key}"):
-                out["interests"] = self.typed(f"interests.{key}")
+            for question in ("interests", "expectations"):
+                if self.t.has(f"demo.say.{question}.{key}"):
+                    out[question] = self.typed(f"{question}.{key}")
         return out
 
+    def intake_form(self, p: Person) -> str:
+        if p.persona.role == "mentor":
+            return "mentor"
+        return self.template.mentee_form if self.template else "mentee_needs"
+
     async def intake(self, p: Person, *, resume: bool = False) -> None:
+        key = p.persona.key
         if resume:
             await p.client.send("/start")
-            if p.persona.key == PAUSES_FORM:
+            if key in self.paused:
                 self.say("form_resumed", who=p.short)
-        stop = 3 if p.persona.key == PAUSES_FORM and not resume else None
+        # The first time round they put it aside (a minor's first time comes after the parent's consent).
+        stop = 3 if key == self.cast.pauses_form and key not in self.paused else None
         answers = await self.fill(p, self._intake_answers(p), stop_after=stop)
         if answers is None:
+            self.paused.add(key)
             self.say("form_paused", who=p.short, n=stop)
             return
-        form = self.engine.forms["mentor" if p.persona.role == "mentor" else "mentee_needs"]
+        form = self.engine.forms[self.intake_form(p)]
         summary = self._summary(form.id, answers)
         self.say("form_done", who=p.short, title=form.title.get(self.lang), summary=summary)
 
@@ -873,6 +1383,34 @@ class Demo:
         await c.client.send(name)
         await self.pid_of(c)
         self.say("curator_joins", who=c.short)
+
+    async def create_programme(self) -> None:
+        """The curator presses through /programme → a new programme → the template → Create; the programme
+        made from the template becomes theirs, so the invitations and everything after work on it."""
+        from handlers.programmes import ProgrammeCb
+        from storage.uow import unit_of_work
+
+        assert self.template is not None
+        c, tid = self.curator.client, self.template.id
+        overview = (await c.send("/programme"))[-1]
+        await c.press(ProgrammeCb(a="new").pack(), overview)
+        data = ProgrammeCb(a="tpl", v=tid).pack()
+        if data not in [b.get("callback_data") for b in overview.buttons()]:
+            raise DemoError(f"/programme offers no template {tid!r}")
+        await c.press(data, overview)
+        offer = html.unescape(_TAG_RE.sub("", overview.text or ""))
+        await c.press(ProgrammeCb(a="mk", v=tid).pack(), overview)
+        async with unit_of_work(self.h.app.factory) as repos:
+            from bot.services import programmes
+
+            programme = await programmes.current(repos, self.curator.pid)
+        if programme is None or programme.template != tid:
+            raise DemoError(f"the curator's programme was not created from the template {tid!r}")
+        self.programme_id = programme.id
+        self.say("programme", title=programme.title, template=self.template.title_for(self.lang), id=tid)
+        # The settings the bot filled in from the template, as it showed them before "Create".
+        for line in offer.split("\n\n")[0].split("\n")[1:]:
+            self.plain(f"             {line.strip()}")
 
     async def invite(self, role: str) -> str:
         c = self.curator.client
@@ -894,7 +1432,9 @@ class Demo:
             detail = self.typed(f"position.{p.persona.key}")
             await c.send(detail)
         else:
-            detail = p.persona.group if self.lang == "ru" else translit(p.persona.group)
+            # A class like 8Б is written as it is; a working adult names their group or department in words.
+            group = p.persona.group
+            detail = (group if self.lang == "ru" else translit(group)) or self.typed(f"group.{p.persona.key}")
             await c.send(detail)
             await c.click(t("common.no") if p.persona.minor else t("common.yes"))
         await self.pid_of(p)
@@ -928,7 +1468,7 @@ class Demo:
         replies = await c.send("/questionnaires")
         counts = next((line for m in replies for line in (m.text or "").split("\n") if "·" in line), "")
         self.say("questionnaires", counts=counts.strip())
-        p = self.people[PAUSES_FORM]
+        p = self.people[self.cast.pauses_form]
         await c.click(self.t("questionnaire.nudge", name=p.name))
         self.say("nudge_form", who=p.short)
 
@@ -936,15 +1476,15 @@ class Demo:
         from handlers.mentor_base import MentorCb
 
         c = self.curator.client
-        interviewee = self.people[LATE_PAIR]
+        interviewee = self.people[self.cast.late_pair]
         await c.send("/mentors")
         await c.press(MentorCb(a="iv", p=interviewee.pid).pack(), c.last())
         await c.send(f"{self.local():%d.%m.%Y}")
-        note = self.typed("interview_note")
+        note = self.typed(self._keyed("interview_note"))
         await c.send(note)
         self.say("interview", who=interviewee.short, note=note)
         listing = (await c.send("/mentors"))[-1]
-        for m in MENTORS:
+        for m in self.cast.mentors:
             p = self.people[m.key]
             data = MentorCb(a="ok", p=p.pid).pack()
             if data not in [b.get("callback_data") for b in listing.buttons()]:
@@ -961,48 +1501,102 @@ class Demo:
         page = next(
             (m for m in replies if any(b["callback_data"].startswith("cm:") for b in m.buttons())), None
         )
-        if page is None:
+        if page is None and self.template is None:
             raise DemoError("/match proposed nothing: " + self._first_line(replies[-1].text or ""))
-        run = MatchCb.unpack(page.buttons()[0]["callback_data"]).run
-        names = {p.pid: p.short for p in self.people.values()}
-        async with unit_of_work(self.h.app.factory) as repos:
-            proposals = await repos.pairs.proposals(run)
-        self.say("match", count=len(proposals))
-        for pr in proposals:
-            reasons = "; ".join(reason_text(r, self.engine, t) for r in pr.reasons)
-            self.plain(
-                " " * 12
-                + t(
-                    "demo.proposal",
-                    mentee=names.get(pr.mentee_id, "?"),
-                    mentor=names.get(pr.mentor_id, "?"),
-                    score=round(pr.score * 100),
-                    reasons=reasons,
+        if page is None:
+            self.say("match_none", text=self._first_line(replies[0].text or ""))
+            for m in replies[1:]:
+                for line in html.unescape(_TAG_RE.sub("", m.text or "")).split("\n"):
+                    if line.startswith("•"):
+                        self.plain(f"             {line}")
+        else:
+            run = MatchCb.unpack(page.buttons()[0]["callback_data"]).run
+            names = {p.pid: p.short for p in self.people.values()}
+            async with unit_of_work(self.h.app.factory) as repos:
+                proposals = await repos.pairs.proposals(run)
+            self.say("match", count=len(proposals))
+            for pr in proposals:
+                reasons = "; ".join(reason_text(r, self.engine, t) for r in pr.reasons)
+                self.plain(
+                    " " * 12
+                    + t(
+                        "demo.proposal",
+                        mentee=names.get(pr.mentee_id, "?"),
+                        mentor=names.get(pr.mentor_id, "?"),
+                        score=round(pr.score * 100),
+                        reasons=reasons,
+                    )
                 )
-            )
-        left = [
-            p.short
-            for p in self.people.values()
-            if p.persona.role == "mentee" and p.pid not in {pr.mentee_id for pr in proposals}
-        ]
-        if left:
-            self.plain(" " * 12 + t("demo.unmatched", names=", ".join(left)))
-        approve_all = next(b for b in page.buttons() if MatchCb.unpack(b["callback_data"]).a == "all")
-        await c.press(approve_all["callback_data"], page)
-        self.say("approve_all")
+            left = [
+                p.short
+                for p in self.people.values()
+                if p.persona.role == "mentee" and p.pid not in {pr.mentee_id for pr in proposals}
+            ]
+            if left:
+                self.plain(" " * 12 + t("demo.unmatched", names=", ".join(left)))
+            approve_all = next(b for b in page.buttons() if MatchCb.unpack(b["callback_data"]).a == "all")
+            await c.press(approve_all["callback_data"], page)
+            self.say("approve_all")
+        if self.template is not None:
+            await self.pair_by_hand()
         by_pid = {p.pid: p for p in self.people.values()}
         async with unit_of_work(self.h.app.factory) as repos:
             active = await repos.pairs.active()
         for dto in sorted(active, key=lambda x: x.id):
             mentor = by_pid[dto.mentor_id]
             pair = PairSim(dto.id, mentor, [by_pid[i] for i in dto.mentee_ids])
-            pair.wait_for_nudge = mentor.persona.key == LATE_PAIR
+            pair.wait_for_nudge = mentor.persona.key == self.cast.late_pair
             self.pairs[dto.id] = pair
             self.say("pair", id=dto.id, mentor=mentor.short, mentees=", ".join(m.short for m in pair.mentees))
+        if not self.pairs:
+            raise DemoError("no pairs were formed")
         self.paired_on = self.local().date()
-        # Coverage is counted against the intended population: pupils of grades 8–11 who could take part.
-        await c.send(f"/population {POPULATION}")
-        self.say("population", n=POPULATION)
+        if self.template is not None:
+            self.offsets = meeting_days(self.template.stage_plan, self.paired_on)
+        # Coverage is counted against the intended population: e.g. the pupils of grades 8–11 who could join.
+        await c.send(f"/population {self.cast.population}")
+        self.say("population", n=self.cast.population)
+
+    async def pair_by_hand(self) -> None:
+        """Mentees the matching left without a pair: the curator pairs each by hand (/pair) with the mentor
+        who fits best and still has room, and creates the pair anyway when the bot warns that a rule is broken
+        (every such warning is kept in the result)."""
+        from handlers.matching import ManualCb
+        from storage.uow import unit_of_work
+
+        c = self.curator.client
+        async with unit_of_work(self.h.app.factory) as repos:
+            active = await repos.pairs.active()
+        load = {p.mentor_id: len(p.mentee_ids) for p in active}
+        paired = {x for p in active for x in p.mentee_ids}
+        mentors = [self.people[m.key] for m in self.cast.mentors]
+        for p in [self.people[m.key] for m in self.cast.mentees if self.people[m.key].pid not in paired]:
+            free = [m for m in mentors if load.get(m.pid, 0) < m.persona.answers["capacity"]]
+            if not free:
+                break
+            areas = set(p.persona.answers.get("areas") or [])
+            mentor = max(
+                free, key=lambda m: (len(areas & set(m.persona.answers["areas"])), -load.get(m.pid, 0))
+            )
+            listing = (await c.send("/pair"))[-1]
+            data = ManualCb(a="mentee", mentee=p.pid).pack()
+            if data not in [b.get("callback_data") for b in listing.buttons()]:
+                self.problem(f"/pair does not offer {p.short}: {self._first_line(listing.text or '')}")
+                continue
+            await c.press(data, listing)
+            await c.press(ManualCb(a="mentor", mentee=p.pid, mentor=mentor.pid).pack(), listing)
+            self.say("manual", mentee=p.short, mentor=mentor.short)
+            force = ManualCb(a="force", mentee=p.pid, mentor=mentor.pid).pack()
+            if force in [b.get("callback_data") for b in listing.buttons()]:
+                lines = html.unescape(_TAG_RE.sub("", listing.text or "")).split("\n")
+                warning = "; ".join(x.lstrip("• ").strip() for x in lines[1:] if x.strip())
+                self.forced.append(f"{p.short} → {mentor.short}: {warning}")
+                self.say("manual_warning", text=warning, button=self.t("matching.manual_force"))
+                await c.press(force, listing)
+            if (listing.text or "") != self.t("matching.manual_done"):
+                self.problem(f"/pair {p.short} → {mentor.short}: {self._first_line(listing.text or '')}")
+                continue
+            load[mentor.pid] = load.get(mentor.pid, 0) + 1
 
     # -- meetings --------------------------------------------------------------------------------------------
     def pair_of(self, p: Person) -> PairSim | None:
@@ -1037,7 +1631,8 @@ class Demo:
                 continue
             n = sum(m.status == "held" for m in st.meetings)
             assert self.paired_on is not None
-            target = self.local_at(self.paired_on + timedelta(days=MEETING_OFFSETS[min(n, 9)]), "00:00")
+            day = self.offsets[min(n, len(self.offsets) - 1)]
+            target = self.local_at(self.paired_on + timedelta(days=day), "00:00")
             when = self._slot(pair, max(target, self.now + timedelta(days=2)))
             propose_at = self.local_at((when - timedelta(days=4)).date(), "19:00")
             propose_at += timedelta(minutes=self.rng.randint(0, 90))
@@ -1071,7 +1666,7 @@ class Demo:
         fmt = pair.mentor.persona.meet
         await c.click(t(f"meeting.format.{fmt}"))
         place = (
-            self.typed("place_offline")
+            self.typed(self._keyed("place_offline"))
             if fmt == "offline"
             else f"https://meet.example.org/{pair.mentor.persona.key}"
         )
@@ -1121,9 +1716,10 @@ class Demo:
         meeting_id = int(data.split(":")[-1])
         n = pair.meeting_no.get(meeting_id, -1)
         key = (pair.mentor.persona.key, n)
-        if key in LATE_FEEDBACK and LATE_FEEDBACK[key][0] == p.persona.key:
+        late = self.cast.late_feedback
+        if key in late and late[key][0] == p.persona.key:
             return  # busy: they will answer the bot's feedback reminder
-        if key == MISSED and self.missed_meeting in (None, meeting_id):
+        if key == self.cast.missed and self.missed_meeting in (None, meeting_id):
             # The first time this meeting comes round it does not take place; the mentor says so.
             self.missed_meeting = meeting_id
             if p is pair.mentor:
@@ -1185,7 +1781,9 @@ class Demo:
                 ratings=", ".join(f"{who} {r}" for who, r in got),
             )
         if p is pair.mentor and self.t("meeting.goals_prompt") in (p.client.last().text or ""):
-            for key in (f"goal.{pair.mentor.persona.key}", "goal.common"):
+            mentor = pair.mentor.persona.key
+            more = f"goal_more.{mentor}" if self.t.has(f"demo.say.goal_more.{mentor}") else "goal.common"
+            for key in (f"goal.{mentor}", more):
                 goal = self.typed(key)
                 await p.client.send(goal)
                 self.say("goal", who=p.short, goal=goal)
@@ -1243,9 +1841,11 @@ class Demo:
             answer = self._first_line(replies[-1].text or "") if replies else "—"
             self.problem(f"/announce is in the curator's menu but answers: {answer}")
             return
-        text = self.typed("announcement")
+        text = self.typed(self._keyed("announcement"))
+        # Where the mentees are minors the parents are told; a programme of adults tells its mentees.
+        audience = "parents" if any(m.minor for m in self.cast.mentees) else "mentees"
         await c.send(text)
-        await c.click(t("announce.audience_btn.parents"))
+        await c.click(t(f"announce.audience_btn.{audience}"))
         send = next(
             (
                 (b["callback_data"], m)
@@ -1258,7 +1858,7 @@ class Demo:
         if send is None:
             self.problem("the announcement preview has no Send button")
             return
-        self.say("announce", text=self._first_line(text, 70))
+        self.say("announce" if audience == "parents" else "announce_mentees", text=self._first_line(text, 70))
         await c.press(*send)
         await self.pump()
         with contextlib.suppress(Exception):
@@ -1289,7 +1889,7 @@ class Demo:
         if r is None or r.form_id != "intermediate":
             return  # closed, or answered already
         score = self.rng.choice((10, 9, 9, 8, 8, 7))
-        problems = p.persona.key == "nikitina"
+        problems = p.persona.key == self.cast.survey_problem
         answers = {
             "satisfaction": score,
             "communication": self.rng.choice((5, 5, 4)),
@@ -1312,7 +1912,7 @@ class Demo:
             "role": "mentor" if p.persona.role == "mentor" else "mentee",
             "satisfaction": score,
             "would_recommend": True,
-            "would_mentor": p.persona.key in ALUMNI,
+            "would_mentor": p.persona.key in self.cast.alumni,
             "reflection": self.typed("reflection"),
         }
         form = self.engine.forms["final"]
@@ -1334,7 +1934,7 @@ class Demo:
 
         pair = BecomeMentorCb.unpack(offer).pair
         message = p.client.last()
-        if p.persona.key != ALUMNI[0]:
+        if p.persona.key != self.cast.alumni[0]:
             await p.client.press(BecomeMentorCb(pair=pair, a="n").pack(), message)
             self.say("alumni_no", who=p.short)
             return
@@ -1344,7 +1944,11 @@ class Demo:
         if r is None or r.form_id != "mentor":
             self.problem(f"{p.short}: no mentor questionnaire after agreeing to become a mentor")
             return
-        answers = {"experience_years": 1, "capacity": 1, "motivation": self.typed("motivation.alumni")}
+        answers = {
+            "experience_years": 1,
+            "capacity": 1,
+            "motivation": self.typed(self._keyed("motivation.alumni")),
+        }
         submitted = await self.fill(p, answers)
         if submitted is not None:
             form = self.engine.forms["mentor"]
@@ -1380,8 +1984,9 @@ class Demo:
     async def counts(self, started: float) -> DemoResult:
         from sqlalchemy import func, select
 
+        from bot.services import programmes
         from bot.testing.fake_telegram import SEND_METHODS
-        from storage.models import FormResponse, Meeting, Reminder
+        from storage.models import FormResponse, Meeting, ParticipantRole, Reminder
         from storage.uow import unit_of_work
 
         async with unit_of_work(self.h.app.factory) as repos:
@@ -1414,6 +2019,37 @@ class Demo:
                 p.id: (p.stage, p.status)
                 for p in [*(await repos.pairs.active()), *(await repos.pairs.finished())]
             }
+            programme = await programmes.current(repos, self.curator.pid)
+            mentees = [p.pid for p in self.people.values() if p.persona.role == "mentee"]
+            intake = dict(
+                (
+                    await s.execute(
+                        select(FormResponse.form_id, func.count())
+                        .where(
+                            FormResponse.participant_id.in_(mentees),
+                            FormResponse.form_id.in_(("mentee_needs", "young_specialist_needs")),
+                            FormResponse.status == "submitted",
+                        )
+                        .group_by(FormResponse.form_id)
+                    )
+                ).all()
+            )
+            held_by_pair: dict[int, dict[str, int]] = {}
+            for pair_id, stage, n in await s.execute(
+                select(Meeting.pair_id, Meeting.stage, func.count())
+                .where(Meeting.status == "held")
+                .group_by(Meeting.pair_id, Meeting.stage)
+            ):
+                held_by_pair.setdefault(pair_id, {})[stage] = n
+            role_counts = dict(
+                (
+                    await s.execute(
+                        select(
+                            ParticipantRole.role, func.count(func.distinct(ParticipantRole.participant_id))
+                        ).group_by(ParticipantRole.role)
+                    )
+                ).all()
+            )
         messages = len([r for r in self.h.fake.requests if r.method in SEND_METHODS and r.outcome == 200])
         finished = sum(1 for _, status in stages.values() if status == "finished")
         seconds = walltime.monotonic() - started
@@ -1423,10 +2059,12 @@ class Demo:
             f"{self.t('demo.kind.' + k) if self.t.has('demo.kind.' + k) else k} {kinds[k]}"
             for k in sorted(kinds, key=lambda k: (order.index(k) if k in order else 99, k))
         )
-        days = (self.local().date() - START.date()).days
+        days = (self.local().date() - self.start_at.date()).days
         c = "demo.counts."
         self.plain("")
         self.plain(self.t(c + "title", days=days, seconds=f"{seconds:.0f}"))
+        if self.template is not None and programme is not None:
+            self.plain(self.t(c + "programme", title=programme.title, template=self.template.id))
         self.plain(
             self.t(
                 c + "people",
@@ -1471,6 +2109,13 @@ class Demo:
             announcement_recipients=self.announcement_recipients,
             skipped=list(self.skipped),
             problems=list(self.problems),
+            template=programme.template if programme else None,
+            programme_title=programme.title if programme else "",
+            programme_settings=dict(programme.settings) if programme else {},
+            intake_forms=intake,
+            held_by_pair=held_by_pair,
+            roles=role_counts,
+            forced_pairs=list(self.forced),
         )
 
     # -- the story -------------------------------------------------------------------------------------------
@@ -1480,10 +2125,18 @@ class Demo:
         self.plain("")
         self.plain(self.t("demo.section.meetings"))
         self.next_scan = self.local_at(self.paired_on + timedelta(days=1), "10:00").astimezone(UTC)
-        self.at(self.local_at(self.paired_on + timedelta(days=18), "09:00"), self.digest)
+        # The late pair is past its introduction deadline (and told so) by the morning of the digest.
+        digest_day, last_day = 18, 200
+        if self.template is not None:
+            from bot.domain.stages import Stage
+
+            plan = self.template.stage_plan
+            due = {s: (plan.deadline_for(s, self.paired_on) - self.paired_on).days for s in Stage}
+            digest_day, last_day = due[Stage.INTRODUCTION] + 2, due[Stage.FINAL] + 20
+        self.at(self.local_at(self.paired_on + timedelta(days=digest_day), "09:00"), self.digest)
         self.at(self.local_at(self.paired_on + timedelta(days=21), "12:00"), self.announce)
         await self.run_until(
-            self.local_at(self.paired_on + timedelta(days=200), "10:00"), stop_when_done=True
+            self.local_at(self.paired_on + timedelta(days=last_day), "10:00"), stop_when_done=True
         )
         # Let the last final surveys come in, then the curator looks at the whole picture.
         await self.run_until(self.now + timedelta(days=4))
@@ -1493,28 +2146,36 @@ class Demo:
 
     async def run(self) -> DemoResult:
         started = walltime.monotonic()
-        self.plain(self.t("demo.header"))
-        self.plain(self.t("demo.header_clock", start=f"{START:%d.%m.%Y %H:%M}"))
+        start = self.start_at
+        if self.template is None:
+            self.plain(self.t("demo.header"))
+            self.plain(self.t("demo.header_clock", start=f"{start:%d.%m.%Y %H:%M}"))
+        else:
+            title = self.template.title_for(self.lang)
+            self.plain(self.t("demo.header_template", template=self.template.id, title=title))
+            self.plain(self.t("demo.header_clock_template", start=f"{start:%d.%m.%Y %H:%M}"))
         self.plain("")
         self.plain(self.t("demo.section.onboarding"))
         await self.onboard_curator()
-        self.now = self.local_at(START.date(), "09:20").astimezone(UTC)
+        if self.template is not None:
+            await self.create_programme()
+        self.now = self.local_at(start.date(), "09:20").astimezone(UTC)
         mentor_link = await self.invite("mentor")
         mentee_link = await self.invite("mentee")
-        mentors = [self.person(m, 2001 + i) for i, m in enumerate(MENTORS)]
-        mentees = [self.person(m, 3001 + i) for i, m in enumerate(MENTEES)]
+        mentors = [self.person(m, 2001 + i) for i, m in enumerate(self.cast.mentors)]
+        mentees = [self.person(m, 3001 + i) for i, m in enumerate(self.cast.mentees)]
         for i, p in enumerate(mentors):
             self.at(
-                self.local_at(START.date(), f"{12 + 2 * i}:{self.rng.randint(0, 59):02d}"),
+                self.local_at(start.date(), f"{12 + 2 * i}:{self.rng.randint(0, 59):02d}"),
                 lambda p=p: self.join(p, mentor_link),
             )
         for i, p in enumerate(mentees):
-            day = START.date() + timedelta(days=1 + i // 5)
+            day = start.date() + timedelta(days=1 + i // 5)
             self.at(
                 self.local_at(day, f"{15 + i % 5}:{self.rng.randint(0, 59):02d}"),
                 lambda p=p: self.join(p, mentee_link),
             )
-        d0 = START.date()
+        d0 = start.date()
         self.at(self.local_at(d0 + timedelta(days=6), "10:30"), self.questionnaires)
         await self.run_until(self.local_at(d0 + timedelta(days=7), "11:00"))
         self.plain("")
@@ -1546,16 +2207,21 @@ async def run_demo(
     echo: Callable[[str], None] = print,
     *,
     quick: bool = False,
+    template: str | None = None,
 ) -> DemoResult:
     """Run the programme into ``out_dir`` (created; the previous demo's files there are replaced): the
     transcript, the export workbook, the three charts and the demo's SQLite database. ``quick`` stops after
-    the matching (a few seconds) instead of going through the meetings."""
+    the matching (a few seconds) instead of going through the meetings. ``template`` (a seed template id, see
+    ``template_ids()``) runs a programme the curator creates from that template, with a cast that fits it;
+    without it, the hand-made school programme on the app's default settings."""
+    if template is not None and template not in TEMPLATE_CASTS:
+        raise DemoError(f"no cast for the template {template!r}; known: {', '.join(TEMPLATE_CASTS)}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     catcher = _Problems()
     root = logging.getLogger()
     root.addHandler(catcher)
-    demo = Demo(out_dir, lang if lang in ("ru", "en") else "ru", seed, echo, quick=quick)
+    demo = Demo(out_dir, lang if lang in ("ru", "en") else "ru", seed, echo, quick=quick, template=template)
     try:
         await demo.start()
         try:
@@ -1573,8 +2239,18 @@ async def run_demo(
     return result
 
 
+def run_in_process(
+    out_dir: Path, template: str | None = None, lang: str = "ru", seed: int = 1
+) -> tuple[DemoResult, list[str]]:
+    """``run_demo`` in a fresh event loop, with the transcript lines returned instead of printed: picklable,
+    so that several runs can go side by side in worker processes (the tests run them two at a time)."""
+    lines: list[str] = []
+    result = asyncio.run(run_demo(out_dir, lang, seed, lines.append, template=template))
+    return result, lines
+
+
 def main(argv: list[str] | None = None) -> int:
-    """`nastavnik demo [--out DIR] [--lang ru|en]`: needs no token, no network and no settings."""
+    """`nastavnik demo [--template ID] [--out DIR] [--lang ru|en]`: no token, no network, no settings."""
     parser = argparse.ArgumentParser(
         prog="nastavnik demo",
         description="Run a whole mentoring programme offline (a fake Telegram, a simulated clock): print "
@@ -1586,6 +2262,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--lang", choices=("ru", "en"), default="ru", help="language of the bot and the transcript"
     )
+    parser.add_argument(
+        "--template",
+        choices=template_ids(),
+        default=None,
+        help="run a programme created from this seed programme template (default: the hand-made school "
+        "programme on the default settings)",
+    )
     parser.add_argument("--seed", type=int, default=1, help="seed of the simulated people's choices")
     parser.add_argument("--quick", action="store_true", help="stop after the matching (a few seconds)")
     parser.add_argument("--quiet", action="store_true", help="print only the totals, not the transcript")
@@ -1593,7 +2276,7 @@ def main(argv: list[str] | None = None) -> int:
     shown: list[str] = []
     echo = shown.append if args.quiet else print
     try:
-        asyncio.run(run_demo(args.out, args.lang, args.seed, echo, quick=args.quick))
+        asyncio.run(run_demo(args.out, args.lang, args.seed, echo, quick=args.quick, template=args.template))
     except DemoError as exc:
         print(f"nastavnik demo: {exc}", file=sys.stderr)
         return 1

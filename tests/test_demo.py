@@ -1,33 +1,52 @@
 """`nastavnik demo`: the whole programme offline — files written, every pair through the five stages, every
-kind of reminder sent, a readable transcript; and the command works without BOT_TOKEN in the environment."""
+kind of reminder sent, a readable transcript; and the command works without BOT_TOKEN in the environment.
+Each of the five seed programme templates runs end to end too, on the template's own settings."""
 
 from __future__ import annotations
 
-import asyncio
+import multiprocessing
 import os
+import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import closing
 from pathlib import Path
 
 import openpyxl
 import pytest
 
-from bot.demo import CHART_NAMES, PNG_MAGIC, DemoResult, run_demo
+from bot.demo import CHART_NAMES, PNG_MAGIC, TEMPLATE_CASTS, DemoResult, main, run_in_process, template_ids
 from bot.domain.entities import Role
-from bot.domain.stages import STAGE_ORDER
+from bot.domain.programme_templates import SETTINGS_FROM_TEMPLATE, load_templates, programme_settings
+from bot.domain.stages import STAGE_ORDER, Stage
 from bot.i18n import Translator
 from bot.services.commands import BY_ROLE
 
 ROOT = Path(__file__).resolve().parents[1]
 REMINDER_KINDS = {"before_24h", "before_1h", "after_check", "feedback_1d", "feedback_3d", "stage_deadline"}
+TEMPLATES = load_templates()
+TEMPLATE_IDS = template_ids()
+DEFAULT = "default"
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoResult, list[str]]:
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future]]:
+    """The default programme and each template's, all started at once and run two at a time in worker
+    processes: a run keeps about one core busy, and CI has two. The longest runs go first."""
     out = tmp_path_factory.mktemp("demo")
-    echoed: list[str] = []
-    result = asyncio.run(run_demo(out, lang="ru", seed=1, echo=echoed.append))
-    return result, echoed
+    jobs = [None, *sorted(TEMPLATE_IDS, key=lambda t: -TEMPLATES[t].stage_plan.joint_work_meetings)]
+    workers = min(2, os.cpu_count() or 1)
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {job or DEFAULT: pool.submit(run_in_process, out / (job or DEFAULT), job) for job in jobs}
+        yield futures
+        pool.shutdown(cancel_futures=True)
+
+
+@pytest.fixture(scope="module")
+def demo(runs: dict[str, Future]) -> tuple[DemoResult, list[str]]:
+    return runs[DEFAULT].result()
 
 
 @pytest.mark.slow
@@ -90,3 +109,74 @@ def test_the_command_needs_no_token_and_no_settings(tmp_path: Path) -> None:
     assert (out / "export.xlsx").read_bytes()[:2] == b"PK"
     for name in CHART_NAMES:
         assert (out / f"{name}.png").read_bytes().startswith(PNG_MAGIC)
+
+
+# ------------------------------------------------------------------------------------------- the templates
+def test_every_template_has_a_cast_and_the_command_offers_it(capsys: pytest.CaptureFixture[str]) -> None:
+    assert set(TEMPLATE_CASTS) == set(TEMPLATES) == set(TEMPLATE_IDS)
+    with pytest.raises(SystemExit) as exit_:
+        main(["--template", "nope"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert all(template_id in err for template_id in TEMPLATE_IDS)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("template_id", TEMPLATE_IDS)
+def test_each_template_runs_end_to_end(runs: dict[str, Future], template_id: str) -> None:
+    result, echoed = runs[template_id].result()
+    template, cast = TEMPLATES[template_id], TEMPLATE_CASTS[template_id]
+    assert result.problems == []
+    # The programme the curator created is the template's, with the template's settings …
+    assert result.template == template_id
+    settings = result.programme_settings
+    assert {key: settings[key] for key in SETTINGS_FROM_TEMPLATE} == programme_settings(template)
+    assert settings["population"] == cast.population  # set later by the curator (/population)
+    # … and the run lived by them: the mentees' questionnaire, the stage plan, the meeting reminders.
+    assert result.intake_forms == {template.mentee_form: len(cast.mentees)}
+    assert result.pairs >= 2 and result.pairs_finished == result.pairs
+    plan = template.stage_plan
+    for held in result.held_by_pair.values():
+        assert held == {stage.value: plan.required_meetings(stage) for stage in STAGE_ORDER}
+        assert held[Stage.JOINT_WORK] == plan.joint_work_meetings
+    assert result.meetings_held == result.pairs * (
+        4 + plan.joint_work_meetings
+    )  # + intro, trial, planning, final
+    # Everyone in a pair left feedback on every meeting held (the next stage waits for it).
+    people_in = _people_per_pair(result)
+    assert result.feedback_forms == sum(
+        sum(held.values()) * people_in[p] for p, held in result.held_by_pair.items()
+    )
+    before = {f"before_{hours}h" for hours in result.programme_settings["reminder_offsets_hours"]}
+    assert before | REMINDER_KINDS <= {kind for kind, n in result.reminders.items() if n > 0}
+    # Parents take part (and give consent) exactly when the template has minors among the mentees.
+    parents = result.roles.get(Role.PARENT.value, 0)
+    assert bool(parents) == template.minors_present
+    assert parents == sum(1 for m in cast.mentees if m.minor)
+    assert result.announcement_recipients == (parents if template.minors_present else len(cast.mentees))
+    # The monitoring survey came in the template's month, and everyone filled in the final survey.
+    assert result.monitoring_surveys > 0
+    assert result.final_surveys == len(cast.mentors) + len(cast.mentees)
+    # The files.
+    assert result.workbook is not None and result.workbook.read_bytes()[:2] == b"PK"
+    assert [p.name for p in result.charts] == [f"{name}.png" for name in CHART_NAMES]
+    assert all(chart.read_bytes().startswith(PNG_MAGIC) for chart in result.charts)
+    text = result.transcript.read_text(encoding="utf-8")
+    assert text.splitlines() == echoed
+    assert template.title_for("ru") in text and f"шаблон {template_id}" in text
+
+
+def _people_per_pair(result: DemoResult) -> dict[int, int]:
+    """The mentor and the mentees of each pair, from the demo's database."""
+    with closing(sqlite3.connect(result.database)) as db:
+        rows = db.execute("SELECT pair_id, COUNT(*) FROM pair_members GROUP BY pair_id").fetchall()
+    return {pair_id: 1 + mentees for pair_id, mentees in rows}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("template_id", TEMPLATE_IDS)
+def test_matching_pairs_each_templates_cast_without_forcing(
+    runs: dict[str, Future], template_id: str
+) -> None:
+    result, _ = runs[template_id].result()
+    assert result.forced_pairs == []
