@@ -260,3 +260,16 @@ async def test_pairs_list_pages_searches_and_opens_a_card(h):
     pair_id = int(text.split("№")[1].split(":")[0])
     replies = await c.click(f"Открыть пару №{pair_id}")
     assert f"Пара №{pair_id}: Хоров Глеб" in replies[-1].text
+
+
+def test_in_a_teachers_only_programme_every_mentee_counts_as_an_educator() -> None:
+    """A kindergarten's programme mentors staff only (teacher–teacher): whatever questionnaire a mentee
+    filled, matching must not read them as a pupil or a student and leave them without a mentor."""
+    from bot.services.matching import mentee_kind
+
+    assert mentee_kind("mentee_needs", {"study_level": "college"}, {"teacher_teacher"}) == "teacher"
+    assert mentee_kind(
+        "mentee_needs", {"study_level": "college"}, {"student_student", "teacher_teacher"}
+    ) == ("student")
+    assert mentee_kind("young_specialist_needs", {}, {"pupil_pupil", "teacher_teacher"}) == "teacher"
+    assert mentee_kind("mentee_needs", {"study_level": "school_8_9"}) == "pupil"

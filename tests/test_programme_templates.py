@@ -73,7 +73,7 @@ def test_seeds_without_numeric_targets_invent_none(
         ("school", ("pupil_pupil", "teacher_teacher"), "mentee_needs", True, (11,)),
         ("young_specialists", ("teacher_teacher",), "young_specialist_needs", False, (12, 6)),
         ("college", ("student_student", "teacher_student", "employer_student"), "mentee_needs", True, (5,)),
-        ("kindergarten", ("teacher_teacher",), "mentee_needs", False, (5,)),
+        ("kindergarten", ("teacher_teacher",), "young_specialist_needs", False, (5,)),
     ],
 )
 def test_forms_minors_and_monitoring(
@@ -156,7 +156,7 @@ def _edited(old: str, new: str) -> str:
             "mentoring_forms: expected a non-empty list",
         ),
         ("mentee_form: young_specialist_needs", "mentee_form: needs", "mentee_form: 'needs' is not one of"),
-        ("mentee_groups: [young_specialists]", "mentee_groups: [teachers]", "young_specialist_needs needs"),
+        ("mentee_groups: [young_specialists]", "mentee_groups: [pupils]", "young_specialist_needs needs"),
         (
             "mentoring_forms: [teacher_teacher]",
             "mentoring_forms: [pupil_pupil]",

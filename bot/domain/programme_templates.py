@@ -48,6 +48,8 @@ CALENDAR_EVENTS: tuple[str, ...] = (
     "case_base",
 )
 CALENDAR_LABEL_PREFIX = "roadmap.calendar."
+# Mentee groups who answer the educators' questionnaire (young_specialist_needs).
+_ADULT_STAFF = frozenset({"young_specialists", "teachers", "staff"})
 # Mentees in these forms are school pupils, so they are minors and need a parent's consent.
 _PUPIL_FORMS = frozenset({"pupil_pupil", "student_pupil"})
 
@@ -238,8 +240,11 @@ class _Checker:
         mentee_groups = self.choices(root["mentee_groups"], "mentee_groups", MENTEE_GROUPS)
         forms = self.choices(root["mentoring_forms"], "mentoring_forms", MENTORING_FORMS)
         mentee_form = self.choice(root["mentee_form"], "mentee_form", MENTEE_FORMS)
-        if mentee_form == "young_specialist_needs" and "young_specialists" not in mentee_groups:
-            self.fail("mentee_form", "young_specialist_needs needs young_specialists in mentee_groups")
+        if mentee_form == "young_specialist_needs" and not _ADULT_STAFF.intersection(mentee_groups):
+            self.fail(
+                "mentee_form",
+                "young_specialist_needs needs young_specialists, teachers or staff in mentee_groups",
+            )
         minors = root["minors_present"]
         if not isinstance(minors, bool):
             self.fail("minors_present", f"expected true or false, got {minors!r}")

@@ -46,8 +46,11 @@ class Pool:
     weights: m.Weights
 
 
-def mentee_kind(form_id: str, answers: dict) -> str:
-    if form_id == "young_specialist_needs":
+def mentee_kind(form_id: str, answers: dict, allowed_forms: set[str] | None = None) -> str:
+    """Whom a mentee is, for the forms of mentoring: an educator, a student or a pupil. In a programme whose
+    forms of mentoring all serve one kind (a kindergarten's teacher–teacher), every mentee is that kind."""
+    served = {FORM_SERVES[f] for f in allowed_forms or () if f in FORM_SERVES}
+    if form_id == "young_specialist_needs" or served == {"teacher"}:
         return "teacher"
     return "student" if answers.get("study_level") in ("college", "university") else "pupil"
 
@@ -93,7 +96,7 @@ async def build_pool(repos: Repos, programme: ProgrammeDTO | None) -> Pool:
                 areas=_set(a.get("areas")),
                 format=a.get("format") or "any",
                 slots=_set(a.get("slots")),
-                mentoring_form=mentee_kind(form_id or "mentee_needs", a),
+                mentoring_form=mentee_kind(form_id or "mentee_needs", a, allowed),
                 # Ready = questionnaire submitted and every consent in place (a minor is active only with a
                 # parent's consent, so the status says it).
                 ready=got is not None and p.status == Status.ACTIVE.value,
