@@ -99,5 +99,10 @@ async def _scenario(tmp: Path, steps: list[tuple[str, object]]) -> None:
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=actions)
 def test_engine_never_crashes_never_stores_invalid(tmp_path_factory, steps):
-    logging.getLogger("nastavnik").setLevel(logging.CRITICAL)
-    asyncio.run(_scenario(tmp_path_factory.mktemp("fz"), steps))
+    quiet = logging.getLogger("nastavnik")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)  # thousands of expected refusals; restored for the tests after this one
+    try:
+        asyncio.run(_scenario(tmp_path_factory.mktemp("fz"), steps))
+    finally:
+        quiet.setLevel(level)
