@@ -51,8 +51,16 @@ async def run(h: Harness, fake: FakeTelegram) -> int:
     t0 = time.perf_counter()
     async with unit_of_work(app.factory) as repos:
         inserted = await repos.outbox.enqueue(
-            [NewMessage(chat_id=c, text=f"bulk message {i}", kind="bench", dedup_key=f"bench:{i}",
-                        batch_id="bench") for i, c in enumerate(chats)],
+            [
+                NewMessage(
+                    chat_id=c,
+                    text=f"bulk message {i}",
+                    kind="bench",
+                    dedup_key=f"bench:{i}",
+                    batch_id="bench",
+                )
+                for i, c in enumerate(chats)
+            ],
             app.clock(),
         )
     enqueue_s = time.perf_counter() - t0
@@ -77,8 +85,10 @@ async def run(h: Harness, fake: FakeTelegram) -> int:
             break
         if now - last_report >= 10:
             sent = counts.get("sent", 0)
-            print(f"  {now - start:6.1f} s  sent={sent:5d}  ({sent / (now - start):.1f}/s)  "
-                  f"429s={fake.count_429}")
+            print(
+                f"  {now - start:6.1f} s  sent={sent:5d}  ({sent / (now - start):.1f}/s)  "
+                f"429s={fake.count_429}"
+            )
             last_report = now
         if now - start > TIME_LIMIT:
             print(f"gave up after {TIME_LIMIT:.0f} s: {counts}")
@@ -104,9 +114,11 @@ async def run(h: Harness, fake: FakeTelegram) -> int:
     worst = max_in_window(sends)
 
     print(f"outbox benchmark: {N} messages to {N} distinct chats, enqueued in {enqueue_s:.2f} s")
-    print(f"  limiter {rate_setting:g}/s (settings.outbox_rate_per_second); fake Telegram enforces "
-          f"{fake.limits.per_second}/s per bot, {fake.limits.chat_rate:g}/s per chat; "
-          f"latency {LATENCY * 1000:.0f} ms")
+    print(
+        f"  limiter {rate_setting:g}/s (settings.outbox_rate_per_second); fake Telegram enforces "
+        f"{fake.limits.per_second}/s per bot, {fake.limits.chat_rate:g}/s per chat; "
+        f"latency {LATENCY * 1000:.0f} ms"
+    )
     print(f"  first to last delivery: {seconds:.1f} s (sender start to last delivery {wall:.1f} s)")
     print(f"  sustained rate:         {rate:.2f} messages/s")
     print(f"  most sends in any 1 s:  {worst}")
@@ -114,8 +126,10 @@ async def run(h: Harness, fake: FakeTelegram) -> int:
     print(f"  final statuses:         {dict(sorted(counts.items()))}")
     print(f"  lost (rows not 'sent'): {lost_rows}; chats that received nothing: {undelivered}")
     print(f"  duplicated (chats that received >1): {duplicated}")
-    print(f"n={N} rate={rate:.2f} seconds={seconds:.1f} errors_429={fake.count_429} lost={lost_rows} "
-          f"duplicated={duplicated}")
+    print(
+        f"n={N} rate={rate:.2f} seconds={seconds:.1f} errors_429={fake.count_429} lost={lost_rows} "
+        f"duplicated={duplicated}"
+    )
     return 1 if (stuck or lost_rows or duplicated) else 0
 
 

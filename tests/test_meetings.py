@@ -379,7 +379,8 @@ async def test_someone_in_two_programmes_chooses_the_pair_and_sees_both(hc, cloc
     assert "предлагает встречу" in h.user(mentor_b_tg, "B", "ru").last().text
     assert not any("предлагает встречу" in (m.text or "") for m in h.fake.delivered_to(mentor_a.id))
     overviews = await mentee.send("/meetings")
-    assert len([m for m in overviews if "Проектов" in (m.text or "") or "Наставникова" in (m.text or "")]) == 2
+    named = [m for m in overviews if "Проектов" in (m.text or "") or "Наставникова" in (m.text or "")]
+    assert len(named) == 2
 
 
 async def test_a_mentee_who_withdraws_leaves_the_pair_and_its_reminders_stop(hc, clock):
