@@ -13,6 +13,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramRetryAfter
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.methods import Response, TelegramMethod
@@ -25,7 +26,8 @@ from bot.config import Settings
 from bot.domain.forms import load_forms
 from bot.middlewares.access import AccessMiddleware
 from bot.middlewares.context import ContextMiddleware
-from bot.middlewares.db import UnitOfWorkMiddleware
+from bot.middlewares.db import UnitOfWorkMiddleware, commit_before_reply
+from bot.middlewares.logctx import LogContextMiddleware
 from bot.outbox import OutboxSender, SendJournal, sending_from_outbox
 from bot.ratelimit import RateLimiter
 from bot.services.questionnaires import Engine
@@ -38,6 +40,7 @@ from storage.migrate import upgrade
 from storage.uow import unit_of_work
 
 log = logging.getLogger("nastavnik")
+REPLY_RETRY_MAX_WAIT = 5  # seconds a reply may wait after a 429 before the update gives up
 PACED_METHODS = {
     "sendMessage",
     "sendDocument",
@@ -49,7 +52,13 @@ PACED_METHODS = {
 
 
 class PacingMiddleware(BaseRequestMiddleware):
-    """Replies to the person in front of us share Telegram's budget with the outbox, and go first."""
+    """Every request the bot makes while handling an update.
+
+    - What the person is told is already saved: before a handler's message, edit or button answer leaves, the
+      update's transaction so far is committed. A kill right after the reply cannot lose an answer the person
+      saw acknowledged, and no database lock is held while Telegram answers. (What the handler writes after
+      that commits at the end of the update, as before.)
+    - Replies to the person in front of us share Telegram's budget with the outbox, and go first."""
 
     def __init__(self, limiter: RateLimiter) -> None:
         self.limiter = limiter
@@ -60,9 +69,23 @@ class PacingMiddleware(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
-        if method.__api_method__ in PACED_METHODS and not sending_from_outbox.get():
+        name = method.__api_method__
+        if not name.startswith("get"):
+            await commit_before_reply()
+        if sending_from_outbox.get():
+            return await make_request(bot, method)
+        if name in PACED_METHODS:
             await self.limiter.acquire(urgent=True)
-        return await make_request(bot, method)
+        try:
+            return await make_request(bot, method)
+        except TelegramRetryAfter as exc:
+            # A reply refused for flood control: everyone waits, then this one person's reply goes once more
+            # (a short wait; a long one fails the update cleanly and the person is told to try again).
+            if exc.retry_after > REPLY_RETRY_MAX_WAIT:
+                raise
+            self.limiter.pause(exc.retry_after)
+            await asyncio.sleep(exc.retry_after)
+            return await make_request(bot, method)
 
 
 @dataclass
@@ -126,6 +149,7 @@ def build_dispatcher(
     dp["clock"] = clock
     dp["engine"] = engine
     dp["factory"] = factory
+    dp.update.outer_middleware(LogContextMiddleware())
     dp.update.outer_middleware(UnitOfWorkMiddleware(factory, on_commit=sender.notify))
     dp.update.outer_middleware(ContextMiddleware(settings))
     access = AccessMiddleware()

@@ -55,6 +55,14 @@ CLAIM_AHEAD = 8  # rows claimed per transaction with a journal (≈ 0.3 s of sen
 JOURNAL_COMPACT_BYTES = 64 * 1024
 
 
+def _never_left(exc: TelegramNetworkError) -> bool:
+    """The connection could not even be made (aiohttp's connector error): the request never reached Telegram,
+    so sending it again cannot make a second copy."""
+    return exc.message.startswith(
+        ("ClientConnectorError", "ClientConnectorDNSError", "ClientProxyConnectionError")
+    )
+
+
 class SendJournal:
     """Ids of outbox rows whose request has started, appended before the request; one sender per file."""
 
@@ -323,7 +331,14 @@ class OutboxSender:
             outcome = ("retry_free", "429", None, float(exc.retry_after))
         except TelegramForbiddenError:
             outcome = ("unreachable", "403", None, None)
-        except (TelegramServerError, TelegramNetworkError) as exc:
+        except TelegramNetworkError as exc:
+            if _never_left(exc):
+                outcome = ("retry", "network: not connected", None, None)
+            else:
+                # A timeout or a dropped connection after the request left: Telegram may have delivered it and
+                # there is no way to ask. Never sent again (that could be a second copy); reported instead.
+                outcome = ("uncertain", "network: no answer", None, None)
+        except TelegramServerError as exc:
             outcome = ("retry", type(exc).__name__, None, None)
         except (TelegramBadRequest, TelegramNotFound) as exc:
             outcome = ("failed", f"400 {exc.message[:150]}", None, None)
@@ -383,6 +398,8 @@ class OutboxSender:
         now = self.clock()
         if result == "sent":
             await repos.outbox.finish(item.id, "sent", now, message_id=message_id)
+        elif result == "uncertain":
+            await repos.outbox.finish(item.id, "uncertain", now, error=error)
         elif result == "unreachable":
             await repos.outbox.finish(item.id, "unreachable", now, error=error)
             await repos.participants.mark_unreachable_by_chat(item.chat_id, now)

@@ -146,10 +146,16 @@ async def show(
 ) -> None:
     """Ask the current question, or show the summary when all are answered."""
     form = engine.form(r)
-    await state.set_state(Questionnaire.answering)
-    await state.set_data({"rid": r.id})
+    await point(state, r)
     text, markup = render_question(form, r, t) if r.current_key else render_summary(form, r, t)
     await message.answer(text, reply_markup=markup)
+
+
+async def point(state: FSMContext, r: FormResponseDTO) -> None:
+    """The conversation is now about this response (a typed answer goes to it). Set before anything is sent:
+    a message commits what the update wrote so far."""
+    await state.set_state(Questionnaire.answering)
+    await state.set_data({"rid": r.id})
 
 
 async def start_intake(
@@ -164,6 +170,7 @@ async def start_intake(
     """Open (or resume) the person's intake questionnaire. False when there is none left to fill."""
     open_response = await repos.forms.open_for(me.id)
     if open_response is not None and open_response.form_id in engine.forms:
+        await point(state, open_response)
         await message.answer(t("questionnaire.resume"))
         await show(message, engine, open_response, t, state)
         return True

@@ -130,7 +130,9 @@ def create_engine(url: str, *, lock_timeout: float = 30.0, **kwargs: Any) -> Asy
     path = sqlite_path(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": lock_timeout}, **kwargs)
+        engine = create_async_engine(
+            url, connect_args={"timeout": lock_timeout}, hide_parameters=True, **kwargs
+        )
         busy_ms = int(lock_timeout * 1000)
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -146,7 +148,8 @@ def create_engine(url: str, *, lock_timeout: float = 30.0, **kwargs: Any) -> Asy
         _install_gate(engine, gate)
         _GATES[engine.sync_engine] = gate
         return engine
-    return create_async_engine(url, pool_pre_ping=True, **kwargs)
+    # hide_parameters: a failed statement's values (a name, an answer) stay out of exceptions and logs.
+    return create_async_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -171,10 +171,12 @@ async def test_server_errors_and_timeouts_back_off_until_delivered(oh, clock, no
     timeouts = [1]
 
     async def flaky(bot, method, timeout=None):
-        # What AiohttpSession raises when the request times out.
+        # What AiohttpSession raises when it cannot connect: the request never left.
         if method.__api_method__ == "sendMessage" and timeouts:
             timeouts.pop()
-            raise TelegramNetworkError(method=method, message="Request timeout error")
+            raise TelegramNetworkError(
+                method=method, message="ClientConnectorError: Cannot connect to host api.telegram.org:443"
+            )
         return await real_request(bot, method, timeout)
 
     oh.fake.fail_next(500)
@@ -196,9 +198,9 @@ async def test_server_errors_and_timeouts_back_off_until_delivered(oh, clock, no
 
     monkeypatch.setattr(session, "make_request", flaky)
     clock.advance(4)
-    await oh.deliver_outbox()  # network timeout
+    await oh.deliver_outbox()  # no connection
     r = await row(oh, 707)
-    assert (r.status, r.attempts, r.last_error) == ("pending", 3, "TelegramNetworkError")
+    assert (r.status, r.attempts, r.last_error) == ("pending", 3, "network: not connected")
     assert r.not_before == clock() + timedelta(seconds=8)
 
     clock.advance(8)
@@ -417,3 +419,37 @@ async def test_with_a_send_journal_a_crash_requeues_claimed_rows_that_never_left
             assert [m.text for m in h2.fake.delivered_to(c)] == [f"for {c}"]
     finally:
         await h2.close()
+
+
+async def test_a_timeout_after_the_request_left_is_never_sent_again(oh, clock, no_chat_pacing, monkeypatch):
+    """Telegram may have accepted a message whose answer timed out: sending it again could be a second copy,
+    so the row is reported 'uncertain' instead."""
+    session = oh.app.bot.session
+    real_request = session.make_request
+
+    async def accepted_then_timed_out(bot, method, timeout=None):
+        result = await real_request(bot, method, timeout)
+        if method.__api_method__ == "sendMessage":
+            raise TelegramNetworkError(method=method, message="Request timeout error")
+        return result
+
+    monkeypatch.setattr(session, "make_request", accepted_then_timed_out)
+    await enqueue(oh, msg(709, "once"))
+    await oh.deliver_outbox()
+    monkeypatch.setattr(session, "make_request", real_request)
+    clock.advance(600)
+    await oh.deliver_outbox()
+    r = await row(oh, 709)
+    assert (r.status, r.last_error) == ("uncertain", "network: no answer")
+    assert [m.text for m in oh.fake.delivered_to(709)] == ["once"]
+
+
+async def test_a_reply_refused_for_flood_control_waits_and_goes_once(h):
+    """A 429 on a reply to the person in front of the bot: a short wait and one more try, not an apology."""
+    u = h.user(4242, "Flood", "ru")
+    h.fake.fail_next(429, method="sendMessage", retry_after=1)
+    started = time.monotonic()
+    replies = await u.send("/help")
+    assert len(replies) == 1 and replies[0].text  # the reply, once, after the wait
+    assert time.monotonic() - started >= 1.0
+    assert [r.outcome for r in h.fake.requests if r.method == "sendMessage"] == [429, 200]
