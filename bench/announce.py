@@ -12,9 +12,11 @@ quick human): the question in front of them — pick, tick + Done, or type — a
 another question, round and round. Their replies are urgent in the shared RateLimiter, bulk waits.
 
 Reported: the announcement's time to finish (Send press → last bulk request answered) against N/30 s, the
-physical limit; messages/s; lost and duplicated messages; the report the curator got; and the people's reply
-latency — feeding the update → the fake accepting the last message the bot sent them for it — over updates
-fed while the announcement ran and answered with a new message (p50/p95; edits-only answers apart).
+physical limit of an announcement alone, and against (N + replies)/30 s, the limit when the people's replies
+go first and share the same 30/s (the 0.95 target is checked against this one); messages/s; lost and
+duplicated messages; the report the curator got; and the people's reply latency — feeding the update → the
+fake accepting the last message the bot sent them for it — over updates fed while the announcement ran and
+answered with a new message (p50/p95; edits-only answers apart).
 
 Run: python bench/announce.py   (no arguments; the last line is key=value figures for tracking)
 """
@@ -337,9 +339,18 @@ async def run(h: Harness, fake: FakeTelegram) -> int:
         f"  time to finish: {seconds:.1f} s from the Send press to the last bulk answer "
         f"(first to last bulk request {first_to_last:.1f} s); the physical limit N/30 = {limit_s:.1f} s"
     )
+    # Replies go first and share Telegram's 30/s, so with them the announcement's physical limit is
+    # (N + replies) / 30: N/30 alone would need the people to be left waiting.
+    shared_limit_s = (N + len(other_paced)) / TELEGRAM_LIMIT
+    shared_ratio = shared_limit_s / seconds if seconds > 0 else 0.0
     print(
-        f"  announcement: {rate:.2f} messages/s, {ratio:.3f} of the limit (target {TARGET_RATIO}: "
-        f"{'met' if ratio >= TARGET_RATIO else 'MISSED'})"
+        f"  announcement: {rate:.2f} messages/s, {ratio:.3f} of N/30 (only an announcement with Telegram "
+        f"to itself could reach 1: the replies' share leaves at most {N / (N + len(other_paced)):.3f})"
+    )
+    print(
+        f"  against the limit with the replies that went first, (N + {len(other_paced)}) / 30 = "
+        f"{shared_limit_s:.1f} s: {shared_ratio:.3f} (target {TARGET_RATIO}: "
+        f"{'met' if shared_ratio >= TARGET_RATIO else 'MISSED'})"
     )
     print(
         f"  all paced sends while it ran: {total_rate:.2f}/s = {total_rate / TELEGRAM_LIMIT:.3f} of "
@@ -366,7 +377,8 @@ async def run(h: Harness, fake: FakeTelegram) -> int:
     )
     print(
         f"n={N} blocked={len(blocked)} rate={rate:.2f} seconds={seconds:.1f} limit_seconds={limit_s:.1f} "
-        f"limit_ratio={ratio:.3f} total_ratio={total_rate / TELEGRAM_LIMIT:.3f} lost={lost} "
+        f"limit_ratio={ratio:.3f} shared_limit_ratio={shared_ratio:.3f} "
+        f"total_ratio={total_rate / TELEGRAM_LIMIT:.3f} lost={lost} "
         f"duplicated={duplicated} errors_429={fake.count_429} replies={len(with_message)} "
         f"reply_p50_ms={p50:.0f} reply_p95_ms={p95:.0f}"
     )
