@@ -287,10 +287,8 @@ class OutboxSender:
                 if not batched and not await self._claim([item]):
                     self._sem.release()
                     continue
-                if batched:
-                    self.journal.started(item.id)  # type: ignore[union-attr]
                 self._in_flight.add(item.chat_id)
-                task = asyncio.create_task(self._send(item))
+                task = asyncio.create_task(self._send(item, journaled=batched))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
                 started = True
@@ -320,10 +318,13 @@ class OutboxSender:
             async with unit_of_work(self.factory) as repos:
                 await repos.outbox.unclaim([it.id for it in items])
 
-    async def _send(self, item: OutboxItem) -> None:
+    async def _send(self, item: OutboxItem, journaled: bool = False) -> None:
         token = sending_from_outbox.set(True)
         outcome: tuple[str, str | None, int | None, float | None] = ("failed", "unknown", None, None)
         try:
+            if journaled and self.journal is not None:
+                # As late as possible: a kill before this line leaves a row sent once after the restart.
+                self.journal.started(item.id)
             message_id = await self._call(item)
             outcome = ("sent", None, message_id, None)
         except TelegramRetryAfter as exc:
