@@ -33,19 +33,18 @@ import logging
 import tempfile
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.domain import reminders as rem
-from bot.services.meetings import reminder_rows
 from bot.testing.fake_telegram import FakeTelegram, Limits
 from bot.testing.harness import Harness, make_settings
+from bot.testing.seeding import seed_reminder_burst
 from storage.db import create_engine, create_session_factory
-from storage.models import Meeting, OutboxMessage, Pair, PairMember, Participant, Reminder
+from storage.models import OutboxMessage, Reminder
 from storage.repositories.outbox import FINAL
 from storage.uow import unit_of_work
 
@@ -90,88 +89,14 @@ async def main() -> int:
 
 
 async def seed(h: Harness, first_due: datetime) -> dict[int, int]:
-    """Participants, pairs, members and meetings in bulk, then the reminders through ReminderRepo.add.
-    Returns participant id → chat id."""
-    app = h.app
-    now = app.clock()
-    async with unit_of_work(app.factory) as repos:
-        s = repos.session
-        await s.execute(
-            insert(Participant),
-            [
-                dict(
-                    telegram_id=TG_BASE + i,
-                    language="ru",
-                    status="active",
-                    full_name=f"Участник {i}",
-                    unreachable=False,
-                    created_at=now,
-                    updated_at=now,
-                )
-                for i in range(N)
-            ],
-        )
-        rows = (await s.execute(select(Participant.id, Participant.telegram_id))).all()
-        chat_of = {pid: tg for pid, tg in rows}
-        pids = sorted(pid for pid, tg in rows if tg >= TG_BASE)
-        assert len(pids) == N, len(pids)
-        await s.execute(
-            insert(Pair),
-            [
-                dict(mentor_id=pids[2 * j], status="active", stage="introduction", created_at=now)
-                for j in range(PAIRS)
-            ],
-        )
-        pair_ids = list((await s.scalars(select(Pair.id).order_by(Pair.id))).all())
-        await s.execute(
-            insert(PairMember),
-            [
-                dict(pair_id=pair_ids[j], mentee_id=pids[2 * j + 1], joined_at=now, dissolved=False)
-                for j in range(PAIRS)
-            ],
-        )
-        # Pair j: due at first_due + j/PAIRS of the minute, the meeting an hour later (or a day).
-        plan = []
-        for j in range(PAIRS):
-            due = first_due + timedelta(seconds=MINUTE * j / PAIRS)
-            day_before = EVERY_NTH_24H > 0 and j % EVERY_NTH_24H == 0
-            lead = timedelta(hours=24) if day_before else timedelta(hours=1)
-            plan.append((due, lead, due + lead))
-        await s.execute(
-            insert(Meeting),
-            [
-                dict(
-                    pair_id=pair_ids[j],
-                    stage="introduction",
-                    status="confirmed",
-                    starts_at=starts,
-                    ends_at=starts + timedelta(hours=1),
-                    format="online",
-                    place=f"https://meet.example/{j}",
-                    proposed_by=pids[2 * j],
-                    sequence=0,
-                    created_at=now,
-                    updated_at=now,
-                )
-                for j, (_, _, starts) in enumerate(plan)
-            ],
-        )
-        meeting_ids = list((await s.scalars(select(Meeting.id).order_by(Meeting.id))).all())
-        reminders = []
-        for j, (due, lead, starts) in enumerate(plan):
-            kind = rem.BEFORE_PREFIX + rem.duration_label(lead)
-            planned = rem.PlannedReminder(
-                kind=kind,
-                due_at=due,
-                urgent=lead <= rem.URGENT_LEAD,
-                dedup_key=f"meeting:{meeting_ids[j]}:{kind}:{starts.astimezone(UTC).isoformat()}",
-                meeting_id=meeting_ids[j],
-                meeting_starts_at=starts,
-            )
-            reminders += reminder_rows([planned], (pids[2 * j], pids[2 * j + 1]), now, pair_ids[j])
-        ids = await repos.reminders.add(reminders)
-        assert len(ids) == N, len(ids)
-    return chat_of
+    """Pair j: both members reminded at first_due + j/PAIRS of the minute, the meeting an hour later (or a
+    day, for EVERY_NTH_24H). Returns participant id → chat id."""
+    plan = []
+    for j in range(PAIRS):
+        due = first_due + timedelta(seconds=MINUTE * j / PAIRS)
+        day_before = EVERY_NTH_24H > 0 and j % EVERY_NTH_24H == 0
+        plan.append((due, timedelta(hours=24) if day_before else timedelta(hours=1)))
+    return await seed_reminder_burst(h.app.factory, h.app.clock(), plan, TG_BASE)
 
 
 def pct(values: list[float], q: float) -> float:

@@ -22,7 +22,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -215,96 +215,19 @@ def _letters(i: int) -> str:
 
 
 async def _seed_reminders(h: Any, n: int, spread: float) -> dict[int, str]:
-    from sqlalchemy import insert, select
-
     from bot.domain import reminders as rem
-    from bot.services.meetings import reminder_rows
-    from storage.models import Meeting, Pair, PairMember, Participant
+    from bot.testing.seeding import seed_reminder_burst
     from storage.uow import unit_of_work
 
     if n <= 0:
         return {}
     pairs = (n + 1) // 2
     now = h.app.clock()
-    due = [now - timedelta(seconds=1) + timedelta(seconds=spread * j / pairs) for j in range(pairs)]
-    starts = [d + rem.URGENT_LEAD for d in due]
-    async with unit_of_work(h.app.factory) as repos:
-        s = repos.session
-        await s.execute(
-            insert(Participant),
-            [
-                dict(
-                    telegram_id=REMINDER_BASE + i,
-                    language="ru",
-                    status="active",
-                    full_name=f"Участник {i}",
-                    unreachable=False,
-                    created_at=now,
-                    updated_at=now,
-                )
-                for i in range(2 * pairs)
-            ],
-        )
-        rows = (
-            await s.execute(
-                select(Participant.id, Participant.telegram_id)
-                .where(Participant.telegram_id >= REMINDER_BASE, Participant.telegram_id < BROADCAST_BASE)
-                .order_by(Participant.telegram_id)
-            )
-        ).all()
-        pids = [pid for pid, _ in rows]
-        await s.execute(
-            insert(Pair),
-            [
-                dict(mentor_id=pids[2 * j], status="active", stage="introduction", created_at=now)
-                for j in range(pairs)
-            ],
-        )
-        pair_ids = list((await s.scalars(select(Pair.id).order_by(Pair.id.desc()).limit(pairs))).all())[::-1]
-        await s.execute(
-            insert(PairMember),
-            [
-                dict(pair_id=pair_ids[j], mentee_id=pids[2 * j + 1], joined_at=now, dissolved=False)
-                for j in range(pairs)
-            ],
-        )
-        await s.execute(
-            insert(Meeting),
-            [
-                dict(
-                    pair_id=pair_ids[j],
-                    stage="introduction",
-                    status="confirmed",
-                    starts_at=starts[j],
-                    ends_at=starts[j] + timedelta(hours=1),
-                    format="online",
-                    place=f"https://meet.example/{j}",
-                    proposed_by=pids[2 * j],
-                    sequence=0,
-                    created_at=now,
-                    updated_at=now,
-                )
-                for j in range(pairs)
-            ],
-        )
-        meeting_ids = list(
-            (await s.scalars(select(Meeting.id).order_by(Meeting.id.desc()).limit(pairs))).all()
-        )
-        meeting_ids.reverse()
-        kind = rem.BEFORE_PREFIX + rem.duration_label(rem.URGENT_LEAD)
-        rows_to_add: list[dict] = []
-        for j in range(pairs):
-            planned = rem.PlannedReminder(
-                kind=kind,
-                due_at=due[j],
-                urgent=True,
-                dedup_key=f"meeting:{meeting_ids[j]}:{kind}:{starts[j].astimezone(UTC).isoformat()}",
-                meeting_id=meeting_ids[j],
-                meeting_starts_at=starts[j],
-            )
-            members = (pids[2 * j], pids[2 * j + 1]) if 2 * j + 1 < n else (pids[2 * j],)
-            rows_to_add += reminder_rows([planned], members, now, pair_ids[j])
-        await repos.reminders.add(rows_to_add)
+    plan = [
+        (now - timedelta(seconds=1) + timedelta(seconds=spread * j / pairs), rem.URGENT_LEAD)
+        for j in range(pairs)
+    ]
+    await seed_reminder_burst(h.app.factory, now, plan, REMINDER_BASE, reminded=n)
     # The text each person must get: composed the way the bot composes it.
     from scheduler.reminders import compose
 
