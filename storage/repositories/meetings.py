@@ -232,15 +232,6 @@ class ReminderRepo:
             done.update(result.all())
         return done
 
-    async def finish(self, reminder_id: int, status: str, now: datetime, note: str | None = None) -> bool:
-        """pending → sent/dropped exactly once."""
-        result = await self.s.execute(
-            update(Reminder)
-            .where(Reminder.id == reminder_id, Reminder.status == "pending")
-            .values(status=status, fired_at=now, note=note)
-        )
-        return result.rowcount == 1
-
     async def cancel(
         self,
         *,

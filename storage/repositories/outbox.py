@@ -127,9 +127,6 @@ class OutboxRepo:
         )
         return set(taken.all())
 
-    async def claim(self, item_id: int, now: datetime, lease: timedelta) -> bool:
-        return item_id in await self.claim_many([item_id], now, lease)
-
     async def unclaim(self, ids: list[int]) -> None:
         """Claimed rows whose request never started (the sender is stopping): back to the queue."""
         await self.s.execute(
