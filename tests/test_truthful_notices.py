@@ -1,5 +1,5 @@
-"""What the others in a pair are told when someone leaves: only what is true. A child whose parent erased their data
-did not "withdraw consent" themselves; the mentor hears that the mentee left the programme, nothing more."""
+"""What the others in a pair are told when someone leaves: only what is true. A child whose parent erased
+their data did not "withdraw consent" themselves; the mentor hears that the mentee left, nothing more."""
 
 from __future__ import annotations
 
