@@ -140,6 +140,8 @@ def render(view: svc.Overview, t: Translator, today: date) -> tuple[str, InlineK
 
 
 def import_report(outcome: svc.ImportOutcome, t: Translator) -> str:
+    if outcome.refused:
+        return svc.error_text(t, outcome.errors[0])
     if not outcome.ok:
         lines = [t("roadmap.import.failed", count=len(outcome.errors))]
         size = len(lines[0])

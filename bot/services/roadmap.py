@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot import files
 from bot.domain import roadmap as rm
 from bot.domain.entities import NewMessage, Status
 from bot.domain.reminders import defer_out_of_quiet_hours
@@ -113,6 +114,11 @@ class ImportOutcome:
     def ok(self) -> bool:
         return not self.errors
 
+    @property
+    def refused(self) -> bool:
+        """The file itself was refused (too big or too complex to read safely), not its rows."""
+        return any(error.code in files.REFUSALS for error in self.errors)
+
 
 def _same_row(activity: str, kind: str, due_on: date | None, recurrence: dict[str, Any]) -> tuple[Any, ...]:
     """What makes a row "already imported": the activity and the deadline it means, whatever the spelling
@@ -129,8 +135,14 @@ def _same_row(activity: str, kind: str, due_on: date | None, recurrence: dict[st
 async def import_file(
     repos: Repos, filename: str, data: bytes, today: date, now: datetime, programme: int | None = None
 ) -> ImportOutcome:
-    """Every row is read first; any error stores nothing, so the curator fixes the file and sends it again."""
-    result = rm.read_roadmap_file(filename, data, reference_year=today.year)
+    """Every row is read first; any error stores nothing, so the curator fixes the file and sends it again.
+
+    The file is read in a worker process under limits (bot/files.py): a crafted spreadsheet is refused
+    instead of stopping the bot."""
+    try:
+        result = await files.parse(rm.read_roadmap_file, filename, data, today.year)
+    except files.Refused as refused:
+        return ImportOutcome(errors=[rm.RowError(None, refused.code, {"filename": filename})])
     errors = list(result.errors)
     for row in result.items:
         errors += _length_errors(row.row_number, row.responsible, row.deadline.text)
