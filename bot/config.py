@@ -5,11 +5,15 @@ from __future__ import annotations
 from typing import Annotated, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///data/nastavnik.db"
 TELEGRAM_API_URL = "https://api.telegram.org"
+# Telegram allows 1-256 characters of A-Z a-z 0-9 _ -; a short one can be guessed, and the secret is all that
+# stands between the open port and acting as any user.
+WEBHOOK_SECRET_MIN = 32
+SECRET_HINT = 'generate one with: python -c "import secrets; print(secrets.token_urlsafe(32))"'
 
 
 class SettingsError(Exception):
@@ -94,8 +98,10 @@ class Settings(DatabaseSettings):
             return None
         import re
 
-        if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", str(value)):
-            raise ValueError("expected 16-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+        if not re.fullmatch(rf"[A-Za-z0-9_-]{{{WEBHOOK_SECRET_MIN},256}}", str(value)):
+            raise ValueError(
+                f"expected {WEBHOOK_SECRET_MIN}-256 characters of A-Z, a-z, 0-9, _ and -; {SECRET_HINT}"
+            )
         return value
 
     @field_validator("redis_url", mode="before")
@@ -133,6 +139,13 @@ class Settings(DatabaseSettings):
             raise ValueError("expected ru or en")
         return value
 
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        # Without the secret header check anyone who reaches the port can post updates as any user.
+        if self.webhook_url and self.webhook_secret is None:
+            raise ValueError(f"WEBHOOK_SECRET is not set: webhook mode (WEBHOOK_URL) needs it; {SECRET_HINT}")
+        return self
+
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
@@ -147,6 +160,8 @@ def load_settings(cls: type[S] = Settings, **overrides: object) -> S:  # type: i
         return cls(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         err = exc.errors()[0]
+        if not err.get("loc"):  # a rule across settings: its message names them
+            raise SettingsError(err["msg"].removeprefix("Value error, ")) from None
         name = str(err["loc"][0]).upper() if err.get("loc") else "settings"
         if err["type"] == "missing":
             raise SettingsError(f"{name} is not set (see .env.example)") from None
