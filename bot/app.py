@@ -25,13 +25,14 @@ from bot.clock import Clock, utc_now
 from bot.config import Settings
 from bot.domain.forms import load_forms
 from bot.middlewares.access import AccessMiddleware
+from bot.middlewares.chats import PrivateChatsOnly
 from bot.middlewares.context import ContextMiddleware
 from bot.middlewares.db import UnitOfWorkMiddleware, commit_before_reply
 from bot.middlewares.logctx import LogContextMiddleware
 from bot.outbox import OutboxSender, SendJournal, sending_from_outbox
 from bot.ratelimit import RateLimiter
 from bot.services.questionnaires import Engine
-from handlers import feature_routers
+from handlers import feature_routers, outside_private_chats
 from scheduler import Jobs, build_scheduler
 from scheduler.reminders import ReminderScheduler
 from storage.db import create_engine, create_session_factory, sqlite_path
@@ -152,6 +153,7 @@ def build_dispatcher(
     dp.update.outer_middleware(LogContextMiddleware())
     dp.update.outer_middleware(UnitOfWorkMiddleware(factory, on_commit=sender.notify))
     dp.update.outer_middleware(ContextMiddleware(settings))
+    dp.update.outer_middleware(PrivateChatsOnly(outside_private_chats()))
     access = AccessMiddleware()
     dp.message.middleware(access)
     dp.callback_query.middleware(access)

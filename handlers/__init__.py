@@ -47,3 +47,10 @@ def feature_routers(engine: Engine, default_language: str = "ru") -> list[Router
         completion.router(engine, hooks),
         fallback.router(),
     ]
+
+
+def outside_private_chats() -> Router:
+    """What the bot does in groups, supergroups and channels (leaves); feature routers never see them."""
+    from handlers import groups
+
+    return groups.router()

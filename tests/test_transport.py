@@ -93,3 +93,105 @@ async def test_web_app_is_never_built_without_a_secret(db_url):
             make_web_app(h.app, Metrics(), Leadership(db_url, _nothing, _nothing))
     finally:
         await h.close()
+
+
+# ----------------------------------------------------------------------------------------- private chats only
+GROUP_ID = -1001234567890
+
+
+def _group_message(h: Harness, user_id: int, text: str, chat_type: str = "supergroup") -> dict[str, Any]:
+    message: dict[str, Any] = {
+        "message_id": next(h._msg_ids),
+        "date": int(time.time()),
+        "chat": {"id": GROUP_ID, "type": chat_type, "title": "8А"},
+        "from": {"id": user_id, "is_bot": False, "first_name": "Curator", "language_code": "ru"},
+        "text": text,
+    }
+    if text.startswith("/"):
+        message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+    return {"message": message}
+
+
+def _bot_added(user_id: int, chat_type: str = "group", status: str = "member") -> dict[str, Any]:
+    from aiogram.types import ChatMemberAdministrator
+
+    bot_user = {"id": 123456, "is_bot": True, "first_name": "Nastavnik", "username": "nastavnik_test_bot"}
+    member: dict[str, Any] = {"status": status, "user": bot_user}
+    if status == "administrator":  # every right Telegram must state, none granted
+        fields = ChatMemberAdministrator.model_fields.items()
+        member |= {k: False for k, f in fields if f.is_required() and k not in ("status", "user")}
+    return {
+        "my_chat_member": {
+            "chat": {"id": GROUP_ID, "type": chat_type, "title": "8А"},
+            "from": {"id": user_id, "is_bot": False, "first_name": "Curator", "language_code": "ru"},
+            "date": int(time.time()),
+            "old_chat_member": {"status": "left", "user": bot_user},
+            "new_chat_member": member,
+        }
+    }
+
+
+def _requests_to(fake: FakeTelegram, chat_id: int) -> list:
+    return [r for r in fake.requests if str(r.params.get("chat_id")) == str(chat_id)]
+
+
+async def test_curator_commands_in_a_group_post_no_personal_data(h):
+    from tests.helpers import onboard_curator, onboard_mentee, onboard_mentor
+
+    curator = await onboard_curator(h)
+    await onboard_mentee(h, curator, 2001, name="Петров Иван")
+    await onboard_mentor(h, curator, 3001, name="Сидорова Ольга Павловна")
+    await h.deliver_outbox()
+    # In the private chat the curator does see the names (so the group check below is not vacuous).
+    assert any("Петров" in t for t in [m.text or "" for m in await curator.send("/participants Петров")])
+
+    before_docs = len(h.fake.sent("sendDocument"))
+    for text in (
+        "/participants",
+        "/participants Петров",
+        "/dashboard",
+        "/mydata",
+        "/start",
+        "/export",
+        "Петров",
+    ):
+        await h.feed(_group_message(h, 1000, text))
+    await h.deliver_outbox()
+
+    to_group = _requests_to(h.fake, GROUP_ID)
+    said = [r.params.get("text") or "" for r in to_group if r.method == "sendMessage"]
+    assert len(said) == 1, said  # one neutral line for the whole group, not one per message
+    assert "Петров" not in said[0] and "Сидорова" not in said[0] and "Куратова" not in said[0]
+    assert {r.method for r in to_group} <= {"sendMessage", "leaveChat"}
+    assert [r.method for r in to_group].count("leaveChat") == 1
+    assert len(h.fake.sent("sendDocument")) == before_docs  # no personal-data file anywhere
+    # A button pressed under a message in the group does nothing either.
+    await h.feed(
+        {
+            "callback_query": {
+                "id": "cq-group",
+                "from": {"id": 1000, "is_bot": False, "first_name": "Curator", "language_code": "ru"},
+                "chat_instance": "g",
+                "data": "pp:1",
+                "message": {
+                    "message_id": 5,
+                    "date": int(time.time()),
+                    "chat": {"id": GROUP_ID, "type": "supergroup", "title": "8А"},
+                    "text": "x",
+                },
+            }
+        }
+    )
+    assert len(_requests_to(h.fake, GROUP_ID)) == len(to_group)
+
+
+@pytest.mark.parametrize(
+    "chat_type, status, says",
+    [("group", "member", True), ("supergroup", "administrator", True), ("channel", "administrator", False)],
+)
+async def test_bot_added_to_a_group_says_one_line_and_leaves(h, chat_type, status, says):
+    await h.feed(_bot_added(1000, chat_type, status))
+    to_group = _requests_to(h.fake, GROUP_ID)
+    assert [r.method for r in to_group] == (["sendMessage", "leaveChat"] if says else ["leaveChat"])
+    if says:
+        assert "личн" in to_group[0].params["text"]

@@ -196,6 +196,7 @@ class FakeTelegram:
             "logOut",
             "deleteMessage",
             "sendChatAction",
+            "leaveChat",
         ):
             if method == "setMyCommands":
                 scope = params.get("scope") or {"type": "default"}
