@@ -157,6 +157,7 @@ class OutboxSender:
         self._wake = asyncio.Event()
         self._stopping = False
         self._recovered = False
+        self.expired = 0  # time-bound messages dropped at the claim instead of sent late
         # None: Telegram's ≈1 message/s per chat (PER_CHAT_INTERVAL); tests with a simulated clock set 0.
         self.per_chat_interval: float | None = None
 
@@ -300,13 +301,20 @@ class OutboxSender:
         return started
 
     async def _claim(self, items: list[OutboxItem]) -> list[OutboxItem]:
-        """Claim rows in one transaction; rows of people who withdrew consent are dropped instead."""
+        """Claim rows in one transaction; rows of people who withdrew consent are dropped instead, and
+        time-bound rows past their meaning expire."""
         journal = self.journal if self.journal is not None and self.journal.active else None
         if journal is not None:
             journal.intend([it.id for it in items])
+        now = self.clock()
         async with unit_of_work(self.factory) as repos:
-            claimed = await repos.outbox.claim_many([it.id for it in items], self.clock(), LEASE)
-            for chat in {it.chat_id for it in items if it.id not in claimed}:
+            claimed = await repos.outbox.claim_many([it.id for it in items], now, LEASE)
+            passed_over = [it.id for it in items if it.id not in claimed]
+            # A time-bound message (a reminder queued before a stop) is re-checked by the claim itself; the
+            # ones it refused for that reason are marked here, never sent late.
+            expired = await repos.outbox.expire_stale(passed_over, now)
+            self.expired += len(expired)
+            for chat in {it.chat_id for it in items if it.id not in claimed and it.id not in expired}:
                 if not await repos.participants.chat_is_writable(chat):
                     await repos.outbox.drop_for_chat(chat, "consent withdrawn")
         if journal is not None and len(claimed) < len(items):

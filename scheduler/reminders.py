@@ -1,9 +1,9 @@
 """Reminders: rows in the database, fired exactly once through the outbox.
 
 APScheduler holds one DateTrigger job per pending reminder (stable id, replace_existing), re-armed from the
-database at start; a sweep every minute is the safety net. Firing moves the row pending → sent (or dropped)
-in the same transaction that enqueues the message, whose dedup key is the reminder's own, so a double fire,
-a restart or two instances can never send it twice."""
+database at start; a sweep every minute is the safety net. Firing moves the row pending → sent (or dropped,
+or expired) in the same transaction that enqueues the message, whose dedup key is the reminder's own, so a
+double fire, a restart or two instances can never send it twice."""
 
 from __future__ import annotations
 
@@ -99,6 +99,12 @@ async def compose(
             dedup_key=f"reminder:{r.dedup_key}",
             reply_markup=markup,
             priority=1 if r.urgent else 4,
+            # Re-checked by the sender: a reminder still queued when the bot stopped is not sent past its
+            # meaning, nor about a meeting that was moved or cancelled, nor to someone who left the pair.
+            expires_at=rem.valid_until(r.kind, meeting.starts_at if meeting is not None else None),
+            meeting_id=meeting.id if meeting is not None else None,
+            meeting_sequence=meeting.sequence if meeting is not None else None,
+            pair_id=r.pair_id,
         )
     ]
     if r.kind == "before_24h" and meeting is not None:
@@ -124,20 +130,37 @@ def _planned(r: ReminderDTO) -> rem.PlannedReminder:
         dedup_key=r.dedup_key,
         meeting_id=r.meeting_id,
         meeting_starts_at=r.meeting_starts_at,
+        participant_id=r.participant_id,
+        pair_id=r.pair_id,
     )
 
 
 async def fire_batch(repos: Repos, due: list[ReminderDTO], now: datetime, tz: ZoneInfo) -> list[str]:
     """Fire many due reminders in one transaction: everything is read and composed first, then a few
-    statements move the rows pending → sent/dropped (only rows still pending: RETURNING tells which) and
-    enqueue the messages of exactly those. The write lock is held for the writes only."""
+    statements move the rows pending → sent/dropped/expired (only rows still pending: RETURNING tells which)
+    and enqueue the messages of exactly those, in the order of ``due``. The write lock is held for the writes
+    only.
+
+    A reminder that is no longer meaningful (the domain's ``valid_until``), or that a later reminder of the
+    same meeting to the same person makes pointless (that one is due too), expires: kept and counted, never
+    sent late."""
     people = await repos.participants.get_many({r.participant_id for r in due})
-    meetings_by_id = await repos.meetings.get_many({r.meeting_id for r in due if r.meeting_id})
+    meeting_ids = {r.meeting_id for r in due if r.meeting_id}
+    meetings_by_id = await repos.meetings.get_many(meeting_ids)
     pair_status = await repos.pairs.statuses({r.pair_id for r in due if r.pair_id})
+    # The later reminder may sit in the next batch: look at every passed one of these meetings.
+    passed = {r.id: r for r in await repos.reminders.due_for_meetings(meeting_ids, now)} | {
+        r.id: r for r in due
+    }
+    beaten = rem.superseded([_planned(r) for r in passed.values()], now)
     late: list[int] = []
+    outdone: list[int] = []
     silent: list[int] = []
     messages: dict[int, list[NewMessage]] = {}
     for r in due:
+        if r.dedup_key in beaten:
+            outdone.append(r.id)
+            continue
         if not rem.still_meaningful(_planned(r), now):
             late.append(r.id)
             continue
@@ -148,18 +171,30 @@ async def fire_batch(repos: Repos, due: list[ReminderDTO], now: datetime, tz: Zo
             messages[r.id] = out
         else:
             silent.append(r.id)
-    dropped = await repos.reminders.finish_many(late, "dropped", now, note="meeting already started")
+    expired = await repos.reminders.finish_many(
+        outdone, "expired", now, note="superseded by a later reminder"
+    )
+    expired |= await repos.reminders.finish_many(late, "expired", now, note="no longer meaningful")
     for r in due:
-        if r.id in dropped:
+        if r.id in expired:
             log.info(
-                "reminder %s (%s) dropped: fell due while the bot was down and is no longer meaningful",
+                "reminder %s (%s) expired: fell due while the bot was down and is no longer meaningful",
                 r.id,
                 r.kind,
             )
-    dropped |= await repos.reminders.finish_many(silent, "dropped", now, note="nothing to say")
+    dropped = await repos.reminders.finish_many(silent, "dropped", now, note="nothing to say")
     sent = await repos.reminders.finish_many(list(messages), "sent", now)
     await repos.outbox.enqueue([m for rid in messages if rid in sent for m in messages[rid]], now)
-    return ["sent" if r.id in sent else "dropped" if r.id in dropped else "skipped" for r in due]
+    return [
+        "sent"
+        if r.id in sent
+        else "expired"
+        if r.id in expired
+        else "dropped"
+        if r.id in dropped
+        else "skipped"
+        for r in due
+    ]
 
 
 async def fire(repos: Repos, reminder_id: int, now: datetime, tz: ZoneInfo) -> str:
@@ -184,7 +219,7 @@ class ReminderScheduler:
         self.clock = clock
         self.tz = ZoneInfo(timezone)
         self.on_enqueue = on_enqueue
-        self.fired: dict[str, int] = {"sent": 0, "dropped": 0, "skipped": 0}
+        self.fired: dict[str, int] = {"sent": 0, "expired": 0, "dropped": 0, "skipped": 0}
         self._slots = asyncio.Semaphore(4)
         self._sweeping = False
         self._again = False
@@ -254,12 +289,13 @@ class ReminderScheduler:
             self.on_enqueue()
         return outcome
 
-    async def fire_due(self) -> int:
+    async def fire_due(self, *, newest_first: bool = False) -> int:
         """Fire everything pending whose time has come, in batches of one transaction each.
 
         Every reminder job, the minute sweep and the start-up catch-up land here. A burst of thousands of
         reminders due in the same minute thus costs a few dozen transactions instead of one per reminder
-        (and does not starve the sender of connections). A call while a sweep runs makes it look once more."""
+        (and does not starve the sender of connections). A call while a sweep runs makes it look once more.
+        ``newest_first`` (the catch-up after downtime): the most recent reminders go out first."""
         if self._sweeping:
             self._again = True
             return 0
@@ -269,7 +305,7 @@ class ReminderScheduler:
                 self._again = False
                 now = self.clock()
                 async with unit_of_work(self.factory) as repos:
-                    due = await repos.reminders.due(now, limit=BATCH)
+                    due = await repos.reminders.due(now, limit=BATCH, newest_first=newest_first)
                     outcomes = await fire_batch(repos, due, now, self.tz)
                 for outcome in outcomes:
                     self.fired[outcome] += 1
@@ -288,8 +324,9 @@ class ReminderScheduler:
         await self.fire_due()
 
     async def rearm_all(self) -> None:
-        """At start: what fell due while down goes now (if still meaningful); the rest is armed."""
-        await self.fire_due()
+        """At start: what fell due while down goes now, newest first and only if still meaningful (a reminder
+        superseded by a later one, or past its meaning, expires); the rest is armed."""
+        await self.fire_due(newest_first=True)
         async with unit_of_work(self.factory) as repos:
             pending = await repos.reminders.pending()
         self.arm([r for r in pending if r.due_at > self.clock() - timedelta(seconds=1)])

@@ -193,6 +193,14 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
     last_error: Mapped[str | None] = mapped_column(String(200))
+    # A time-bound message (a reminder, a scenario, a meeting proposal) carries its deadline and what it is
+    # about; the sender re-checks them right before sending and drops the message ('expired') when the
+    # deadline passed, the meeting was cancelled or moved (another sequence), the pair ended or the person
+    # left it. No foreign keys: a row whose meeting or pair is gone is exactly one to drop.
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    meeting_id: Mapped[int | None] = mapped_column(Integer)
+    meeting_sequence: Mapped[int | None] = mapped_column(Integer)
+    pair_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class FsmRecord(Base):
@@ -322,7 +330,8 @@ class Reminder(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
     due_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sent|dropped|cancelled
+    # pending | sent | dropped (nothing to say) | expired (too late to mean anything) | cancelled
+    status: Mapped[str] = mapped_column(String(16), default="pending")
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     dedup_key: Mapped[str] = mapped_column(String(200), unique=True)
     participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"), index=True)

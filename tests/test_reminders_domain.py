@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -20,6 +21,8 @@ from bot.domain.reminders import (
     plan_stage_deadline_nudge,
     stale_keys,
     still_meaningful,
+    superseded,
+    valid_until,
 )
 from bot.domain.stages import Stage
 
@@ -293,7 +296,7 @@ def test_still_meaningful_drops_before_reminders_once_the_meeting_started() -> N
 @pytest.mark.parametrize(
     ("kind", "grace"),
     [
-        ("before_24h", 86400),
+        ("before_24h", 43200),  # valid until 12 h before the start
         ("before_1h", 3600),
         ("before_30m", 1800),
         (KIND_AFTER_CHECK, None),
@@ -312,7 +315,7 @@ def test_misfire_grace_matches_still_meaningful() -> None:
         grace = misfire_grace_seconds(r.kind)
         assert grace is not None
         limit = r.due_at + timedelta(seconds=grace)
-        assert limit == starts
+        assert limit == (starts if r.urgent else starts - timedelta(hours=12))
         assert still_meaningful(r, limit - timedelta(seconds=1))
         assert not still_meaningful(r, limit)
 
@@ -338,3 +341,24 @@ def test_planning_does_not_read_the_wall_clock() -> None:
     with time_machine.travel(datetime(2031, 6, 1, 3, 0, tzinfo=UTC), tick=False):
         assert plan_meeting_reminders(1, starts, now=now, tz=MSK) == expected
         assert isinstance(expected[0], PlannedReminder)
+
+
+def test_a_day_before_reminder_is_not_sent_in_the_last_hours() -> None:
+    starts = msk(2026, 12, 10, 15, 0)
+    day_before, hour_before = plan_meeting_reminders(1, starts, now=msk(2026, 12, 1, 0, 0))
+    assert valid_until("before_24h", starts) == starts - timedelta(hours=12)
+    assert still_meaningful(day_before, starts - timedelta(hours=13))
+    assert not still_meaningful(day_before, starts - timedelta(minutes=50))
+    assert still_meaningful(hour_before, starts - timedelta(minutes=50))
+    assert valid_until("scenario", starts) == starts
+    assert valid_until(KIND_AFTER_CHECK, starts) is None
+
+
+def test_a_reminder_whose_later_one_also_passed_is_superseded() -> None:
+    starts = msk(2026, 12, 10, 15, 0)
+    plan = plan_meeting_reminders(1, starts, now=msk(2026, 12, 1, 0, 0))
+    per_person = [replace(r, participant_id=p, dedup_key=f"{r.dedup_key}:p{p}") for r in plan for p in (7, 8)]
+    down_until = starts - timedelta(minutes=50)
+    assert superseded(per_person, down_until) == {r.dedup_key for r in per_person if r.kind == "before_24h"}
+    # Only the day-before has passed: nothing supersedes it.
+    assert superseded(per_person, starts - timedelta(hours=20)) == set()

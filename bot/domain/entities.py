@@ -36,6 +36,7 @@ class ParticipantDTO:
     unreachable: bool = False
     username: str | None = None
     commands_version: str | None = None
+    parent_declined_at: datetime | None = None
 
     def has(self, role: Role) -> bool:
         return role in self.roles
@@ -90,6 +91,17 @@ class InvitationDTO:
 
 
 @dataclass(frozen=True)
+class RoleHolding:
+    """One role a person holds (in one programme, or in none), and the invitation it came from."""
+
+    id: int
+    participant_id: int
+    role: Role
+    programme_id: int | None
+    invitation_id: int | None
+
+
+@dataclass(frozen=True)
 class ConsentDTO:
     id: int
     participant_id: int | None
@@ -129,6 +141,12 @@ class NewMessage:
     method: str = "sendMessage"
     extra: dict[str, Any] = field(default_factory=dict)
     not_before: datetime | None = None
+    # Time-bound messages: past expires_at, or once the meeting (at this sequence) / the pair / the person's
+    # membership is no longer what the message is about, the sender drops it instead of sending it late.
+    expires_at: datetime | None = None
+    meeting_id: int | None = None
+    meeting_sequence: int | None = None
+    pair_id: int | None = None
 
 
 @dataclass(frozen=True)

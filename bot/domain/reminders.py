@@ -26,6 +26,7 @@ DEADLINE_NUDGE_AT = time(10, 0)
 
 KIND_AFTER_CHECK = "after_check"
 KIND_STAGE_DEADLINE = "stage_deadline"
+KIND_SCENARIO = "scenario"
 BEFORE_PREFIX = "before_"
 FEEDBACK_PREFIX = "feedback_"
 
@@ -144,8 +145,9 @@ def plan_meeting_reminders(
             # 08:00 minutes after the booking confirmation would only repeat it.
             continue
         due = intended if urgent else _defer(intended, tz, quiet)
-        if due >= starts_at:
-            continue
+        limit = valid_until(kind, starts_at)
+        if limit is not None and due >= limit:
+            continue  # quiet hours push it past the moment it stops making sense
         planned.append(
             (
                 offset,
@@ -269,31 +271,76 @@ def plan_stage_deadline_nudge(
     )
 
 
-def still_meaningful(reminder: PlannedReminder, now: datetime) -> bool:
-    """Whether a reminder that fires (possibly late, after downtime) should still be sent.
+def before_lead(kind: str) -> timedelta | None:
+    """The lead of a ``before_<lead>`` reminder (``before_24h`` → 24 h); None for other kinds."""
+    if not is_before_meeting(kind):
+        return None
+    seconds = _label_seconds(kind[len(BEFORE_PREFIX) :])
+    if seconds is None:
+        raise ValueError(f"unknown reminder kind {kind!r}")
+    return timedelta(seconds=seconds)
 
-    Only before-meeting reminders expire: once the meeting started, "starts in an hour" is wrong.
-    After-checks and nudges remain true statements however late they come.
+
+def valid_until(kind: str, meeting_starts_at: datetime | None) -> datetime | None:
+    """The moment after which a reminder of this kind says something false or useless (None: never).
+
+    "In an hour" is true until the meeting starts. An early reminder ("reminder: the meeting is on
+    <date>", the day before) is there to let people plan; arriving in the last hours it only repeats
+    what the close reminder says, so it is good until half its lead before the start (12 h for the day
+    before) and never later than an hour before. Scenarios are read before the meeting. After-checks
+    and feedback nudges are true however late they come.
     """
+    lead = before_lead(kind)
+    if lead is not None and meeting_starts_at is not None:
+        _require_aware(meeting_starts_at, "meeting_starts_at")
+        if lead <= URGENT_LEAD:
+            return meeting_starts_at
+        return meeting_starts_at - max(lead / 2, URGENT_LEAD)
+    if kind == KIND_SCENARIO and meeting_starts_at is not None:
+        return meeting_starts_at
+    return None
+
+
+def still_meaningful(reminder: PlannedReminder, now: datetime) -> bool:
+    """Whether a reminder that fires (possibly late, after downtime) should still be sent."""
     _require_aware(now, "now")
-    if is_before_meeting(reminder.kind) and reminder.meeting_starts_at is not None:
-        return now < reminder.meeting_starts_at
-    return True
+    limit = valid_until(reminder.kind, reminder.meeting_starts_at)
+    return limit is None or now < limit
+
+
+def superseded(reminders: Iterable[PlannedReminder], now: datetime) -> set[str]:
+    """Dedup keys of reminders that a later one makes pointless: the same meeting and the same recipient,
+    a later due time that has also passed. After downtime "tomorrow at 16:30" must not follow "in an
+    hour"; two overdue feedback nudges for one meeting are one nudge."""
+    _require_aware(now, "now")
+    latest: dict[tuple[int | None, int | None], datetime] = {}
+    passed = [r for r in reminders if r.meeting_id is not None and r.due_at <= now]
+    for r in passed:
+        key = (r.meeting_id, r.participant_id)
+        latest[key] = max(r.due_at, latest.get(key, r.due_at))
+    return {r.dedup_key for r in passed if r.due_at < latest[(r.meeting_id, r.participant_id)]}
+
+
+def newest_first(reminders: Sequence[PlannedReminder]) -> list[PlannedReminder]:
+    """The order in which reminders missed during downtime go out: the most recent (the most relevant)
+    first, so a person who opens the chat reads what matters now at the top of the burst."""
+    return sorted(reminders, key=lambda r: r.due_at, reverse=True)
 
 
 def misfire_grace_seconds(kind: str) -> int | None:
-    """APScheduler ``misfire_grace_time`` consistent with ``still_meaningful``.
+    """APScheduler ``misfire_grace_time`` consistent with ``valid_until``.
 
-    For ``before_<lead>`` it is the lead itself: fired later than that, the meeting has started.
-    Quiet hours can only move a reminder closer to the start, so this is an upper bound and
+    For ``before_<lead>`` it is the time from the intended moment to the end of its validity. Quiet
+    hours can only move a reminder closer to the start, so this is an upper bound and
     ``still_meaningful`` stays the check at send time. None = no limit.
     """
-    if is_before_meeting(kind):
-        seconds = _label_seconds(kind[len(BEFORE_PREFIX) :])
-        if seconds is None:
-            raise ValueError(f"unknown reminder kind {kind!r}")
-        return seconds
-    return None
+    lead = before_lead(kind)
+    if lead is None:
+        return None
+    reference = datetime(2000, 1, 1, tzinfo=UTC)
+    limit = valid_until(kind, reference)
+    assert limit is not None
+    return int((limit - (reference - lead)).total_seconds())
 
 
 def stale_keys(old: Iterable[PlannedReminder], new: Iterable[PlannedReminder]) -> set[str]:

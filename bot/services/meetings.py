@@ -248,6 +248,7 @@ def ics_message(
         text=t("meeting.confirmed_caption", stage=stage, when=when),
         dedup_key=f"ics:{meeting.id}:{meeting.sequence}:{person.id}",
         extra={"file_b64": base64.b64encode(data).decode(), "filename": f"meeting-{meeting.id}.ics"},
+        **timebound(meeting, rem.KIND_SCENARIO),  # a calendar entry, too, is for before the meeting
     )
 
 
@@ -274,4 +275,16 @@ def scenario_message(
         priority=4,
         text=f"{header}\n\n{body}",
         dedup_key=dedup,
+        **timebound(meeting, rem.KIND_SCENARIO),
+    )
+
+
+def timebound(meeting: MeetingDTO, kind: str) -> dict:
+    """What the sender re-checks before a message about this meeting leaves: its deadline for this kind of
+    message, the meeting at this very time (its sequence), the pair (still active, the person still in it)."""
+    return dict(
+        expires_at=rem.valid_until(kind, meeting.starts_at),
+        meeting_id=meeting.id,
+        meeting_sequence=meeting.sequence,
+        pair_id=meeting.pair_id,
     )

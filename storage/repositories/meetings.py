@@ -208,19 +208,38 @@ class ReminderRepo:
         )
         return [_reminder(r) for r in rows]
 
-    async def due(self, now: datetime, limit: int = 1000) -> list[ReminderDTO]:
+    async def due(self, now: datetime, limit: int = 1000, *, newest_first: bool = False) -> list[ReminderDTO]:
+        order = (
+            (Reminder.due_at.desc(), Reminder.id.desc()) if newest_first else (Reminder.due_at, Reminder.id)
+        )
         rows = await self.s.scalars(
             select(Reminder)
             .where(Reminder.status == "pending", Reminder.due_at <= now)
-            .order_by(Reminder.due_at, Reminder.id)
+            .order_by(*order)
             .limit(limit)
         )
         return [_reminder(r) for r in rows]
 
+    async def due_for_meetings(self, meeting_ids: set[int], now: datetime) -> list[ReminderDTO]:
+        """Every pending reminder of these meetings whose time has come (to tell which ones a later one
+        supersedes)."""
+        ids = list(meeting_ids)
+        out: list[ReminderDTO] = []
+        for start in range(0, len(ids), 500):
+            rows = await self.s.scalars(
+                select(Reminder).where(
+                    Reminder.meeting_id.in_(ids[start : start + 500]),
+                    Reminder.status == "pending",
+                    Reminder.due_at <= now,
+                )
+            )
+            out += [_reminder(r) for r in rows]
+        return out
+
     async def finish_many(
         self, ids: list[int], status: str, now: datetime, note: str | None = None
     ) -> set[int]:
-        """pending → sent/dropped exactly once, for many rows; returns the ids this call moved."""
+        """pending → sent/dropped/expired exactly once, for many rows; returns the ids this call moved."""
         done: set[int] = set()
         for start in range(0, len(ids), 500):
             result = await self.s.scalars(

@@ -2,16 +2,51 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.entities import NewMessage, OutboxItem
-from storage.models import OutboxMessage, Participant
+from storage.models import Meeting, OutboxMessage, Pair, PairMember, Participant
 
 # Final states: nothing more will be attempted for these rows.
-FINAL = ("sent", "unreachable", "failed", "dropped", "uncertain")
+FINAL = ("sent", "unreachable", "failed", "dropped", "uncertain", "expired")
+
+
+def _stale(now: datetime) -> ColumnElement[bool]:
+    """A time-bound row that must not be sent any more: its deadline passed; its meeting is gone, cancelled,
+    missed or moved (another sequence); its pair ended; or its person is no longer in the pair. Rows without
+    these references (most messages) are never stale. Evaluated inside the claim, so it costs no query of
+    its own."""
+    meeting_ok = exists(
+        select(Meeting.id).where(
+            Meeting.id == OutboxMessage.meeting_id,
+            Meeting.status.not_in(("cancelled", "missed")),
+            or_(OutboxMessage.meeting_sequence.is_(None), Meeting.sequence == OutboxMessage.meeting_sequence),
+        )
+    )
+    pair_ok = exists(select(Pair.id).where(Pair.id == OutboxMessage.pair_id, Pair.status == "active"))
+    in_pair = or_(
+        exists(
+            select(Pair.id).where(
+                Pair.id == OutboxMessage.pair_id, Pair.mentor_id == OutboxMessage.participant_id
+            )
+        ),
+        exists(
+            select(PairMember.id).where(
+                PairMember.pair_id == OutboxMessage.pair_id,
+                PairMember.mentee_id == OutboxMessage.participant_id,
+                PairMember.left_at.is_(None),
+            )
+        ),
+    )
+    return or_(
+        and_(OutboxMessage.expires_at.is_not(None), OutboxMessage.expires_at <= now),
+        and_(OutboxMessage.meeting_id.is_not(None), ~meeting_ok),
+        and_(OutboxMessage.pair_id.is_not(None), ~pair_ok),
+        and_(OutboxMessage.pair_id.is_not(None), OutboxMessage.participant_id.is_not(None), ~in_pair),
+    )
 
 
 def _item(row: OutboxMessage) -> OutboxItem:
@@ -55,6 +90,10 @@ class OutboxRepo:
                     attempts=0,
                     not_before=m.not_before or now,
                     created_at=now,
+                    expires_at=m.expires_at,
+                    meeting_id=m.meeting_id,
+                    meeting_sequence=m.meeting_sequence,
+                    pair_id=m.pair_id,
                 )
             )
         dialect = self.s.bind.dialect.name
@@ -121,11 +160,24 @@ class OutboxRepo:
         )
         taken = await self.s.scalars(
             update(OutboxMessage)
-            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending", ~withdrawn)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending", ~withdrawn, ~_stale(now))
             .values(status="sending", attempts=OutboxMessage.attempts + 1, claimed_until=now + lease)
             .returning(OutboxMessage.id)
         )
         return set(taken.all())
+
+    async def expire_stale(self, ids: list[int], now: datetime) -> set[int]:
+        """Of these rows (ones a claim passed over), the pending time-bound ones that must not be sent any
+        more become 'expired' (kept, with the reason, not deleted). Returns their ids."""
+        if not ids:
+            return set()
+        expired = await self.s.scalars(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending", _stale(now))
+            .values(status="expired", last_error="no longer meaningful", claimed_until=None)
+            .returning(OutboxMessage.id)
+        )
+        return set(expired.all())
 
     async def unclaim(self, ids: list[int]) -> None:
         """Claimed rows whose request never started (the sender is stopping): back to the queue."""
