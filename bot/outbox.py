@@ -20,6 +20,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import sqlite3
 import time
 from contextvars import ContextVar
 from datetime import timedelta
@@ -35,6 +36,7 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 from aiogram.types import BufferedInputFile, InlineKeyboardMarkup
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock, utc_now
@@ -53,6 +55,21 @@ PER_CHAT_INTERVAL = 1.0
 LEASE = timedelta(seconds=60)
 CLAIM_AHEAD = 8  # rows claimed per transaction with a journal (≈ 0.3 s of sending at 29/s)
 JOURNAL_COMPACT_BYTES = 64 * 1024
+BACKOFF_MAX = 30  # seconds between the sender's attempts while the database keeps failing
+STILL_FAILING_EVERY = 600.0  # seconds between the short "still failing" lines
+
+
+def _is_database_error(exc: BaseException) -> bool:
+    return isinstance(exc, (SQLAlchemyError, sqlite3.Error, OSError))
+
+
+def _describe(exc: BaseException) -> str:
+    """The exception's type, and SQLite's own message (fixed texts such as "database or disk is full", never
+    values); other messages may quote data, so they stay out of the log."""
+    orig = getattr(exc, "orig", None)
+    if isinstance(orig, sqlite3.Error):
+        return f"{type(exc).__name__}: {str(orig).splitlines()[0][:120]}" if str(orig) else type(exc).__name__
+    return type(exc).__name__ if orig is None else f"{type(exc).__name__}: {type(orig).__name__}"
 
 
 def _never_left(exc: TelegramNetworkError) -> bool:
@@ -189,10 +206,14 @@ class OutboxSender:
             )
 
     async def run(self) -> None:
-        await self.recover()
+        recovered = False
         last_sweep = time.monotonic()
+        failures, failing_since, last_said, delay = 0, 0.0, 0.0, self.idle_sleep
         while not self._stopping:
             try:
+                if not recovered:
+                    await self.recover()
+                    recovered = True
                 if time.monotonic() - last_sweep > 30:
                     # Another instance (or this one before a restart) may have died mid-send: settle its rows.
                     last_sweep = time.monotonic()
@@ -200,11 +221,37 @@ class OutboxSender:
                         await repos.outbox.expire_leases(self.clock())
                     self._compact_journal()
                 sent_any = await self.tick()
-            except Exception:
-                # A database hiccup must not stop all sending until the next restart.
-                log.exception("outbox: sender loop failed; retrying")
-                sent_any = False
-                await asyncio.sleep(self.idle_sleep)
+            except Exception as exc:
+                # A database failure (a full disk, a lost server) must not stop all sending until the
+                # next restart, nor fill the log (and the disk) with a traceback per attempt: back off.
+                failures += 1
+                now = time.monotonic()
+                delay = self.idle_sleep if failures == 1 else min(delay * 2, BACKOFF_MAX)
+                if failures == 1:
+                    failing_since = last_said = now
+                    log.error(
+                        "outbox: sender failed (%s); retrying with back-off up to %d s",
+                        _describe(exc),
+                        BACKOFF_MAX,
+                        exc_info=not _is_database_error(exc),  # a bug, not the database: its traceback, once
+                    )
+                elif now - last_said >= STILL_FAILING_EVERY:
+                    last_said = now
+                    log.warning("outbox: sender still failing (%s), %d attempts", _describe(exc), failures)
+                if self._stopping:
+                    break
+                self._wake.clear()  # a wake-up from before the failure must not turn this into a busy loop
+                with contextlib.suppress(TimeoutError):
+                    # A commit elsewhere (notify) means the database may be back: try at once.
+                    await asyncio.wait_for(self._wake.wait(), delay)
+                continue
+            if failures:
+                log.info(
+                    "outbox: sender working again after %d failed attempts in %.0f s",
+                    failures,
+                    time.monotonic() - failing_since,
+                )
+                failures, delay = 0, self.idle_sleep
             if not sent_any:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.idle_sleep)

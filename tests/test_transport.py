@@ -195,3 +195,52 @@ async def test_bot_added_to_a_group_says_one_line_and_leaves(h, chat_type, statu
     assert [r.method for r in to_group] == (["sendMessage", "leaveChat"] if says else ["leaveChat"])
     if says:
         assert "личн" in to_group[0].params["text"]
+
+
+# ------------------------------------------------------------------------------- the sender, database failing
+async def test_sender_backs_off_and_logs_once_while_the_database_fails(h, monkeypatch, caplog):
+    """A full disk: the loop used to log a whole traceback about 2.5 times a second with nothing to send."""
+    import asyncio
+    import logging
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from bot.domain.entities import NewMessage
+    from storage.repositories.outbox import OutboxRepo
+
+    caplog.set_level(logging.INFO, logger="bot.outbox")
+    real_due = OutboxRepo.due
+    failing, attempts = True, []
+
+    async def due(self, *args, **kwargs):
+        attempts.append(time.monotonic())
+        if failing:
+            raise OperationalError("SELECT …", {}, sqlite3.OperationalError("database or disk is full"))
+        return await real_due(self, *args, **kwargs)
+
+    monkeypatch.setattr(OutboxRepo, "due", due)
+    sender = h.app.sender
+    task = asyncio.create_task(sender.run())
+    try:
+        await asyncio.sleep(2.5)
+        lines = [r for r in caplog.records if r.name == "bot.outbox"]
+        assert len(lines) == 1, [r.getMessage() for r in lines]
+        assert lines[0].levelno == logging.ERROR and "OperationalError" in lines[0].getMessage()
+        assert not lines[0].exc_info and "\n" not in lines[0].getMessage()
+        assert 3 <= len(attempts) <= 6  # backing off: 0.2, 0.4, 0.8, 1.6 s … (was ≈ 12 in 2.5 s)
+        # The database is back: a message enqueued now is sent and one line says so.
+        failing = False
+        async with unit_of_work(h.app.factory) as repos:
+            await repos.outbox.enqueue([NewMessage(chat_id=777, text="hello", kind="test")], h.app.clock())
+        sender.notify()
+        for _ in range(100):
+            if h.fake.delivered_to(777):
+                break
+            await asyncio.sleep(0.05)
+        assert [m.text for m in h.fake.delivered_to(777)] == ["hello"]
+        lines = [r for r in caplog.records if r.name == "bot.outbox"]
+        assert [r.levelno for r in lines] == [logging.ERROR, logging.INFO], [r.getMessage() for r in lines]
+    finally:
+        await sender.stop()
+        await asyncio.wait_for(task, 5)
