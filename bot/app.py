@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +32,13 @@ from bot.middlewares.db import UnitOfWorkMiddleware, commit_before_reply
 from bot.middlewares.logctx import LogContextMiddleware
 from bot.outbox import OutboxSender, SendJournal, sending_from_outbox
 from bot.ratelimit import RateLimiter
+from bot.services.privacy import ledger_key
 from bot.services.questionnaires import Engine
 from handlers import feature_routers, outside_private_chats
 from scheduler import Jobs, build_scheduler
+from scheduler.jobs import Erasure
 from scheduler.reminders import ReminderScheduler
+from storage.conversations import forget_conversations
 from storage.db import create_engine, create_session_factory, sqlite_path
 from storage.fsm import SqlStorage
 from storage.migrate import upgrade
@@ -184,10 +188,13 @@ async def build_app(
     sender = OutboxSender(bot, factory, limiter, clock, journal=journal)
     storage, isolation = build_storage(settings, factory, clock)
     dp = build_dispatcher(Engine(forms), settings, factory, clock, storage, isolation, sender)
+    erasure = Erasure(ledger_key(bot.token), partial(forget_conversations, storage, bot.id))
     scheduler, reminders, jobs = build_scheduler(
-        factory, clock, settings.timezone, settings.digest_hour, sender.notify
+        factory, clock, settings.timezone, settings.digest_hour, sender.notify, erasure
     )
     dp["reminders"] = reminders
+    # Erasures that fell due while the bot was down happen now, not an hour after the start.
+    await jobs.purge()
     return App(
         settings=settings,
         engine=engine,

@@ -40,6 +40,19 @@ def pick_language(code: str | None, default: str = "ru") -> str:
     return default
 
 
+def plural_form(lang: str, n: int) -> str:
+    """Which form a count takes: Russian "1 наставляемый ждёт", "2 наставляемых ждут", "5 наставляемых ждут"
+    (one / few / many); English has one and many (few is written like many)."""
+    n = abs(n)
+    if lang != "ru":
+        return "one" if n == 1 else "many"
+    if n % 10 == 1 and n % 100 != 11:
+        return "one"
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return "few"
+    return "many"
+
+
 class Translator:
     def __init__(self, lang: str) -> None:
         self.lang = lang if lang in LANGUAGES else "ru"
@@ -53,6 +66,10 @@ class Translator:
             if text is None:
                 return key
         return text.format(**params) if params else text
+
+    def plural(self, key: str, n: int, **params: Any) -> str:
+        """`key.one`, `key.few` or `key.many`, whichever agrees with `n` (given to the text as {n})."""
+        return self(f"{key}.{plural_form(self.lang, n)}", n=n, **params)
 
     def has(self, key: str) -> bool:
         return key in self._cat

@@ -193,6 +193,9 @@ def router(engine: Engine) -> Router:
                 if not await is_archived(repos, p.programme_id):
                     created += (await _approve(repos, p, me, clock)).created
             await cb.answer(t("matching.approved_count", count=created), show_alert=True)
+        if d.a != "pg":
+            # The last decision of the run ends the round: the mentees left without a pair are told.
+            await svc.finish_round(repos, d.run, me, clock())
         text, markup = await render_page(repos, engine, d.run, page, t)
         await cb.message.edit_text(text, reply_markup=markup)
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import Clock
 from bot.services import dashboard, roadmap
 from scheduler import digest
-from scheduler.jobs import purge_withdrawn
+from scheduler.jobs import Erasure, purge_withdrawn
 from scheduler.reminders import ReminderScheduler
 from storage.uow import unit_of_work
 
@@ -31,9 +31,11 @@ class Jobs:
         timezone: str,
         reminders: ReminderScheduler,
         notify: Callable[[], None],
+        erasure: Erasure | None = None,
     ) -> None:
         self.factory, self.clock, self.timezone = factory, clock, timezone
         self.reminders, self.notify = reminders, notify
+        self.erasure = erasure
 
     async def daily_digest(self) -> int:
         now = self.clock()
@@ -65,7 +67,7 @@ class Jobs:
         return sent
 
     async def purge(self) -> int:
-        return await purge_withdrawn(self.factory, self.clock)
+        return await purge_withdrawn(self.factory, self.clock, self.erasure)
 
 
 def build_scheduler(
@@ -74,10 +76,11 @@ def build_scheduler(
     timezone: str,
     digest_hour: int,
     notify: Callable[[], None],
+    erasure: Erasure | None = None,
 ) -> tuple[AsyncIOScheduler, ReminderScheduler, Jobs]:
     sched = AsyncIOScheduler(timezone=timezone)
     reminders = ReminderScheduler(sched, factory, clock, timezone, on_enqueue=notify)
-    jobs = Jobs(factory, clock, timezone, reminders, notify)
+    jobs = Jobs(factory, clock, timezone, reminders, notify, erasure)
     common = dict(replace_existing=True, coalesce=True, max_instances=1)
     # Hourly, so personal data of a withdrawn consent is gone within the same day.
     sched.add_job(

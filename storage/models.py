@@ -502,3 +502,28 @@ class HonourOptOut(Base):
         ForeignKey("participants.id", ondelete="CASCADE"), primary_key=True
     )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ErasureLedgerEntry(Base):
+    """Someone whose data was erased, so that a restored backup can be erased again (`nastavnik restore`).
+    The Telegram id is kept only as an HMAC whose key is derived from the bot token, never stored here;
+    the participant's number is not personal on its own (the row it names is anonymous after the erasure)."""
+
+    __tablename__ = "erasure_ledger"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    anon_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    # No foreign key: a restored backup may predate the participant, and the entry must still be kept.
+    participant_id: Mapped[int] = mapped_column(Integer, index=True)
+    erased_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+# ------------------------------------------------------------------------------------------ transport
+class ProcessedUpdate(Base):
+    """A Telegram update already handled (recorded in the update's own transaction): a webhook retry of it is
+    skipped. Rows older than a few days are deleted; Telegram keeps an update for 24 hours at most."""
+
+    __tablename__ = "processed_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    handled_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)

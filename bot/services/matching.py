@@ -8,6 +8,7 @@ import html
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from bot.domain import forms as f
 from bot.domain import matching as m
@@ -21,6 +22,7 @@ from bot.domain.entities import (
     Role,
     Status,
 )
+from bot.domain.registries import format_date
 from bot.i18n import Translator
 from storage.uow import Repos
 
@@ -169,6 +171,7 @@ async def create_pairing(
     existing = await repos.pairs.active_of_mentor(mentor_id, programme_id)
     pair_id = existing.id if existing else await repos.pairs.create(programme_id, mentor_id, curator_id, now)
     await repos.pairs.add_member(pair_id, mentee_id, now)
+    await repos.pairs.end_waiting(mentee_id, programme_id, now)
     await repos.mentor_base.set_status(mentor_id, "active", now, expect=("approved",), by=curator_id)
     await repos.audit.log(
         "pair.create",
@@ -221,6 +224,141 @@ async def manual_violations(
     if mentee is None or mentor is None:
         return None
     return m.manual_check(mentee, mentor, pool.weights)
+
+
+async def finish_round(repos: Repos, run_id: str, curator: ParticipantDTO, now: datetime) -> int:
+    """A matching round is over once the curator has approved or rejected every proposal of the /match run
+    (one by one, or all at once). The programme's mentees who were ready for matching and still have no pair
+    then wait: since when is recorded (the curators' weekly reminder counts them), and each is told once per
+    programme, kindly and without the optimiser's reasons, that the search goes on and what help they have
+    meanwhile (a minor's parents too). Returns how many wait."""
+    props = await repos.pairs.proposals(run_id)
+    if not props or any(p.status not in ("approved", "rejected") for p in props):
+        return 0  # still open, or replaced by a newer /match run
+    programme_id = props[0].programme_id
+    programme = await repos.programmes.get(programme_id) if programme_id is not None else None
+    if programme is None or programme.archived:
+        return 0
+    pool = await build_pool(repos, programme)
+    waiting = [x.id for x in pool.mentees if x.ready]
+    out: list[NewMessage] = []
+    for mentee_id in waiting:
+        await repos.pairs.start_waiting(mentee_id, programme.id, now)
+        out += await _waiting_notices(repos, pool.people[mentee_id], programme, curator)
+    await repos.audit.log(
+        "matching.round_finished",
+        now,
+        actor_id=curator.id,
+        object_type="programme",
+        object_id=programme.id,
+        run=run_id,
+        waiting=len(waiting),
+    )
+    await repos.outbox.enqueue(out, now)
+    return len(waiting)
+
+
+async def _waiting_notices(
+    repos: Repos, mentee: ParticipantDTO, programme: ProgrammeDTO, curator: ParticipantDTO
+) -> list[NewMessage]:
+    key = f"waiting:{programme.id}:{mentee.id}"
+    title = html.escape(programme.title)
+    out = []
+    if mentee.telegram_id and mentee.status == Status.ACTIVE.value:
+        t = Translator(mentee.language)
+        out.append(
+            NewMessage(
+                chat_id=mentee.telegram_id,
+                participant_id=mentee.id,
+                kind="waiting",
+                priority=3,
+                text=t("waiting.mentee", programme=title, curator=mention(curator)),
+                dedup_key=f"{key}:to-mentee",
+                extra={"parse_mode": "HTML"},
+            )
+        )
+    if mentee.is_minor:
+        for parent in await repos.participants.parents_of(mentee.id):
+            if parent.telegram_id and parent.status == Status.ACTIVE.value:
+                t = Translator(parent.language)
+                out.append(
+                    NewMessage(
+                        chat_id=parent.telegram_id,
+                        participant_id=parent.id,
+                        kind="waiting",
+                        priority=3,
+                        text=t(
+                            "waiting.parent",
+                            child=html.escape(mentee.full_name or "—"),
+                            programme=title,
+                            curator=mention(curator),
+                        ),
+                        dedup_key=f"{key}:to-parent:{parent.id}",
+                        extra={"parse_mode": "HTML"},
+                    )
+                )
+    return out
+
+
+WAITING_NAMES = 15  # names listed per programme in the weekly reminder; the rest are counted
+
+
+async def waiting_reminders(repos: Repos, now: datetime, tz: ZoneInfo) -> list[NewMessage]:
+    """The curators' weekly reminder: per active programme, how many mentees wait for a pair and since when,
+    with /match to act. Nothing when nobody waits; once per curator per ISO week (the dedup key)."""
+    programmes: list[tuple[ProgrammeDTO, list[tuple[ParticipantDTO, datetime]]]] = []
+    for programme in await repos.programmes.active():
+        scope = await repos.programmes.scope(programme.id)
+        paired = await repos.pairs.paired_mentees(scope)  # a pair made by any path ends the wait
+        people = []
+        for pid, since in await repos.pairs.waiting(programme.id):
+            person = await repos.participants.get(pid)
+            if pid not in paired and person is not None and Role.MENTEE in person.roles:
+                people.append((person, since))
+        if people:
+            programmes.append((programme, people))
+    if not programmes:
+        return []
+    year, week, _ = now.astimezone(tz).isocalendar()
+    out = []
+    # Curators are curators of every programme.
+    for curator in await repos.participants.with_role(Role.CURATOR):
+        if curator.telegram_id is None or curator.status != Status.ACTIVE.value:
+            continue
+        t = Translator(curator.language)
+        lines = [t("waiting.reminder.header")]
+        for programme, people in programmes:
+            lines += [
+                "",
+                t.plural(
+                    "waiting.reminder.programme",
+                    len(people),
+                    programme=programme.title,
+                    since=format_date(t, people[0][1].astimezone(tz).date()),
+                ),
+            ]
+            lines += [
+                t(
+                    "waiting.reminder.person",
+                    name=person.full_name or "—",
+                    since=format_date(t, since.astimezone(tz).date()),
+                )
+                for person, since in people[:WAITING_NAMES]
+            ]
+            if len(people) > WAITING_NAMES:
+                lines.append(t("waiting.reminder.more", n=len(people) - WAITING_NAMES))
+        lines += ["", t("waiting.reminder.hint")]
+        out.append(
+            NewMessage(
+                chat_id=curator.telegram_id,
+                participant_id=curator.id,
+                kind="waiting_digest",
+                priority=3,
+                text="\n".join(lines),
+                dedup_key=f"waiting-digest:{curator.id}:{year}-W{week:02d}",
+            )
+        )
+    return out
 
 
 def mention(p: ParticipantDTO) -> str:

@@ -6,8 +6,8 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.entities import PairDTO, ProgrammeScope, ProposalDTO
-from storage.models import MatchProposal, Pair, PairMember
+from bot.domain.entities import PairDTO, ProgrammeScope, ProposalDTO, Status
+from storage.models import MatchProposal, Pair, PairMember, Participant, WaitingMentee
 from storage.repositories.programmes import in_scope
 
 
@@ -255,3 +255,50 @@ class PairRepo:
             .where(MatchProposal.status == "proposed", in_scope(MatchProposal.programme_id, scope))
             .values(status="superseded", decided_at=now)
         )
+
+    # -- the waiting list ----------------------------------------------------------------------------------
+    @staticmethod
+    def _same_programme(programme_id: int | None) -> Any:
+        col = WaitingMentee.programme_id
+        return col.is_(None) if programme_id is None else col == programme_id
+
+    async def start_waiting(self, participant_id: int, programme_id: int | None, now: datetime) -> datetime:
+        """The mentee waits for a pair in this programme from now (unless already waiting); returns since."""
+        since = await self.s.scalar(
+            select(WaitingMentee.since).where(
+                WaitingMentee.participant_id == participant_id,
+                self._same_programme(programme_id),
+                WaitingMentee.ended_at.is_(None),
+            )
+        )
+        if since is not None:
+            return since
+        self.s.add(WaitingMentee(participant_id=participant_id, programme_id=programme_id, since=now))
+        await self.s.flush()
+        return now
+
+    async def end_waiting(self, participant_id: int, programme_id: int | None, now: datetime) -> None:
+        await self.s.execute(
+            update(WaitingMentee)
+            .where(
+                WaitingMentee.participant_id == participant_id,
+                self._same_programme(programme_id),
+                WaitingMentee.ended_at.is_(None),
+            )
+            .values(ended_at=now)
+        )
+
+    async def waiting(self, programme_id: int | None) -> list[tuple[int, datetime]]:
+        """(participant id, since) of the programme's mentees still waiting and still taking part (active),
+        longest wait first."""
+        rows = await self.s.execute(
+            select(WaitingMentee.participant_id, WaitingMentee.since)
+            .join(Participant, Participant.id == WaitingMentee.participant_id)
+            .where(
+                self._same_programme(programme_id),
+                WaitingMentee.ended_at.is_(None),
+                Participant.status == Status.ACTIVE.value,
+            )
+            .order_by(WaitingMentee.since, WaitingMentee.id)
+        )
+        return [(pid, since) for pid, since in rows.all()]
