@@ -7,7 +7,7 @@ import asyncio
 import sqlite3
 import sys
 from contextlib import closing
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import DatabaseSettings, SettingsError, load_settings
@@ -224,6 +224,8 @@ def restore_sqlite(url: str, source: Path) -> str:
                 live.execute("COMMIT")
             except sqlite3.OperationalError:
                 raise BackupError(f"the database {db} is in use — stop the bot, then restore") from None
+            # Who was erased in the database being replaced: they are erased again in the restored one.
+            ledger = _read_ledger(live)
             saved = None
             if had_data:
                 saved = db.with_name(f"{db.name}.bak-{datetime.now():%Y%m%d-%H%M%S}")
@@ -244,8 +246,52 @@ def restore_sqlite(url: str, source: Path) -> str:
                 raise BackupError(f"restore failed, the database is unchanged: {exc}") from None
         # The send journal speaks of the replaced database's rows.
         Path(f"{db}.outbox-journal").unlink(missing_ok=True)
+    erased = asyncio.run(_erase_again(url, ledger))
     kept = f"; the previous database was saved to {saved}" if saved else ""
-    return f"restored {db} from {source}{kept}"
+    return f"restored {db} from {source}{kept}; erased again: {erased} (forgotten since the backup was made)"
+
+
+def _read_ledger(conn: sqlite3.Connection) -> list[tuple[str | None, int, datetime]]:
+    if not conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'erasure_ledger'"
+    ).fetchone():
+        return []
+    rows = conn.execute(
+        "SELECT anon_key, participant_id, erased_at FROM erasure_ledger ORDER BY id"
+    ).fetchall()
+    return [(key, pid, datetime.fromisoformat(at).replace(tzinfo=UTC)) for key, pid, at in rows]
+
+
+def _ledger_key() -> bytes | None:
+    """The ledger's HMAC key comes from BOT_TOKEN (never stored in the database); without it, the restored
+    database is erased again by participant number alone."""
+    from bot.services.privacy import ledger_key
+
+    try:
+        settings = load_settings()
+    except SettingsError:
+        return None
+    return ledger_key(settings.bot_token.get_secret_value())
+
+
+async def _erase_again(url: str, ledger: list[tuple[str | None, int, datetime]]) -> int:
+    """Re-apply every erasure of the ledger (the replaced database's and the restored one's) to the restored
+    database, at its current schema; the -wal file is cut back after."""
+    from bot.clock import utc_now
+    from bot.services.privacy import reapply_ledger
+    from storage.db import create_engine, create_session_factory, truncate_wal
+    from storage.migrate import upgrade
+    from storage.uow import unit_of_work
+
+    engine = create_engine(url)
+    try:
+        await upgrade(engine)
+        async with unit_of_work(create_session_factory(engine)) as repos:
+            done = await reapply_ledger(repos, ledger, utc_now(), key=_ledger_key())
+        await truncate_wal(engine)
+    finally:
+        await engine.dispose()
+    return len(done)
 
 
 if __name__ == "__main__":

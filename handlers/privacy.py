@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
@@ -11,7 +13,6 @@ from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.fsm.storage.base import StorageKey
 from aiogram.types import (
     BotCommandScopeChat,
     BufferedInputFile,
@@ -20,6 +21,7 @@ from aiogram.types import (
     InlineKeyboardMarkup,
     Message,
 )
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import Clock
 from bot.config import Settings
@@ -27,6 +29,9 @@ from bot.domain.entities import ParticipantDTO, Role
 from bot.i18n import Translator
 from bot.services import privacy as svc
 from bot.services.questionnaires import Engine
+from handlers.callbacks import Callback
+from storage.conversations import forget_conversations
+from storage.db import truncate_wal
 from storage.uow import Repos
 
 CURATOR = {"roles": {Role.CURATOR}}
@@ -34,12 +39,12 @@ SEARCH_LIMIT = 10
 log = logging.getLogger("nastavnik.privacy")
 
 
-class PrivacyCb(CallbackData, prefix="pv"):
+class PrivacyCb(Callback, prefix="pv"):
     a: str  # data (send the file) | ask (confirm forgetting) | go (forget) | no (cancel)
     s: int  # subject: oneself or one's child
 
 
-class ForgetPersonCb(CallbackData, prefix="cu"):
+class ForgetPersonCb(Callback, prefix="cu"):
     a: str  # pick | go | no
     p: int
 
@@ -84,15 +89,32 @@ async def _subject(repos: Repos, me: ParticipantDTO | None, subject_id: int) -> 
 
 
 async def _clear_traces(bot: Bot, state: FSMContext, telegram_id: int | None) -> None:
-    """Another person's conversation state (the SQL rows are gone already; Redis needs this) and chat menu."""
+    """The person's chat menu (their conversation state goes after the commit, see _after_erasure)."""
     if telegram_id is None:
         return
-    key = StorageKey(bot_id=bot.id, chat_id=telegram_id, user_id=telegram_id)
-    await FSMContext(storage=state.storage, key=key).clear()
     try:
         await bot.delete_my_commands(scope=BotCommandScopeChat(chat_id=telegram_id))
     except TelegramAPIError:
         log.info("chat menu not reset after forgetting (chat unreachable)")
+
+
+def _after_erasure(
+    after_commit: list[Callable[[], Awaitable[Any]]],
+    bot: Bot,
+    state: FSMContext,
+    engine: AsyncEngine | None,
+    telegram_id: int | None,
+) -> None:
+    """Once the erasure is committed: the conversation state in every chat, wherever it lives (the SQL rows
+    went with the erasure; Redis needs this), and the -wal file cut back so the old rows leave the disk."""
+
+    async def run() -> None:
+        if telegram_id is not None:
+            await forget_conversations(state.storage, bot.id, telegram_id)
+        if engine is not None:
+            await truncate_wal(engine)
+
+    after_commit.append(run)
 
 
 def router(engine: Engine | None = None) -> Router:
@@ -181,6 +203,7 @@ def router(engine: Engine | None = None) -> Router:
         me: ParticipantDTO | None,
         settings: Settings,
         clock: Clock,
+        after_commit: list[Callable[[], Awaitable[Any]]],
     ) -> None:
         d = callback_data
         if not isinstance(cb.message, Message):
@@ -207,10 +230,16 @@ def router(engine: Engine | None = None) -> Router:
             await cb.answer()
         elif d.a == "go":
             done = await svc.forget(
-                repos, subject, actor_id=me.id, by="self" if own else "parent", now=clock()
+                repos,
+                subject,
+                actor_id=me.id,
+                by="self" if own else "parent",
+                now=clock(),
+                key=svc.ledger_key(bot.token),
             )
             if own:
                 await state.clear()
+            _after_erasure(after_commit, bot, state, repos.session.bind, done.former_telegram_id)
             await _clear_traces(bot, state, done.former_telegram_id)
             await cb.message.edit_text(t("privacy.forget.done_self" if own else "privacy.forget.done_child"))
             await cb.answer()
@@ -270,6 +299,7 @@ def router(engine: Engine | None = None) -> Router:
         t: Translator,
         me: ParticipantDTO,
         clock: Clock,
+        after_commit: list[Callable[[], Awaitable[Any]]],
     ) -> None:
         d = callback_data
         if not isinstance(cb.message, Message):
@@ -303,9 +333,12 @@ def router(engine: Engine | None = None) -> Router:
             )
             await cb.answer()
         elif d.a == "go":
-            done = await svc.forget(repos, person, actor_id=me.id, by="curator", now=clock())
+            done = await svc.forget(
+                repos, person, actor_id=me.id, by="curator", now=clock(), key=svc.ledger_key(bot.token)
+            )
             if person.id == me.id:
                 await state.clear()
+            _after_erasure(after_commit, bot, state, repos.session.bind, done.former_telegram_id)
             await _clear_traces(bot, state, done.former_telegram_id)
             await cb.message.edit_text(t("privacy.curator.done", id=person.id))
             await cb.answer()

@@ -1,4 +1,5 @@
-"""Engine and session factory; SQLite gets WAL, foreign keys, a busy timeout and a fair writer queue.
+"""Engine and session factory; SQLite gets WAL, foreign keys, a busy timeout, secure delete, a bounded
+-wal file and a fair writer queue.
 
 SQLite lets one writer at a time. Its own busy handler polls with growing sleeps (up to 100 ms), so in a busy
 process a writer that keeps committing and starting again (a reminder burst, a bulk import) can starve the
@@ -22,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.util import await_only
 
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+# Past this size the -wal file is cut back after a checkpoint (bytes), so old page versions do not pile up.
+JOURNAL_SIZE_LIMIT = 16 * 1024 * 1024
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -142,6 +145,9 @@ def create_engine(url: str, *, lock_timeout: float = 30.0, **kwargs: Any) -> Asy
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute(f"PRAGMA busy_timeout={busy_ms}")
+            # Erased rows must not linger in free pages, nor in an ever-growing -wal file.
+            cur.execute("PRAGMA secure_delete=ON")
+            cur.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
             cur.close()
 
         gate = WriteGate(lock_timeout)
@@ -158,3 +164,18 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
 
 def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+async def truncate_wal(engine: AsyncEngine, attempts: int = 5) -> bool:
+    """After an erasure (committed): copy the -wal file into the database and cut it to zero bytes, so the
+    erased rows' old page versions do not stay in it. Outside any transaction; SQLite only. A reader that
+    still holds an old snapshot makes SQLite refuse; it is tried again a few times. True when truncated."""
+    if not is_sqlite(engine):
+        return True
+    for attempt in range(attempts):
+        async with engine.connect() as conn:
+            busy = (await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")).first()
+        if busy is None or not busy[0]:
+            return True
+        await asyncio.sleep(0.05 * (attempt + 1))
+    return False

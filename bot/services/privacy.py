@@ -4,6 +4,8 @@ What stays is anonymous statistics: status, roles, dates, stages and integer/sca
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -73,16 +75,38 @@ class Forgotten:
     counts: dict[str, int]
 
 
-async def erase(repos: Repos, participant_id: int, now: datetime) -> dict[str, int]:
+def ledger_key(bot_token: str) -> bytes:
+    """The key of the erasure ledger's HMAC, derived from the bot token so that it is never stored in the
+    database it protects (a copy of the database alone cannot tell whose Telegram id an entry was)."""
+    return hashlib.sha256(b"nastavnik erasure ledger\0" + bot_token.encode()).digest()
+
+
+def anon_key(key: bytes, telegram_id: int) -> str:
+    return hmac.new(key, str(telegram_id).encode(), hashlib.sha256).hexdigest()
+
+
+async def erase(repos: Repos, participant_id: int, now: datetime, *, key: bytes | None = None) -> Forgotten:
     """Erase everything personal about one person; the anonymised row, roles, consent records (without the
-    Telegram id), pairs, meetings' dates and numeric answers stay as statistics."""
+    Telegram id), pairs, meetings' dates and numeric answers stay as statistics. The erasure goes into the
+    ledger (an HMAC of the Telegram id under ``key``, and the participant's number), so a restored backup
+    is erased again."""
+    person = await repos.participants.get(participant_id)
+    tg = person.telegram_id if person is not None else None
     counts = await _repo(repos).erase(participant_id, now)
     await repos.participants.anonymise(participant_id, now)
-    return counts
+    anon = anon_key(key, tg) if key is not None and tg is not None else None
+    await _repo(repos).record_erasure(anon, participant_id, now)
+    return Forgotten(participant_id, tg, counts)
 
 
 async def forget(
-    repos: Repos, subject: ParticipantDTO, *, actor_id: int, by: str, now: datetime
+    repos: Repos,
+    subject: ParticipantDTO,
+    *,
+    actor_id: int,
+    by: str,
+    now: datetime,
+    key: bytes | None = None,
 ) -> Forgotten:
     """Withdraw consent and erase the person's data right now, not at the next hourly run."""
     assert by in FORGET_BY
@@ -90,7 +114,7 @@ async def forget(
         await onboarding.withdraw(repos, subject, actor_id=actor_id, now=now)
     else:
         await repos.consents.withdraw_all(subject.id, now)
-    counts = await erase(repos, subject.id, now)
+    done = await erase(repos, subject.id, now, key=key)
     await repos.audit.log(
         "privacy.forget",
         now,
@@ -98,18 +122,64 @@ async def forget(
         object_type="participant",
         object_id=subject.id,
         by=by,
-        **counts,
+        **done.counts,
     )
-    return Forgotten(subject.id, subject.telegram_id, counts)
+    return done
 
 
-async def anonymise_due(repos: Repos, now: datetime) -> int:
-    """The hourly job: people who withdrew consent are erased the same day, as fully as by /forget."""
-    ids = await repos.participants.due_for_anonymisation(now)
-    for pid in ids:
-        counts = await erase(repos, pid, now)
-        await repos.audit.log("privacy.anonymise", now, object_type="participant", object_id=pid, **counts)
-    return len(ids)
+async def erase_due(repos: Repos, now: datetime, *, key: bytes | None = None) -> list[Forgotten]:
+    """People who withdrew consent and whose deletion is due (participants.deletion_due_at <= now) are
+    erased, as fully as by /forget. The column is the deadline: run at start and hourly, nothing waits for
+    a timer that a restart would reset."""
+    done = []
+    for pid in await repos.participants.due_for_anonymisation(now):
+        erased = await erase(repos, pid, now, key=key)
+        await repos.audit.log(
+            "privacy.anonymise", now, object_type="participant", object_id=pid, **erased.counts
+        )
+        done.append(erased)
+    return done
+
+
+async def anonymise_due(repos: Repos, now: datetime, *, key: bytes | None = None) -> int:
+    return len(await erase_due(repos, now, key=key))
+
+
+LedgerEntry = tuple[str | None, int, datetime]
+
+
+async def reapply_ledger(
+    repos: Repos, entries: list[LedgerEntry], now: datetime, *, key: bytes | None = None
+) -> list[Forgotten]:
+    """After a restore: whoever the ledger (the restored one and ``entries``, the replaced database's) says
+    was erased is erased again — by participant number, and by Telegram id where the key is known (a row
+    that joined before that erasure). Nobody forgotten since the backup comes back."""
+    repo = _repo(repos)
+    await repo.merge_ledger(entries)
+    ledger = await repo.ledger()
+    by_id = {pid for _, pid, _ in ledger}
+    by_anon: dict[str, datetime] = {}
+    for anon, _, at in ledger:
+        if anon is not None:
+            by_anon[anon] = max(at, by_anon.get(anon, at))
+    done = []
+    for pid, tg, joined in await repo.identified():
+        again = pid in by_id
+        if not again and key is not None and tg is not None:
+            erased_at = by_anon.get(anon_key(key, tg))
+            again = erased_at is not None and joined <= erased_at
+        if not again:
+            continue
+        person = await repos.participants.get(pid)
+        if person is not None and person.status != Status.WITHDRAWN.value:
+            # As they did before: consent withdrawn, their pairs left (the others told, without the name).
+            await onboarding.withdraw(repos, person, actor_id=pid, now=now)
+        erased = await erase(repos, pid, now, key=key)
+        await repos.audit.log(
+            "privacy.reapply", now, object_type="participant", object_id=pid, **erased.counts
+        )
+        done.append(erased)
+    return done
 
 
 # -- the readable summary that comes with the file ---------------------------------------------------------

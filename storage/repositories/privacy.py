@@ -7,10 +7,12 @@ import base64
 import binascii
 import html
 import json
+import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, Text, delete, func, or_, select, update
+from sqlalchemy import JSON, String, Table, Text, cast, delete, false, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -18,7 +20,9 @@ from storage.models import (
     Base,
     Consent,
     DevelopmentGoal,
+    ErasureLedgerEntry,
     FormResponse,
+    FsmRecord,
     Invitation,
     MatchProposal,
     MaterialRead,
@@ -44,7 +48,64 @@ GOAL_ERASED = "—"
 _SCAN_PAGE = 500
 # Short strings are codes, keys and statuses, never free text; the rows below are handled one by one.
 _CODE_MAX_LENGTH = 64
-_NOT_SCRUBBED = {"participants", "fsm_states", "outbox", "alembic_version"}
+# The person's own row is anonymised by ParticipantRepo; the ledger holds no names; the outbox's payloads are
+# read one by one (a file in them is base64); everything else is searched by SQL, then redacted here.
+_NOT_SCRUBBED = {"participants", "alembic_version", "erasure_ledger"}
+_NOT_SCRUBBED_COLUMNS = {("outbox", "payload")}
+
+
+@dataclass(frozen=True)
+class Traces:
+    """What identifies one person in texts: their name (as typed and HTML-escaped), username and Telegram id
+    (as a number in a text, or a tg://user?id= link)."""
+
+    words: tuple[str, ...]
+    telegram_id: int | None
+
+    @classmethod
+    def of(cls, full_name: str | None, username: str | None, telegram_id: int | None) -> Traces:
+        words = {
+            n
+            for n in (
+                full_name,
+                html.escape(full_name or ""),
+                html.escape(full_name or "", quote=False),
+                username,
+            )
+            if n and len(n) >= 3
+        }
+        return cls(tuple(sorted(words, key=len, reverse=True)), telegram_id)
+
+    def __bool__(self) -> bool:
+        return bool(self.words) or self.telegram_id is not None
+
+    def search_forms(self) -> list[str]:
+        """Every spelling the database may hold: as typed, and inside JSON with non-ASCII escaped."""
+        forms = {json.dumps(w)[1:-1] for w in self.words} | set(self.words)
+        if self.telegram_id is not None:
+            forms.add(str(self.telegram_id))
+        return sorted(forms)
+
+    def _id(self) -> str:
+        return re.escape(str(self.telegram_id))
+
+    def link(self, value: str) -> bool:
+        return self.telegram_id is not None and re.search(rf"(?<!\d){self._id()}(?!\d)", value) is not None
+
+    def redact(self, text: str) -> str:
+        if self.telegram_id is not None:
+            # A mention link goes whole: <a href="tg://user?id=N">name</a>.
+            text = re.sub(
+                rf"<a\s+href=[\"']tg://user\?id={self._id()}[\"']\s*>.*?</a>", REDACTED, text, flags=re.S
+            )
+        for w in self.words:
+            text = text.replace(w, REDACTED)
+        if self.telegram_id is not None:
+            text = re.sub(rf"(?<!\d){self._id()}(?!\d)", REDACTED, text)
+        return text
+
+    def mentioned(self, text: str) -> bool:
+        return self.redact(text) != text
 
 
 def _keep_scores(answers: dict[str, Any] | None) -> dict[str, Any]:
@@ -52,19 +113,31 @@ def _keep_scores(answers: dict[str, Any] | None) -> dict[str, Any]:
     return {k: v for k, v in (answers or {}).items() if isinstance(v, int) and not isinstance(v, bool)}
 
 
-def _redact(node: Any, needles: tuple[str, ...]) -> Any:
+def _is_link_to(node: Any, traces: Traces) -> bool:
+    """A button that opens the person's profile (url tg://user?id=N): it goes, there is nothing to open."""
+    return isinstance(node, dict) and isinstance(node.get("url"), str) and traces.link(node["url"])
+
+
+def _redact(node: Any, traces: Traces) -> Any:
+    """Every string in a JSON value (a text, a caption, a keyboard's buttons) without the person; a button
+    linking to them is removed, and so is a row or keyboard left empty."""
     if isinstance(node, str):
-        for n in needles:
-            node = node.replace(n, REDACTED)
-        return node
+        return traces.redact(node)
     if isinstance(node, list):
-        return [_redact(x, needles) for x in node]
+        out = [_redact(x, traces) for x in node if not _is_link_to(x, traces)]
+        return [x for x in out if x != [] or not any(isinstance(y, list) for y in node)]
     if isinstance(node, dict):
-        return {k: _redact(v, needles) for k, v in node.items()}
+        out = {k: _redact(v, traces) for k, v in node.items()}
+        markup = out.get("reply_markup")
+        if isinstance(markup, dict) and markup.get("inline_keyboard") == []:
+            out.pop("reply_markup")
+        return out
+    if isinstance(node, int) and not isinstance(node, bool) and node == traces.telegram_id:
+        return None
     return node
 
 
-def _file_mentions(payload: dict[str, Any], needles: tuple[str, ...]) -> bool:
+def _file_mentions(payload: dict[str, Any], traces: Traces) -> bool:
     raw = payload.get("file_b64")
     if not isinstance(raw, str):
         return False
@@ -74,7 +147,26 @@ def _file_mentions(payload: dict[str, Any], needles: tuple[str, ...]) -> bool:
         return True  # cannot tell: treat as mentioning, the file is dropped
     # iCalendar folds long lines ("\r\n " continues the previous one) and escapes commas and semicolons.
     text = text.replace("\r\n ", "").replace("\n ", "").replace("\\,", ",").replace("\\;", ";")
-    return any(n in text for n in needles)
+    return traces.mentioned(text)
+
+
+def _free_columns(table: Table) -> list[Any]:
+    """Columns that can hold free text: text, long strings and JSON (never a key)."""
+    cols = []
+    for col in table.columns:
+        if col.primary_key or (table.name, col.name) in _NOT_SCRUBBED_COLUMNS:
+            continue
+        if isinstance(col.type, JSON | Text) or (
+            isinstance(col.type, String) and (col.type.length or 10_000) > _CODE_MAX_LENGTH
+        ):
+            cols.append(col)
+    return cols
+
+
+def _fsm_user(key: str) -> str | None:
+    """The user part of an FSM key (fsm:<chat>[:<thread>]:<user>:<destiny>)."""
+    parts = key.split(":")
+    return parts[-2] if len(parts) >= 4 else None
 
 
 class PrivacyRepo:
@@ -349,13 +441,7 @@ class PrivacyRepo:
         if p is None:
             return {}
         pid, tg = p.id, p.telegram_id
-        needles = tuple(
-            sorted(
-                {n for n in (p.full_name, html.escape(p.full_name or ""), p.username) if n and len(n) >= 3},
-                key=len,
-                reverse=True,
-            )
-        )
+        traces = Traces.of(p.full_name, p.username, tg)
         counts: dict[str, int] = {}
 
         # Questionnaires and feedback: drafts go; submitted answers keep integer and scale values only.
@@ -396,7 +482,9 @@ class PrivacyRepo:
         counts["messages_dropped"] = res.rowcount or 0
         res = await self.s.execute(update(OutboxMessage).where(to_them).values(chat_id=0, payload={}))
         counts["messages_scrubbed"] = res.rowcount or 0
-        counts["messages_redacted"] = await self._redact_others_messages(p.created_at, needles)
+        counts["messages_redacted"] = await self._redact_others_messages(p.created_at, traces)
+        if tg is not None:
+            counts["conversations_deleted"] = await self._delete_conversations(tg)
 
         res = await self.s.execute(
             update(Reminder)
@@ -433,30 +521,103 @@ class PrivacyRepo:
         await self.s.execute(
             update(RoadmapItem).where(responsible).values(responsible=None, responsible_id=None)
         )
-        counts["texts_redacted"] = await self._scrub_free_texts(needles)
+        counts["texts_redacted"] = await self._scrub_free_texts(traces)
         return counts
 
-    async def _scrub_free_texts(self, needles: tuple[str, ...]) -> int:
-        """The safety net: the name in any free text anywhere (a case story, a meeting place, a training
-        topic, a roadmap note) is replaced, in whatever table holds it now or later."""
+    async def _delete_conversations(self, tg: int) -> int:
+        """The person's conversation state in every chat (state and data, which may hold answers)."""
+        keys = (
+            await self.s.scalars(
+                select(FsmRecord.key).where(FsmRecord.key.contains(f":{tg}:", autoescape=True))
+            )
+        ).all()
+        mine = [k for k in keys if _fsm_user(k) == str(tg)]
+        if mine:
+            await self.s.execute(
+                delete(FsmRecord)
+                .where(FsmRecord.key.in_(mine))
+                .execution_options(synchronize_session="fetch")
+            )
+        return len(mine)
+
+    async def _scrub_free_texts(self, traces: Traces) -> int:
+        """The safety net, by mechanism rather than by list: every text, long string and JSON column of every
+        table (a case story, a meeting place, an audit entry, a questionnaire answer about them, another
+        person's conversation data) is searched for each spelling of the person, and the rows found are
+        redacted — whatever table holds them now or later."""
+        if not traces:
+            return 0
+        forms = traces.search_forms()
         changed = 0
         for table in Base.metadata.sorted_tables:
             if table.name in _NOT_SCRUBBED:
                 continue
-            for col in table.columns:
-                free = isinstance(col.type, Text) or (
-                    isinstance(col.type, String) and (col.type.length or 10_000) > _CODE_MAX_LENGTH
-                )
-                if not free:
-                    continue
-                for needle in needles:
-                    res = await self.s.execute(
-                        table.update()
-                        .where(col.contains(needle, autoescape=True))
-                        .values({col.name: func.replace(col, needle, REDACTED)})
-                    )
-                    changed += res.rowcount or 0
+            cols = _free_columns(table)
+            if not cols:
+                continue
+            pk = list(table.primary_key.columns)
+            cond = false()
+            for col in cols:
+                text = cast(col, Text) if isinstance(col.type, JSON) else col
+                for form in forms:
+                    cond = or_(cond, text.contains(form, autoescape=True))
+            rows = (await self.s.execute(select(*pk, *cols).where(cond))).all()
+            for row in rows:
+                values: dict[str, Any] = {}
+                for i, col in enumerate(cols, start=len(pk)):
+                    value = row[i]
+                    if value is None:
+                        continue
+                    redacted = _redact(value, traces)
+                    if redacted != value:
+                        values[col.name] = redacted
+                if values:
+                    where = [c == row[j] for j, c in enumerate(pk)]
+                    await self.s.execute(table.update().where(*where).values(values))
+                    changed += 1
         return changed
+
+    # -- the erasure ledger ---------------------------------------------------------------------------
+
+    async def record_erasure(self, anon_key: str | None, participant_id: int, now: datetime) -> None:
+        known = await self.s.scalar(
+            select(ErasureLedgerEntry.id).where(
+                ErasureLedgerEntry.participant_id == participant_id,
+                ErasureLedgerEntry.anon_key.is_(None)
+                if anon_key is None
+                else ErasureLedgerEntry.anon_key == anon_key,
+            )
+        )
+        if known is not None:
+            return
+        self.s.add(ErasureLedgerEntry(anon_key=anon_key, participant_id=participant_id, erased_at=now))
+        await self.s.flush()
+
+    async def ledger(self) -> list[tuple[str | None, int, datetime]]:
+        rows = await self.s.execute(
+            select(
+                ErasureLedgerEntry.anon_key, ErasureLedgerEntry.participant_id, ErasureLedgerEntry.erased_at
+            ).order_by(ErasureLedgerEntry.id)
+        )
+        return [(k, p, at) for k, p, at in rows.all()]
+
+    async def merge_ledger(self, entries: list[tuple[str | None, int, datetime]]) -> int:
+        """Entries from another copy of the database (the one a restore replaced) that this one lacks."""
+        have = set(await self.ledger())
+        new = [e for e in entries if e not in have]
+        for anon_key, participant_id, at in new:
+            self.s.add(ErasureLedgerEntry(anon_key=anon_key, participant_id=participant_id, erased_at=at))
+        await self.s.flush()
+        return len(new)
+
+    async def identified(self) -> list[tuple[int, int | None, datetime]]:
+        """Participants that still carry a Telegram id or a name: (id, telegram id, joined)."""
+        rows = await self.s.execute(
+            select(Participant.id, Participant.telegram_id, Participant.created_at).where(
+                Participant.telegram_id.is_not(None) | Participant.full_name.is_not(None)
+            )
+        )
+        return [(pid, tg, at) for pid, tg, at in rows.all()]
 
     async def _erase_own_goals(self, pid: int, pair_ids: list[int]) -> int:
         """A development plan belongs to its mentee: erased when they were the pair's only mentee (a group's
@@ -475,12 +636,16 @@ class PrivacyRepo:
         )
         return res.rowcount or 0
 
-    async def _redact_others_messages(self, since: datetime, needles: tuple[str, ...]) -> int:
-        """Messages to other people that name this person (a pair announcement, a dissolution notice, a
-        meeting's .ics): the name is replaced; a file naming them is removed, and not sent if still pending.
-        A message about someone cannot predate them, so only rows created since they joined are read."""
-        if not needles:
+    async def _redact_others_messages(self, since: datetime, traces: Traces) -> int:
+        """Messages to other people, in any status (a sent one keeps its text too), that name this person or
+        link to them (a pair announcement, a dissolution notice, a meeting's .ics, a keyboard): the name and
+        the link are replaced; a file naming them is removed, and not sent if still pending. A message about
+        someone cannot predate them, so only rows created since they joined are read; of those, only rows
+        that SQL finds a spelling of them in, or that carry a file."""
+        if not traces:
             return 0
+        text = cast(OutboxMessage.payload, Text)
+        found = or_(*(text.contains(f, autoescape=True) for f in [*traces.search_forms(), "file_b64"]))
         changed = 0
         last_id = 0
         while True:
@@ -491,6 +656,7 @@ class PrivacyRepo:
                         OutboxMessage.id > last_id,
                         OutboxMessage.created_at >= since,
                         OutboxMessage.chat_id != 0,
+                        found,
                     )
                     .order_by(OutboxMessage.id)
                     .limit(_SCAN_PAGE)
@@ -501,15 +667,15 @@ class PrivacyRepo:
             last_id = rows[-1][0]
             for row_id, status, payload in rows:
                 payload = dict(payload or {})
-                in_text = any(n in json.dumps(payload, ensure_ascii=False) for n in needles)
-                in_file = _file_mentions(payload, needles)
-                if not in_text and not in_file:
+                in_file = _file_mentions(payload, traces)
+                redacted = _redact(payload, traces)
+                if redacted == payload and not in_file:
                     continue
                 values: dict[str, Any] = {}
                 if in_file:
-                    payload.pop("file_b64", None)
+                    redacted.pop("file_b64", None)
                     if status in _OPEN:
                         values.update(status="dropped", last_error="participant forgotten")
-                values["payload"] = _redact(payload, needles)
+                values["payload"] = redacted
                 await self.s.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values))
                 changed += 1
