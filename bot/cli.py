@@ -246,7 +246,14 @@ def restore_sqlite(url: str, source: Path) -> str:
                 raise BackupError(f"restore failed, the database is unchanged: {exc}") from None
         # The send journal speaks of the replaced database's rows.
         Path(f"{db}.outbox-journal").unlink(missing_ok=True)
-    erased = asyncio.run(_erase_again(url, ledger))
+    try:
+        erased = asyncio.run(_erase_again(url, ledger))
+    except Exception as exc:  # one line for the console; the restore itself is done
+        raise BackupError(
+            f"restored {db}, but erasing again the people forgotten since the backup failed "
+            f"({exc.__class__.__name__}); do not start the bot: restore {saved or 'the previous database'} "
+            "to undo, fix the cause and restore again"
+        ) from None
     kept = f"; the previous database was saved to {saved}" if saved else ""
     return f"restored {db} from {source}{kept}; erased again: {erased} (forgotten since the backup was made)"
 
