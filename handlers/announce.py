@@ -11,7 +11,6 @@ from typing import Any
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramRetryAfter
 from aiogram.filters import Command
-from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -20,7 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import Clock
 from bot.domain.entities import ParticipantDTO, Role
 from bot.i18n import Translator
+from bot.numbers import parse_int
 from bot.services import announce as svc
+from handlers.callbacks import Callback
 from handlers.programmes import refusal
 from storage.db import create_session_factory
 from storage.uow import Repos, unit_of_work
@@ -40,7 +41,7 @@ class Announce(StatesGroup):
     confirm = State()
 
 
-class AnnounceCb(CallbackData, prefix="ca"):
+class AnnounceCb(Callback, prefix="ca"):
     a: str  # aud (a role audience) | menu (programme/stage/class list, "" = top) | prog | stage | cls | who
     #         | send (v = batch id) | chg (another audience after a preview) | cancel
     v: str = ""
@@ -72,7 +73,8 @@ async def audience_label(repos: Repos, audience: svc.Audience, t: Translator) ->
     if audience.kind in svc.ROLE_AUDIENCES:
         return t(f"announce.audience.{audience.kind}")
     if audience.kind == "programme":
-        programme = await repos.programmes.get(int(audience.value)) if audience.value.isdigit() else None
+        pid = parse_int(audience.value)
+        programme = await repos.programmes.get(pid) if pid is not None else None
         return t("announce.audience.programme", name=programme.title if programme else "—")
     if audience.kind == "stage":
         return t("announce.audience.stage", name=t(f"meetings.stage.{audience.value}"))
@@ -340,18 +342,19 @@ def router() -> Router:
             return
         if d.a == "cls":
             classes = data.get("classes") or []
-            if not d.v.isdigit() or int(d.v) >= len(classes):
+            index = parse_int(d.v)
+            if index is None or index >= len(classes):
                 await msg.edit_text(t("common.stale"))
                 return
-            name = classes[int(d.v)]
+            name = classes[index]
             await state.update_data(class_name=name)
             buttons = [_b(t(f"announce.who.{w}"), "who", w) for w in svc.CLASS_WHO]
             await msg.edit_text(t("announce.choose_who", name=name), reply_markup=submenu(t, buttons))
             return
         if d.a == "aud" and d.v in svc.ROLE_AUDIENCES:
             audience = svc.Audience(kind=d.v)
-        elif d.a == "prog" and d.v.isdigit():
-            programme = await repos.programmes.get(int(d.v))
+        elif d.a == "prog" and (pid := parse_int(d.v)) is not None:
+            programme = await repos.programmes.get(pid)
             if programme is None or programme.archived:
                 # Its year is closed: an archived programme is read-only, announcements included.
                 await msg.edit_text(refusal(t, programme) if programme else t("common.stale"))

@@ -3,31 +3,59 @@ CURATOR_PREFIXES so the access middleware refuses them for anyone else, whatever
 
 from __future__ import annotations
 
+import types
+import typing
+from typing import Any, Self
+
 from aiogram.filters.callback_data import CallbackData
 
+from bot.numbers import parse_int
 
-class ConsentCb(CallbackData, prefix="cs"):
+
+def _is_int(annotation: Any) -> bool:
+    if annotation is int:
+        return True
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return int in typing.get_args(annotation)
+    return False
+
+
+class Callback(CallbackData, prefix="~"):
+    """The base of every callback data class: button data may be forged, and aiogram hands int fields to
+    pydantic, which takes "1_0", " 5" and ids of thirty digits (an OverflowError in the database). Here an
+    int field is ASCII digits within range or the data does not match — the button is answered as stale."""
+
+    @classmethod
+    def unpack(cls, value: str) -> Self:
+        _, *parts = value.split(cls.__separator__)
+        for (name, info), part in zip(cls.model_fields.items(), parts, strict=False):
+            if part and _is_int(info.annotation) and parse_int(part, low=-1) is None:
+                raise ValueError(f"{cls.__name__}.{name} is not a number in range")
+        return super().unpack(value)
+
+
+class ConsentCb(Callback, prefix="cs"):
     action: str  # accept | decline
 
 
-class LangCb(CallbackData, prefix="lg"):
+class LangCb(Callback, prefix="lg"):
     lang: str
 
 
-class AdultCb(CallbackData, prefix="ad"):
+class AdultCb(Callback, prefix="ad"):
     adult: bool
 
 
-class WithdrawCb(CallbackData, prefix="wd"):
+class WithdrawCb(Callback, prefix="wd"):
     action: str  # ask | confirm | cancel
     subject_id: int
 
 
-class InviteRoleCb(CallbackData, prefix="ci"):
+class InviteRoleCb(Callback, prefix="ci"):
     role: str
 
 
-class RevokeCb(CallbackData, prefix="cr"):
+class RevokeCb(Callback, prefix="cr"):
     invitation_id: int
 
 
@@ -55,29 +83,29 @@ CURATOR_PREFIXES = (
 )
 
 
-class MeetingCb(CallbackData, prefix="mt"):
+class MeetingCb(Callback, prefix="mt"):
     a: str  # ok | alt | resch | cancel | yes | no | fb
     m: int
 
 
-class MeetingPairCb(CallbackData, prefix="mp"):
+class MeetingPairCb(Callback, prefix="mp"):
     """Which pair a command is about, for someone in several (e.g. in two programmes)."""
 
     a: str  # meeting | goals
     p: int
 
 
-class MeetingDateCb(CallbackData, prefix="md"):
+class MeetingDateCb(Callback, prefix="md"):
     d: str  # ISO date, or "type"
 
 
-class MeetingFormatCb(CallbackData, prefix="mf"):
+class MeetingFormatCb(Callback, prefix="mf"):
     f: str  # online | offline
 
 
-class NudgePairCb(CallbackData, prefix="cn"):
+class NudgePairCb(Callback, prefix="cn"):
     pair: int
 
 
-class OpenPairCb(CallbackData, prefix="co"):
+class OpenPairCb(Callback, prefix="co"):
     pair: int

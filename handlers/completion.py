@@ -27,6 +27,7 @@ from bot.i18n import Translator
 from bot.services import certificate as cert
 from bot.services import completion as svc
 from bot.services.questionnaires import Engine
+from handlers.callbacks import Callback
 from handlers.menu import refresh_menu
 from handlers.programmes import for_change
 from handlers.questionnaire import show, start_intake
@@ -43,31 +44,31 @@ HONOUR_SHOWN = 30
 
 
 # Participant buttons (never "c…": those are curator-only).
-class FinalSurveyCb(CallbackData, prefix="fs"):
+class FinalSurveyCb(Callback, prefix="fs"):
     pair: int
 
 
-class BecomeMentorCb(CallbackData, prefix="bm"):
+class BecomeMentorCb(Callback, prefix="bm"):
     pair: int
     a: str  # y | n
 
 
-class CaseConsentCb(CallbackData, prefix="sp"):
+class CaseConsentCb(Callback, prefix="sp"):
     case: int
     a: str  # y | n
 
 
-class CertificateCb(CallbackData, prefix="gc"):
+class CertificateCb(Callback, prefix="gc"):
     pair: int
     f: str  # png | pdf
 
 
 # Curator buttons.
-class ClosePairCb(CallbackData, prefix="cz"):
+class ClosePairCb(Callback, prefix="cz"):
     pair: int
 
 
-class CaseCb(CallbackData, prefix="cv"):
+class CaseCb(Callback, prefix="cv"):
     a: str  # new | pick
     pair: int = 0
 

@@ -14,10 +14,12 @@ from bot.config import Settings
 from bot.domain import forms as f
 from bot.domain.entities import ParticipantDTO, Role
 from bot.i18n import Translator
+from bot.numbers import parse_int
 from bot.services import dashboard as svc
 from bot.services import programmes
 from bot.services import questionnaires as qs
 from bot.services.questionnaires import Engine
+from handlers.callbacks import Callback
 from handlers.programmes import for_change
 from handlers.questionnaire import show
 from storage.uow import Repos
@@ -27,13 +29,13 @@ PAIRED = {"roles": {Role.MENTEE, Role.MENTOR}}
 PAGE = 10
 
 
-class PeopleCb(CallbackData, prefix="cy"):
+class PeopleCb(Callback, prefix="cy"):
     a: str  # pg (page) | card | nudge | unreach
     n: int
     q: str = ""
 
 
-class SurveyCb(CallbackData, prefix="sv"):
+class SurveyCb(Callback, prefix="sv"):
     c: int  # campaign id
 
 
@@ -63,23 +65,23 @@ def router(engine: Engine) -> Router:
         me: ParticipantDTO,
         clock: Clock,
     ) -> None:
-        arg = (command.args or "").strip()
-        if not arg.isdigit() or not 1 <= int(arg) <= 1_000_000:
+        population = parse_int(command.args, low=1, high=1_000_000)
+        if population is None:
             await message.answer(t("dashboard.population_usage"))
             return
         programme = await for_change(repos, me, t, message)
         if programme is None:
             return
-        await repos.programmes.update_settings(programme.id, {**programme.settings, "population": int(arg)})
+        await repos.programmes.update_settings(programme.id, {**programme.settings, "population": population})
         await repos.audit.log(
             "programme.population",
             clock(),
             actor_id=me.id,
             object_type="programme",
             object_id=programme.id,
-            value=int(arg),
+            value=population,
         )
-        await message.answer(t("dashboard.population_set", n=int(arg)))
+        await message.answer(t("dashboard.population_set", n=population))
 
     async def _page(repos: Repos, t: Translator, query: str, page: int) -> tuple[str, InlineKeyboardMarkup]:
         ids, total = await repos.dashboard.search_participants(query or None, page * PAGE, PAGE)

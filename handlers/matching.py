@@ -16,7 +16,7 @@ from bot.i18n import Translator
 from bot.services import matching as svc
 from bot.services import programmes
 from bot.services.questionnaires import Engine
-from handlers.callbacks import NudgePairCb, OpenPairCb
+from handlers.callbacks import Callback, NudgePairCb, OpenPairCb
 from handlers.programmes import for_change, is_archived, refusal
 from handlers.states import Dissolve
 from storage.uow import Repos
@@ -26,19 +26,19 @@ PAGE = 5
 PAIRS_PAGE = 10
 
 
-class MatchCb(CallbackData, prefix="cm"):
+class MatchCb(Callback, prefix="cm"):
     a: str  # ok | no | all | pg
     run: str
     n: int  # proposal id, or page number
 
 
-class ManualCb(CallbackData, prefix="cx"):
+class ManualCb(Callback, prefix="cx"):
     a: str  # mentee | mentor | force
     mentee: int = 0
     mentor: int = 0
 
 
-class PairCb(CallbackData, prefix="cp"):
+class PairCb(Callback, prefix="cp"):
     a: str  # dis (ask whom) | who (chosen mentee) | pg (page; `pair` holds the page number)
     pair: int
     mentee: int = 0

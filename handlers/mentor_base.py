@@ -25,9 +25,11 @@ from bot.domain import materials as mat
 from bot.domain import registries as reg
 from bot.domain.entities import ParticipantDTO, Role
 from bot.i18n import Translator
+from bot.numbers import parse_int
 from bot.services import mentor_base as svc
 from bot.services import programmes
 from bot.services.questionnaires import Engine
+from handlers.callbacks import Callback
 from storage.uow import Repos
 
 CURATOR = {"roles": {Role.CURATOR}}
@@ -37,22 +39,22 @@ AUDIENCE_OF = {Role.MENTOR: "mentors", Role.MENTEE: "mentees", Role.PARENT: "par
 STAGES = ("introduction", "trial", "planning", "joint_work", "final")
 
 
-class MentorCb(CallbackData, prefix="cb"):
+class MentorCb(Callback, prefix="cb"):
     a: str  # view | iv | ok | no
     p: int
 
 
-class TrainCb(CallbackData, prefix="ct"):
+class TrainCb(Callback, prefix="ct"):
     s: int
     p: int  # participant id; 0 = done
 
 
-class AddMatCb(CallbackData, prefix="ck"):
+class AddMatCb(Callback, prefix="ck"):
     a: str  # aud | stage
     v: str
 
 
-class MatCb(CallbackData, prefix="mm"):
+class MatCb(Callback, prefix="mm"):
     k: str  # builtin.<id> | custom.<id> (":" is the callback separator)
     read: bool = False
 
@@ -366,8 +368,8 @@ def router(engine: Engine) -> Router:
             if m.kind == "scenario":
                 part = "mentor" if (Role.MENTOR in me.roles or me.is_curator) else "mentee"
             await cb.message.answer(m.message(t.lang, part), reply_markup=read_button)
-        elif kind == "custom" and ident.isdigit():
-            m2 = await repos.mentor_base.material(int(ident))
+        elif kind == "custom" and (material_id := parse_int(ident)) is not None:
+            m2 = await repos.mentor_base.material(material_id)
             if m2 is None or m2.audience not in auds:
                 await cb.answer(t("common.stale"), show_alert=True)
                 return

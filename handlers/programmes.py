@@ -23,6 +23,7 @@ from bot.domain.programme_templates import ProgrammeTemplate
 from bot.domain.stages import Stage
 from bot.i18n import Translator
 from bot.services import programmes as svc
+from handlers.callbacks import Callback
 from handlers.states import ProgrammeFlow
 from storage.uow import Repos
 
@@ -32,7 +33,7 @@ MENTORS_PAGE = 20
 TITLE_MIN = 3
 
 
-class ProgrammeCb(CallbackData, prefix="cg"):
+class ProgrammeCb(Callback, prefix="cg"):
     # ls (the overview) | sw (switch to n) | new (templates) | tpl (template v chosen) | mk (create it)
     # | cl (close programme n: confirm) | keep (choose mentors) | tg (toggle mentor n) | pg (page n)
     # | shut (close programme n now) | x (cancel)

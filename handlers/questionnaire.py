@@ -13,9 +13,11 @@ from bot.config import Settings
 from bot.domain import forms as f
 from bot.domain.entities import FormResponseDTO, ParticipantDTO, Role, Status
 from bot.i18n import Translator
+from bot.numbers import parse_int
 from bot.services import programmes
 from bot.services import questionnaires as qs
 from bot.services.questionnaires import Engine, Stale
+from handlers.callbacks import Callback
 from handlers.states import Questionnaire
 from storage.uow import Repos
 
@@ -23,18 +25,18 @@ PARTICIPANT = {"roles": {Role.MENTEE, Role.MENTOR, Role.CURATOR, Role.PARENT}}
 CURATOR = {"roles": {Role.CURATOR}}
 
 
-class FormCb(CallbackData, prefix="fq"):
+class FormCb(Callback, prefix="fq"):
     r: int  # response id
     q: int  # question index in the form; -1 = the summary
     a: str  # p pick | t toggle | d done | s skip | b back | e edit | k edit key | m summary | x submit
     v: str = ""
 
 
-class EditIntakeCb(CallbackData, prefix="fe"):
+class EditIntakeCb(Callback, prefix="fe"):
     form: str
 
 
-class CuratorFormCb(CallbackData, prefix="cf"):
+class CuratorFormCb(Callback, prefix="cf"):
     a: str  # n nudge | v view
     p: int  # participant id
 
@@ -252,12 +254,12 @@ def router(engine: Engine, hooks: dict | None = None) -> Router:
             if d.a in ("p", "t"):
                 response = await repos.forms.get(d.r)
                 value = d.v
-                if response is not None and response.form_id in engine.forms and d.q >= 0 and d.v.isdigit():
+                idx = parse_int(d.v)
+                if response is not None and response.form_id in engine.forms and d.q >= 0 and idx is not None:
                     form = engine.forms[response.form_id]
                     if d.q < len(form.questions):
                         q = form.questions[d.q]
                         if q.type in (f.QuestionType.SINGLE, f.QuestionType.MULTI):
-                            idx = int(d.v)
                             value = q.options[idx].value if idx < len(q.options) else "\x00"
                 call = engine.choose if d.a == "p" else engine.toggle
                 out = await call(repos, me.id, d.r, d.q, value, now)
@@ -267,8 +269,8 @@ def router(engine: Engine, hooks: dict | None = None) -> Router:
                 out = await engine.skip(repos, me.id, d.r, d.q, now)
             elif d.a == "b":
                 out = await engine.back(repos, me.id, d.r, d.q, now)
-            elif d.a == "k" and d.v.isdigit():
-                out = await engine.edit_key(repos, me.id, d.r, int(d.v), now)
+            elif d.a == "k" and (key := parse_int(d.v)) is not None:
+                out = await engine.edit_key(repos, me.id, d.r, key, now)
             elif d.a in ("e", "m"):
                 response = await engine.at_summary(repos, me.id, d.r)
                 form = engine.form(response)

@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 from aiogram import Bot, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import (
     BufferedInputFile,
     CallbackQuery,
@@ -31,6 +30,7 @@ from bot.i18n import Translator
 from bot.services import charts, completion, programmes
 from bot.services import export as ex
 from bot.services.questionnaires import Engine
+from handlers.callbacks import Callback
 from storage.repositories.reports import ReportRepo
 from storage.uow import Repos
 
@@ -42,7 +42,7 @@ PROGRESS_INTERVAL = 1.0
 log = logging.getLogger("nastavnik.reports")
 
 
-class ExportCb(CallbackData, prefix="ce"):
+class ExportCb(Callback, prefix="ce"):
     f: str  # xlsx | csv
 
 

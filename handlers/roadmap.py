@@ -29,6 +29,7 @@ from bot.domain.entities import ParticipantDTO, Role
 from bot.i18n import Translator
 from bot.services import programmes
 from bot.services import roadmap as svc
+from handlers.callbacks import Callback
 from handlers.programmes import for_change, is_archived, refusal
 from storage.uow import Repos
 
@@ -42,11 +43,11 @@ MAX_FILE_BYTES = 5 * 1024 * 1024  # a real roadmap is a few dozen kilobytes
 CAPTION_COMMAND = r"^/roadmap(?:@\w+)?(?:\s|$)"
 
 
-class RoadmapCb(CallbackData, prefix="cq"):
+class RoadmapCb(Callback, prefix="cq"):
     a: str  # csv | xlsx | add | file
 
 
-class ItemCb(CallbackData, prefix="cw"):
+class ItemCb(Callback, prefix="cw"):
     a: str  # done | move | bare (done without a note)
     i: int
 

@@ -4,17 +4,30 @@ limits. Everything goes through the real dispatcher and the fake Bot API, which 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import io
 import itertools
+import logging
+import pkgutil
 import time
 import zipfile
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from aiogram.filters.callback_data import CallbackData
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+import handlers
 from bot import files
-from bot.testing.harness import Client, Harness
+from bot.i18n import Translator
+from bot.testing.harness import Client, Harness, make_settings
 from handlers import roadmap as roadmap_handlers
-from tests.helpers import onboard_curator
+from handlers.callbacks import Callback, _is_int
+from tests.helpers import onboard_curator, onboard_mentee, onboard_mentor
+
+APOLOGY = Translator("ru")("errors.apology")
 
 _msg_ids = itertools.count(8_000_000)
 
@@ -131,9 +144,141 @@ async def test_a_file_that_parses_too_long_is_stopped(h, uploads, monkeypatch):
 
 
 async def test_a_valid_xlsx_roadmap_still_imports_through_the_worker(h, uploads):
-    from pathlib import Path
-
     curator = await onboard_curator(h)
     data = (Path(__file__).parent / "fixtures" / "roadmaps" / "seed_002.xlsx").read_bytes()
     await upload(curator, uploads, "seed_002.xlsx", data)
     assert "Дорожная карта загружена: мероприятий — 23." in curator.last().text
+
+
+# --- 2. numbers: forged buttons and command arguments ------------------------------------------------------
+
+
+def callback_classes() -> list[type]:
+    """Every callback data class of the handlers, found by introspection: a new one is covered at once."""
+    for module in pkgutil.iter_modules(handlers.__path__):
+        importlib.import_module(f"handlers.{module.name}")
+    found, stack = [], list(CallbackData.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        found.append(cls)
+        stack += cls.__subclasses__()
+    return sorted(
+        (c for c in found if c.__module__.startswith("handlers.") and c is not Callback),
+        key=lambda c: c.__prefix__,
+    )
+
+
+class Errors(logging.Handler):
+    """ERROR records from anywhere (the error router logs a handler's exception at ERROR)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def errors() -> Iterator[Errors]:
+    handler = Errors()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    yield handler
+    root.removeHandler(handler)
+
+
+def _int_fields(cls: type) -> list[str]:
+    return [name for name, info in cls.model_fields.items() if _is_int(info.annotation)]
+
+
+HOSTILE_NUMBERS = ["²", "٣", "1²", "99999999999999999999999", "1_0", "+1", "１"]
+
+
+def test_every_callback_class_parses_numbers_strictly():
+    classes = callback_classes()
+    assert len(classes) > 30
+    assert [c.__name__ for c in classes if not issubclass(c, Callback)] == []
+    for cls in classes:
+        for name in _int_fields(cls):
+            for bad in HOSTILE_NUMBERS:
+                parts = ["1" if n != name else bad for n in cls.model_fields]
+                with pytest.raises((ValueError, TypeError)):
+                    cls.unpack(":".join([cls.__prefix__, *parts]))
+
+
+async def _people(h: Harness) -> list[Client]:
+    curator = await onboard_curator(h)
+    mentee = await onboard_mentee(h, curator, 2001)
+    mentor = await onboard_mentor(h, curator, 3001)
+    return [curator, mentee, mentor]
+
+
+async def test_a_forged_number_in_any_button_is_a_stale_button(h, errors):
+    people = await _people(h)
+    stale = "Эта кнопка уже неактуальна."
+    for cls in callback_classes():
+        for name in _int_fields(cls):
+            for bad in ("²", "99999999999999999999999"):
+                data = ":".join([cls.__prefix__, *("1" if n != name else bad for n in cls.model_fields)])
+                for person in people:
+                    before = len(person.alerts())
+                    await person.press(data)
+                    answers = person.alerts()[before:]
+                    assert answers and answers[-1] != APOLOGY, (data, person.id, answers)
+                    # A curator's button pressed by someone else is refused by the access check instead.
+                    if person is people[0] or not data.startswith("c"):
+                        assert answers[-1] == stale, (data, answers)
+    assert [r.getMessage() for r in errors.records] == []
+
+
+async def test_population_takes_ascii_digits_only(h, errors):
+    curator = await onboard_curator(h)
+    for bad in ("²", "٣", "1²", "1_000", "99999999999999999999999", "0", "-5", "１２"):
+        replies = await curator.send(f"/population {bad}")
+        assert replies and "/population" in replies[-1].text, (bad, replies[-1].text)
+    replies = await curator.send("/population 120")
+    assert "120" in replies[-1].text
+    assert [r.getMessage() for r in errors.records] == []
+
+
+hostile_text = st.one_of(
+    st.text(max_size=24),
+    st.sampled_from(HOSTILE_NUMBERS),
+    st.integers(min_value=-(10**30), max_value=10**30).map(str),
+)
+
+
+async def _fuzz(tmp: Path, presses: list[tuple[int, str]], populations: list[str]) -> list[str]:
+    h = await Harness.start(make_settings(f"sqlite+aiosqlite:///{tmp}/fz.db", curator_ids="1000"))
+    handler = Errors()
+    logging.getLogger().addHandler(handler)
+    try:
+        people = await _people(h)
+        classes = callback_classes()
+        for who, data in presses:
+            await people[who % len(people)].press(data[:64])
+        for arg in populations:
+            await people[0].send(f"/population {arg}")
+        texts = [t for p in people for t in p.texts() + p.alerts()]
+        assert APOLOGY not in texts
+        assert len(classes) > 30
+        return [r.getMessage() for r in handler.records]
+    finally:
+        logging.getLogger().removeHandler(handler)
+        await h.close()
+
+
+@st.composite
+def forged_press(draw: st.DrawFn) -> tuple[int, str]:
+    cls = draw(st.sampled_from(callback_classes()))
+    parts = [draw(hostile_text | st.just("1")).replace(":", "") for _ in cls.model_fields]
+    return draw(st.integers(0, 2)), ":".join([cls.__prefix__, *parts])
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    presses=st.lists(forged_press(), min_size=20, max_size=40), populations=st.lists(hostile_text, max_size=5)
+)
+def test_no_forged_button_or_argument_raises(tmp_path_factory, presses, populations):
+    assert asyncio.run(_fuzz(tmp_path_factory.mktemp("fz"), presses, populations)) == []
