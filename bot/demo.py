@@ -1431,12 +1431,17 @@ class Demo:
         if role == "mentor":
             detail = self.typed(f"position.{p.persona.key}")
             await c.send(detail)
+            # A mentor is asked their age where mentors may be pupils or students.
+            if any(b.get("text") == t("common.yes") for b in c.last().buttons()):
+                await c.click(t("common.no") if p.persona.minor else t("common.yes"))
         else:
             # A class like 8Б is written as it is; a working adult names their group or department in words.
             group = p.persona.group
             detail = (group if self.lang == "ru" else translit(group)) or self.typed(f"group.{p.persona.key}")
             await c.send(detail)
-            await c.click(t("common.no") if p.persona.minor else t("common.yes"))
+            # A programme of staff only (a kindergarten's teachers) asks no age.
+            if any(b.get("text") == t("common.yes") for b in c.last().buttons()):
+                await c.click(t("common.no") if p.persona.minor else t("common.yes"))
         await self.pid_of(p)
         self.say("joins", who=p.short, role=t(f"roles.{role}"), detail=detail)
         if p.persona.minor:

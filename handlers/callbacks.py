@@ -59,6 +59,20 @@ class RevokeCb(Callback, prefix="cr"):
     invitation_id: int
 
 
+class InviteManyCb(Callback, prefix="ch"):
+    """A curator link for several people (a curator link is otherwise single-use)."""
+
+    role: str
+
+
+class RolesCb(Callback, prefix="cj"):
+    """A person's roles as the curator sees them: v view | rm remove one (h: the role's row id)."""
+
+    a: str
+    p: int
+    h: int = 0
+
+
 CURATOR_PREFIXES = (
     "ci",
     "cr",
@@ -80,6 +94,8 @@ CURATOR_PREFIXES = (
     "cu",
     "ca",
     "cg",
+    "ch",
+    "cj",
 )
 
 

@@ -72,7 +72,7 @@ def router() -> Router:
                 t("consent.status_self", version=own.version, date=own.decided_at.strftime("%d.%m.%Y")),
                 reply_markup=kb.withdraw_ask(t, me.id),
             )
-        if me.has(Role.MENTEE) and me.is_minor:
+        if (me.has(Role.MENTEE) or me.has(Role.MENTOR)) and me.is_minor:
             parental = await repos.consents.active_for_subject(me.id, "parent")
             await message.answer(
                 t("consent.status_parent_given" if parental else "consent.status_parent_missing")

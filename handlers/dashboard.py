@@ -19,6 +19,7 @@ from bot.services import dashboard as svc
 from bot.services import programmes
 from bot.services import questionnaires as qs
 from bot.services.questionnaires import Engine
+from handlers import callbacks as cbs
 from handlers.callbacks import Callback
 from handlers.programmes import for_change
 from handlers.questionnaire import show
@@ -120,7 +121,9 @@ def router(engine: Engine) -> Router:
         text, markup = await _page(repos, t, query, 0)
         awaiting = [
             p
-            for p in await repos.participants.with_role(Role.MENTEE)
+            for p in {
+                x.id: x for r in (Role.MENTEE, Role.MENTOR) for x in await repos.participants.with_role(r)
+            }.values()
             if p.status == "awaiting_parent_consent"
         ]
         if awaiting and not query:
@@ -192,6 +195,13 @@ def router(engine: Engine) -> Router:
                 status=t(f"status.{p.status}"),
             )
         ]
+        if p.parent_declined_at is not None:
+            lines.append(
+                t(
+                    "onboarding.card_parent_declined",
+                    date=p.parent_declined_at.astimezone(settings.tz).strftime("%d.%m.%Y"),
+                )
+            )
         for form_id in qs.INTAKE_FORMS:
             last = await repos.forms.latest_submitted(p.id, form_id)
             if last and form_id in engine.forms:
@@ -218,7 +228,8 @@ def router(engine: Engine) -> Router:
             [
                 _b(t("dashboard.btn.nudge"), PeopleCb(a="nudge", n=p.id)),
                 _b(t("dashboard.btn.unreachable"), PeopleCb(a="unreach", n=p.id)),
-            ]
+            ],
+            [_b(t("onboarding.btn_roles"), cbs.RolesCb(a="v", p=p.id))],
         ]
         await repos.audit.log(
             "participant.view", now, actor_id=me.id, object_type="participant", object_id=p.id

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import Translator
-from handlers.callbacks import AdultCb, ConsentCb, InviteRoleCb, LangCb, RevokeCb, WithdrawCb
+from handlers.callbacks import AdultCb, ConsentCb, InviteManyCb, InviteRoleCb, LangCb, RevokeCb, WithdrawCb
 
 
 def rows(*buttons: list[InlineKeyboardButton]) -> InlineKeyboardMarkup:
@@ -38,7 +38,8 @@ def adult(t: Translator) -> InlineKeyboardMarkup:
 
 def invite_roles(t: Translator) -> InlineKeyboardMarkup:
     return rows(
-        *[[button(t(f"roles.{r}"), InviteRoleCb(role=r).pack())] for r in ("mentee", "mentor", "curator")]
+        *[[button(t(f"roles.{r}"), InviteRoleCb(role=r).pack())] for r in ("mentee", "mentor", "curator")],
+        [button(t("onboarding.invite.curator_many"), InviteManyCb(role="curator").pack())],
     )
 
 

@@ -26,16 +26,18 @@ async def invite_link(bot: Bot, token: str) -> str:
     return f"https://t.me/{me.username}?start={token}"
 
 
-async def ask(step: str, message: Message, state: FSMContext, t: Translator, me: ParticipantDTO) -> None:
-    prompts = {
-        "name": ("profile.ask_name", Onboarding.name, None),
-        "group": ("profile.ask_group", Onboarding.group, None),
-        "adult": ("profile.ask_adult", Onboarding.adult, kb.adult(t)),
-        "position": ("profile.ask_position", Onboarding.position, None),
+async def ask(step: svc.Step, message: Message, state: FSMContext, t: Translator) -> None:
+    states = {
+        "name": (Onboarding.name, None),
+        "group": (Onboarding.group, None),
+        "adult": (Onboarding.adult, kb.adult(t)),
+        "position": (Onboarding.position, None),
     }
-    key, st, markup = prompts[step]
+    st, markup = states[step.name]
     await state.set_state(st)
-    await message.answer(t(key), reply_markup=markup)
+    # The wording depends on the person's programme (a position, or an occupation or class): kept for a retry.
+    await state.update_data(prompt=step.prompt)
+    await message.answer(t(step.prompt or ""), reply_markup=markup)
 
 
 async def continue_onboarding(
@@ -51,13 +53,13 @@ async def continue_onboarding(
 ) -> None:
     """Ask the next missing profile item, or finish. Derived from the database, so it survives restarts."""
     has_consent = await repos.consents.active_for_subject(me.id, "self") is not None
-    step = svc.next_step(me, has_consent)
+    step = svc.next_step(me, has_consent, await svc.questions_for(repos, me))
     if step.name == "consent":
         await state.set_state(Onboarding.consent)
         await message.answer(t("consent.text_self", version=svc.CONSENT_VERSION), reply_markup=kb.consent(t))
         return
     if step.name != "done":
-        await ask(step.name, message, state, t, me)
+        await ask(step, message, state, t)
         return
     await state.clear()
     now = clock()
@@ -126,6 +128,10 @@ def router() -> Router:
                 await message.answer(t(f"start.bad_token.{problem}"))
                 return
             assert inv is not None
+            refused = await svc.parent_link_problem(repos, inv, me)
+            if refused:
+                await message.answer(t(f"start.bad_token.{refused}"))
+                return
             if (
                 me is not None
                 and me.status != Status.WITHDRAWN.value
@@ -137,7 +143,19 @@ def router() -> Router:
                 return
             await state.set_state(Onboarding.consent)
             await state.update_data(invitation_id=inv.id, lang=t.lang, curator=bootstrap_curator)
-            key = "consent.text_parent" if inv.role == Role.PARENT else "consent.text_self"
+            if inv.role == Role.PARENT:
+                # The parent consents for a named child in a named programme, knowing all the child is told.
+                about = await svc.parent_invitation(repos, inv)
+                if about is None:
+                    await state.clear()
+                    await message.answer(t("start.bad_token.unknown"))
+                    return
+                names = {"child": about.child_name, "programme": "», «".join(about.programme_titles)}
+                await message.answer(t("onboarding.parent_welcome", **names))
+                await message.answer(
+                    t("consent.text_parent", version=svc.CONSENT_VERSION, **names), reply_markup=kb.consent(t)
+                )
+                return
             programme = await repos.programmes.get(inv.programme_id) if inv.programme_id else None
             role = t(f"roles.{inv.role.value}")
             await message.answer(
@@ -145,7 +163,9 @@ def router() -> Router:
                 if programme
                 else t("start.welcome", role=role)
             )
-            await message.answer(t(key, version=svc.CONSENT_VERSION), reply_markup=kb.consent(t))
+            await message.answer(
+                t("consent.text_self", version=svc.CONSENT_VERSION), reply_markup=kb.consent(t)
+            )
             return
         if me is not None and me.status != Status.WITHDRAWN.value:
             if me.full_name is None and await repos.consents.active_for_subject(me.id, "self") is None:
@@ -197,8 +217,17 @@ def router() -> Router:
             if data.get("invitation_id"):
                 inv = await repos.invitations.get(int(data["invitation_id"]))
                 kind = "parent" if inv and inv.role == Role.PARENT else "self"
+                if inv is not None and kind == "parent" and not inv.problem(now):
+                    if await svc.parent_link_problem(repos, inv, me) is None:
+                        await svc.record_parent_decline(repos, inv, now)
             if me is None:
-                await svc.record_refusal(repos, telegram_id=cb.from_user.id, kind=kind, now=now)
+                await svc.record_refusal(
+                    repos,
+                    telegram_id=cb.from_user.id,
+                    kind=kind,
+                    now=now,
+                    secret=settings.bot_token.get_secret_value(),
+                )
             await state.clear()
             await cb.message.answer(t("consent.declined"))
             await cb.answer()
@@ -259,7 +288,7 @@ def router() -> Router:
         value = validate(message.text or "")
         if value is None:
             await message.answer(t(error_key))
-            await message.answer(t(prompt_key))
+            await message.answer(t((await state.get_data()).get("prompt") or prompt_key))
             return
         await repos.participants.update(me.id, clock(), **{field: value})
         fresh = await repos.participants.get(me.id)

@@ -386,6 +386,7 @@ def router(engine: Engine, hooks: dict | None = None) -> Router:
             for role in (Role.MENTEE, Role.MENTOR)
             for p in await repos.participants.with_role(role, scope)
         }
+        declined = [p for p in people.values() if p.parent_declined_at and p.status == Status.AWAITING_PARENT]
         for p in people.values():
             if p.status != Status.ACTIVE.value or not p.full_name:
                 continue
@@ -410,6 +411,9 @@ def router(engine: Engine, hooks: dict | None = None) -> Router:
             )
         for p in finished[:30]:
             rows.append([_btn(t("questionnaire.view_of", name=p.full_name), CuratorFormCb(a="v", p=p.id))])
+        if declined:
+            lines += ["", t("onboarding.questionnaires_parent_declined")]
+            lines += [f"• {p.full_name} ({p.group_name or p.position or '—'})" for p in declined[:30]]
         await message.answer("\n".join(lines), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
 
     @r.callback_query(CuratorFormCb.filter(), flags=CURATOR)

@@ -111,6 +111,8 @@ class Participant(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     deletion_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # When a parent last declined consent for this (minor) person: the curator sees it on the card.
+    parent_declined_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class ParticipantRole(Base):
@@ -156,8 +158,10 @@ class Consent(Base):
     __tablename__ = "consents"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    # A refusal is stored with the Telegram id alone: nothing else about the person is kept.
+    # The Telegram id of a person who consented (erased with them). A refusal keeps no id, only
+    # telegram_hash: an HMAC of the id that can confirm whose refusal it was but does not reveal the id.
     telegram_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    telegram_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     participant_id: Mapped[int | None] = mapped_column(
         ForeignKey("participants.id", ondelete="SET NULL"), index=True
     )

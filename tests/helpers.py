@@ -52,4 +52,8 @@ async def onboard_mentor(
     await u.click("✅ Даю согласие" if lang == "ru" else "✅ I consent")
     await u.send(name)
     await u.send("учитель математики" if lang == "ru" else "maths teacher")
+    # Where mentors may be pupils or students (pupil–pupil mentoring), every mentor is asked their age.
+    yes = "Да" if lang == "ru" else "Yes"
+    if any(b.get("text") == yes for b in u.last().buttons()):
+        await u.click(yes)
     return u

@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from bot.domain.entities import Role, Status
+from bot.services.onboarding import refusal_fingerprint
 from bot.services.tokens import token_hash
 from storage.models import Consent, Invitation, Participant
 from storage.uow import unit_of_work
@@ -95,8 +96,15 @@ async def test_decline_stores_only_the_refusal(h):
     assert "ничего о вас не сохранили" in replies[-1].text
     async with unit_of_work(h.app.factory) as repos:
         assert await repos.participants.by_telegram_id(3002) is None
-        rows = (await repos.session.scalars(select(Consent).where(Consent.telegram_id == 3002))).all()
-        assert [(r.accepted, r.participant_id) for r in rows] == [(False, None)]
+        # The refusal is kept without the Telegram id: only its HMAC, which can confirm whose it is.
+        assert not (await repos.session.scalars(select(Consent).where(Consent.telegram_id == 3002))).all()
+        secret = h.app.settings.bot_token.get_secret_value()
+        rows = (
+            await repos.session.scalars(
+                select(Consent).where(Consent.telegram_hash == refusal_fingerprint(3002, secret))
+            )
+        ).all()
+        assert [(r.accepted, r.participant_id, r.telegram_id) for r in rows] == [(False, None, None)]
         inv = await repos.invitations.by_hash(token_hash(token))
         assert inv.uses == 0
 

@@ -2,38 +2,99 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.domain.entities import InvitationDTO, NewMessage, ParticipantDTO, Role, Status
+from bot.domain.entities import InvitationDTO, NewMessage, ParticipantDTO, Role, RoleHolding, Status
 from bot.i18n import Translator
+from bot.services import programmes
 from bot.services.tokens import looks_like_token, new_token, token_hash
 from storage.uow import Repos
 
 CONSENT_VERSION = "1"
 NAME_RE = re.compile(r"^[A-Za-zА-Яа-яЁё][A-Za-zА-Яа-яЁё' .\-]{1,99}$")
+# A curator link makes its holder a curator of every programme: one person, and soon.
+CURATOR_LINK_TTL = timedelta(hours=24)
+# Whom each form of mentoring pairs: (the mentor, the mentee). Pupils and students may be under 18.
+FORM_PEOPLE = {
+    "pupil_pupil": ("pupil", "pupil"),
+    "student_pupil": ("student", "pupil"),
+    "student_student": ("student", "student"),
+    "employer_student": ("employer", "student"),
+    "teacher_student": ("teacher", "student"),
+    "teacher_teacher": ("teacher", "teacher"),
+}
+_MAY_BE_MINOR = frozenset({"pupil", "student"})
+# Roles whose holder may be a minor and then needs a parent's consent.
+MINOR_ROLES = (Role.MENTEE, Role.MENTOR)
 
 
 @dataclass(frozen=True)
 class Step:
-    """The next thing onboarding needs from a person."""
+    """The next thing onboarding needs from a person; prompt is the locale key of the question."""
 
     name: str  # consent | name | group | adult | position | done
+    prompt: str | None = None
 
 
-def next_step(me: ParticipantDTO, has_consent: bool) -> Step:
+@dataclass(frozen=True)
+class Questions:
+    """What the profile asks, from the person's roles and their programmes' audiences."""
+
+    group: bool = False  # class or group (pupils, students)
+    position: bool = False  # position or occupation (staff, mentors)
+    adult: bool = False  # "are you 18?" (someone who may be a minor)
+    pupil_mentor: bool = False  # a mentor who may be a pupil or a student: "occupation or class"
+
+
+def questions(roles: Iterable[tuple[Role, list[str] | None]]) -> Questions:
+    """Pure: the profile questions for these (role, forms of mentoring of its programme) pairs. A programme
+    without forms set serves every form. A programme whose forms serve only teachers asks its mentees for a
+    position, not a class, and nobody's age; elsewhere a mentee gives their class and age, and a mentor
+    who may be a pupil or a student (pupil–pupil, student–student, student–pupil) is asked their age too."""
+    group = position = adult = pupil_mentor = False
+    for role, forms in roles:
+        people = [FORM_PEOPLE[f] for f in (forms or FORM_PEOPLE) if f in FORM_PEOPLE] or list(
+            FORM_PEOPLE.values()
+        )
+        if role == Role.MENTEE:
+            if {mentee for _, mentee in people} == {"teacher"}:
+                position = True
+            else:
+                group = adult = True
+        elif role == Role.MENTOR:
+            position = True
+            if _MAY_BE_MINOR.intersection(mentor for mentor, _ in people):
+                adult = pupil_mentor = True
+    return Questions(group=group, position=position, adult=adult, pupil_mentor=pupil_mentor)
+
+
+async def questions_for(repos: Repos, me: ParticipantDTO) -> Questions:
+    """The profile questions for a person: each mentee or mentor role, with its programme's audiences."""
+    held: list[tuple[Role, list[str] | None]] = []
+    for role in MINOR_ROLES:
+        if me.has(role):
+            for programme in await programmes.role_programmes(repos, me, role) or [None]:
+                held.append((role, programme.settings.get("mentoring_forms") if programme else None))
+    return questions(held)
+
+
+def next_step(me: ParticipantDTO, has_consent: bool, asks: Questions | None = None) -> Step:
+    asks = asks if asks is not None else questions((r, None) for r in MINOR_ROLES if me.has(r))
     if not has_consent:
         return Step("consent")
     if not me.full_name:
-        return Step("name")
-    if me.has(Role.MENTEE):
-        if not me.group_name:
-            return Step("group")
-        if me.is_minor is None:
-            return Step("adult")
-    if me.has(Role.MENTOR) and not me.position:
-        return Step("position")
+        return Step("name", "profile.ask_name")
+    if asks.group and not me.group_name:
+        return Step("group", "profile.ask_group")
+    if asks.position and not me.position:
+        return Step("position", "profile.ask_occupation" if asks.pupil_mentor else "profile.ask_position")
+    if asks.adult and me.is_minor is None:
+        return Step("adult", "profile.ask_adult")
     return Step("done")
 
 
@@ -61,12 +122,13 @@ async def create_invitation(
     programme_id: int | None = None,
     child_id: int | None = None,
     max_uses: int | None = None,
+    ttl: timedelta | None = None,
 ) -> tuple[str, InvitationDTO]:
     token = new_token()
     dto = await repos.invitations.create(
         token_hash(token),
         role,
-        now + timedelta(days=ttl_days),
+        now + (ttl if ttl is not None else timedelta(days=ttl_days)),
         now,
         programme_id=programme_id,
         created_by=created_by,
@@ -110,6 +172,44 @@ async def already_holds(repos: Repos, me: ParticipantDTO, inv: InvitationDTO) ->
     return inv.programme_id in held
 
 
+async def parent_link_problem(repos: Repos, inv: InvitationDTO, me: ParticipantDTO | None) -> str | None:
+    """Why this person may not become the parent of a parent link's child: they are the child, or they are in
+    the programme as a mentee themselves (a child's second account must not consent for them)."""
+    if inv.role != Role.PARENT or inv.child_id is None or me is None:
+        return None
+    if me.id == inv.child_id:
+        return "own_child"
+    if me.has(Role.MENTEE) and me.status != Status.WITHDRAWN.value:
+        return "mentee_parent"
+    return None
+
+
+@dataclass(frozen=True)
+class ParentInvitation:
+    """What a parent is asked to consent to: whose participation, in which programmes."""
+
+    child_name: str
+    programme_titles: list[str]
+
+
+async def parent_invitation(repos: Repos, inv: InvitationDTO) -> ParentInvitation | None:
+    if inv.role != Role.PARENT or inv.child_id is None:
+        return None
+    child = await repos.participants.get(inv.child_id)
+    if child is None:
+        return None
+    titles: dict[int, str] = {}
+    for role in MINOR_ROLES:
+        if child.has(role):
+            for programme in await programmes.role_programmes(repos, child, role):
+                titles.setdefault(programme.id, programme.title)
+    if not titles:
+        default = await programmes.default(repos)
+        if default is not None:
+            titles[default.id] = default.title
+    return ParentInvitation(child.full_name or "", list(titles.values()))
+
+
 async def accept_consent(
     repos: Repos,
     *,
@@ -125,6 +225,11 @@ async def accept_consent(
     if invitation_id is not None:
         inv = await repos.invitations.get(invitation_id)
         problem = inv.problem(now) if inv else "unknown"
+        if problem:
+            return None, problem
+        assert inv is not None
+        # Checked again here: the conversation state that carries the invitation can be forged.
+        problem = await parent_link_problem(repos, inv, await repos.participants.by_telegram_id(telegram_id))
         if problem:
             return None, problem
         if not await repos.invitations.consume(invitation_id):
@@ -145,6 +250,7 @@ async def accept_consent(
     if inv is not None and inv.role == Role.PARENT and inv.child_id is not None:
         await repos.participants.link_parent(me.id, inv.child_id, now)
         await _grant(repos, telegram_id, me.id, inv.child_id, "parent", now)
+        await repos.participants.update(inv.child_id, now, parent_declined_at=None)
     return await repos.participants.get(me.id), None
 
 
@@ -172,10 +278,18 @@ async def _grant(
     )
 
 
-async def record_refusal(repos: Repos, *, telegram_id: int, kind: str, now: datetime) -> None:
-    """A decline stores nothing but the refusal itself."""
+def refusal_fingerprint(telegram_id: int, secret: str) -> str:
+    """An HMAC of the Telegram id: with the secret one can confirm whose refusal a record is, but the id
+    cannot be read back from it (the secret is derived from the bot token, never stored with the data)."""
+    key = hashlib.sha256(b"nastavnik/consent-refusal/" + secret.encode()).digest()
+    return hmac.new(key, str(telegram_id).encode(), hashlib.sha256).hexdigest()
+
+
+async def record_refusal(repos: Repos, *, telegram_id: int, kind: str, now: datetime, secret: str) -> None:
+    """A decline stores nothing but the refusal itself: no Telegram id, only its HMAC."""
     await repos.consents.record(
-        telegram_id=telegram_id,
+        telegram_id=None,
+        telegram_hash=refusal_fingerprint(telegram_id, secret),
         participant_id=None,
         subject_id=None,
         kind=kind,
@@ -185,11 +299,43 @@ async def record_refusal(repos: Repos, *, telegram_id: int, kind: str, now: date
     )
 
 
+def needs_parent(me: ParticipantDTO) -> bool:
+    """A minor mentee or mentor takes part only with a parent's consent."""
+    return bool(me.is_minor) and any(me.has(r) for r in MINOR_ROLES)
+
+
+async def record_parent_decline(repos: Repos, inv: InvitationDTO, now: datetime) -> None:
+    """A parent declined consent through the child's link: the child learns it (kindly, with what they can
+    do) and the decline is kept on the child, where the curator sees it."""
+    if inv.role != Role.PARENT or inv.child_id is None:
+        return
+    child = await repos.participants.get(inv.child_id)
+    if child is None or child.status == Status.WITHDRAWN.value:
+        return
+    await repos.participants.update(child.id, now, parent_declined_at=now)
+    await repos.audit.log(
+        "consent.parent_decline", now, object_type="participant", object_id=child.id, invitation_id=inv.id
+    )
+    if child.telegram_id:
+        await repos.outbox.enqueue(
+            [
+                notice(
+                    child.telegram_id,
+                    child.id,
+                    Translator(child.language)("onboarding.parent_declined"),
+                    "consent",
+                    dedup_key=f"parent-declined:{inv.id}:{int(now.timestamp())}",
+                )
+            ],
+            now,
+        )
+
+
 async def finish_profile(repos: Repos, me: ParticipantDTO, now: datetime) -> tuple[ParticipantDTO, list[int]]:
     """Settle the status once the profile is complete. Returns the participant and the children whose
     parent consent this completion unlocked (so they can be told)."""
     status = Status.ACTIVE.value
-    if me.has(Role.MENTEE) and me.is_minor and not await repos.consents.active_for_subject(me.id, "parent"):
+    if needs_parent(me) and not await repos.consents.active_for_subject(me.id, "parent"):
         status = Status.AWAITING_PARENT.value
     if me.status != status:
         await repos.participants.update(me.id, now, status=status)
@@ -209,6 +355,8 @@ async def withdraw(repos: Repos, subject: ParticipantDTO, *, actor_id: int, now:
     Returns the ids of everyone whose consent ended (a child's consent ends with the last parent's)."""
     ended = [subject.id]
     await repos.consents.withdraw_all(subject.id, now)
+    # A parent link still open would let anyone holding it (the child too) undo the withdrawal.
+    await repos.invitations.revoke_for_child(subject.id, now)
     await repos.participants.update(subject.id, now, status=Status.WITHDRAWN.value, deletion_due_at=now)
     if subject.telegram_id is not None:
         await repos.outbox.drop_for_chat(subject.telegram_id, "consent withdrawn")
@@ -268,7 +416,10 @@ async def withdraw_parent_consent(
     repos: Repos, parent: ParticipantDTO, child: ParticipantDTO, now: datetime
 ) -> bool:
     """A parent withdraws consent for their child. True when the child's participation ended with it."""
-    await repos.consents.withdraw_all(child.id, now, kind="parent")
+    # Only this parent's consent: another parent's stays in force.
+    await repos.consents.withdraw_all(child.id, now, kind="parent", given_by=parent.id)
+    # The child's parent links stop working at once: joining again takes a new link.
+    await repos.invitations.revoke_for_child(child.id, now)
     await repos.audit.log(
         "consent.withdraw",
         now,
@@ -281,6 +432,44 @@ async def withdraw_parent_consent(
         await withdraw(repos, child, actor_id=parent.id, now=now)
         return True
     return False
+
+
+async def remove_role(repos: Repos, holding: RoleHolding, *, actor_id: int, now: datetime) -> str | None:
+    """A curator takes one role away from a person. Returns why it cannot be done, or None when done:
+    the last curator stays a curator; a mentor or mentee in an active pair of that programme is refused
+    (the curator dissolves the pair first, so nobody is left in a pair without being told)."""
+    if holding.role == Role.CURATOR:
+        holders = await repos.participants.count_holders(
+            Role.CURATOR, (Status.ACTIVE.value, Status.ONBOARDING.value)
+        )
+        kept = [
+            x
+            for x in await repos.participants.holdings(holding.participant_id)
+            if x.role == Role.CURATOR and x.id != holding.id
+        ]
+        if holders <= 1 and not kept:
+            return "last_curator_self" if holding.participant_id == actor_id else "last_curator"
+    if holding.role in MINOR_ROLES:
+        first = await repos.programmes.first_id()
+        programme = holding.programme_id if holding.programme_id is not None else first
+        if holding.role == Role.MENTEE:
+            pairs = await repos.pairs.all_active_of_mentee(holding.participant_id)
+        else:
+            pairs = await repos.pairs.led_by(holding.participant_id)
+        if any((p.programme_id if p.programme_id is not None else first) == programme for p in pairs):
+            return "in_pair"
+    if not await repos.participants.remove_holding(holding.id):
+        return "gone"
+    await repos.audit.log(
+        "role.remove",
+        now,
+        actor_id=actor_id,
+        object_type="participant",
+        object_id=holding.participant_id,
+        role=holding.role.value,
+        programme_id=holding.programme_id,
+    )
+    return None
 
 
 def notice(

@@ -30,6 +30,7 @@ class ConsentRepo:
         self,
         *,
         telegram_id: int | None,
+        telegram_hash: str | None = None,
         participant_id: int | None,
         subject_id: int | None,
         kind: str,
@@ -39,6 +40,7 @@ class ConsentRepo:
     ) -> ConsentDTO:
         row = Consent(
             telegram_id=telegram_id,
+            telegram_hash=telegram_hash,
             participant_id=participant_id,
             subject_id=subject_id,
             kind=kind,
@@ -72,17 +74,24 @@ class ConsentRepo:
         )
         return [_dto(r) for r in rows]
 
-    async def withdraw_all(self, subject_id: int, now: datetime, kind: str | None = None) -> int:
+    async def withdraw_all(
+        self, subject_id: int, now: datetime, kind: str | None = None, given_by: int | None = None
+    ) -> int:
+        """Withdraw the consents in force about a person (of this kind; given by this person, e.g. one of
+        two parents)."""
         q = update(Consent).where(
             Consent.subject_id == subject_id, Consent.withdrawn_at.is_(None), Consent.accepted.is_(True)
         )
         if kind:
             q = q.where(Consent.kind == kind)
+        if given_by is not None:
+            q = q.where(Consent.participant_id == given_by)
         result = await self.s.execute(q.values(withdrawn_at=now))
         return result.rowcount or 0
 
-    async def refusals_count(self, telegram_id: int) -> int:
+    async def refusals_count(self, telegram_hash: str) -> int:
+        """Refusals recorded for the person whose Telegram id has this HMAC."""
         rows = await self.s.scalars(
-            select(Consent.id).where(Consent.telegram_id == telegram_id, Consent.accepted.is_(False))
+            select(Consent.id).where(Consent.telegram_hash == telegram_hash, Consent.accepted.is_(False))
         )
         return len(rows.all())

@@ -83,6 +83,19 @@ class InvitationRepo:
         )
         return result.rowcount == 1
 
+    async def revoke_for_child(self, child_id: int, now: datetime) -> int:
+        """Revoke every parent link of this child that still works (consent for them was withdrawn)."""
+        result = await self.s.execute(
+            update(Invitation)
+            .where(
+                Invitation.child_id == child_id,
+                Invitation.role == Role.PARENT.value,
+                Invitation.revoked_at.is_(None),
+            )
+            .values(revoked_at=now)
+        )
+        return result.rowcount or 0
+
     async def revoke_for_programme(self, programme_id: int, roles: tuple[Role, ...], now: datetime) -> int:
         """Revoke a programme's unused-up links for these roles (its year was closed)."""
         result = await self.s.execute(

@@ -5,9 +5,19 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.entities import ParticipantDTO, ProgrammeScope, Role
+from bot.domain.entities import ParticipantDTO, ProgrammeScope, Role, RoleHolding
 from storage.models import Consent, FsmRecord, ParentLink, Participant, ParticipantRole
 from storage.repositories.programmes import in_scope
+
+
+def _holding(row: ParticipantRole) -> RoleHolding:
+    return RoleHolding(
+        id=row.id,
+        participant_id=row.participant_id,
+        role=Role(row.role),
+        programme_id=row.programme_id,
+        invitation_id=row.invitation_id,
+    )
 
 
 class ParticipantRepo:
@@ -35,6 +45,7 @@ class ParticipantRepo:
             unreachable=row.unreachable,
             username=row.username,
             commands_version=row.commands_version,
+            parent_declined_at=row.parent_declined_at,
         )
 
     async def by_telegram_id(self, telegram_id: int) -> ParticipantDTO | None:
@@ -93,6 +104,7 @@ class ParticipantRepo:
             "username",
             "commands_version",
             "deletion_due_at",
+            "parent_declined_at",
         }
         unknown = set(fields) - allowed
         if unknown:
@@ -134,6 +146,44 @@ class ParticipantRepo:
 
     async def remove_roles(self, participant_id: int) -> None:
         await self.s.execute(delete(ParticipantRole).where(ParticipantRole.participant_id == participant_id))
+
+    async def holdings(self, participant_id: int) -> list[RoleHolding]:
+        """Each role the person holds, one per programme, oldest first."""
+        rows = await self.s.scalars(
+            select(ParticipantRole)
+            .where(ParticipantRole.participant_id == participant_id)
+            .order_by(ParticipantRole.id)
+        )
+        return [_holding(r) for r in rows]
+
+    async def holding(self, holding_id: int) -> RoleHolding | None:
+        row = await self.s.get(ParticipantRole, holding_id)
+        return _holding(row) if row else None
+
+    async def remove_holding(self, holding_id: int) -> bool:
+        result = await self.s.execute(delete(ParticipantRole).where(ParticipantRole.id == holding_id))
+        return result.rowcount == 1
+
+    async def count_holders(self, role: Role, statuses: tuple[str, ...]) -> int:
+        """How many people in these statuses hold the role (in any programme)."""
+        return (
+            await self.s.scalar(
+                select(func.count(func.distinct(ParticipantRole.participant_id)))
+                .join(Participant, Participant.id == ParticipantRole.participant_id)
+                .where(ParticipantRole.role == role.value, Participant.status.in_(statuses))
+            )
+            or 0
+        )
+
+    async def joined_through(self, invitation_id: int) -> list[tuple[ParticipantDTO, Role]]:
+        """Who got a role through this invitation, and which role."""
+        rows = await self.s.execute(
+            select(Participant, ParticipantRole.role)
+            .join(ParticipantRole, ParticipantRole.participant_id == Participant.id)
+            .where(ParticipantRole.invitation_id == invitation_id)
+            .order_by(ParticipantRole.id)
+        )
+        return [(await self._dto(p), Role(role)) for p, role in rows.all()]
 
     async def role_programmes(self, participant_id: int, role: Role) -> list[int | None]:
         """The programmes in which the person holds this role, oldest role first (None: no programme)."""
