@@ -257,6 +257,9 @@ def router(engine: Engine) -> Router:
         ):
             await cb.answer(t("dashboard.survey_closed"), show_alert=True)
             return
+        if not await svc.in_audience(repos, campaign[0], me.id):
+            await cb.answer(t("common.stale"), show_alert=True)
+            return
         ctx = f"campaign:{campaign[0]}"
         if await repos.forms.latest_submitted(me.id, campaign[1], ctx) is not None:
             await cb.answer(t("dashboard.survey_done"), show_alert=True)

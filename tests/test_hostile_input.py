@@ -12,20 +12,28 @@ import pkgutil
 import time
 import zipfile
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from aiogram.filters.callback_data import CallbackData
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import func, select
 
 import handlers
 from bot import files
+from bot.domain.entities import Role
 from bot.i18n import Translator
+from bot.services import dashboard
 from bot.testing.harness import Client, Harness, make_settings
 from handlers import roadmap as roadmap_handlers
 from handlers.callbacks import Callback, _is_int
+from storage.models import FormResponse
+from storage.uow import unit_of_work
 from tests.helpers import onboard_curator, onboard_mentee, onboard_mentor
+from tests.test_dashboard import pair_up
+from tests.test_matching_flow import mentee_answers, seed
 
 APOLOGY = Translator("ru")("errors.apology")
 
@@ -282,3 +290,48 @@ def forged_press(draw: st.DrawFn) -> tuple[int, str]:
 )
 def test_no_forged_button_or_argument_raises(tmp_path_factory, presses, populations):
     assert asyncio.run(_fuzz(tmp_path_factory.mktemp("fz"), presses, populations)) == []
+
+
+# --- 4. forged monitoring-campaign buttons ----------------------------------------------------------------
+
+
+async def _responses(h: Harness, cid: int) -> int:
+    async with unit_of_work(h.app.factory) as repos:
+        return (
+            await repos.session.scalar(
+                select(func.count())
+                .select_from(FormResponse)
+                .where(FormResponse.context == f"campaign:{cid}")
+            )
+            or 0
+        )
+
+
+async def test_a_forged_campaign_button_outside_its_audience_is_stale(h, errors):
+    await onboard_curator(h)
+    mentor, mentee = await pair_up(h, "Мониторова Анна", "Ученик Олег")
+    _, loner_tg = await seed(h, Role.MENTEE, "Ученица Без Пары", mentee_answers(["music"]))
+    loner = h.user(loner_tg, "L", "ru")
+    now = h.app.clock()
+    async with unit_of_work(h.app.factory) as repos:
+        ours = (await repos.programmes.active())[0]
+        other = await repos.programmes.create("Другая программа", "Europe/Moscow", now)
+        own_cid = await repos.campaigns.open_campaign(
+            ours.id, dashboard.CAMPAIGN_FORM, "2026-12", now, now + timedelta(days=14)
+        )
+        other_cid = await repos.campaigns.open_campaign(
+            other.id, dashboard.CAMPAIGN_FORM, "2026-12", now, now + timedelta(days=14)
+        )
+    stale = "Эта кнопка уже неактуальна."
+    # A paired mentee of one programme forges the button of another programme's campaign.
+    await mentee.press(f"sv:{other_cid}")
+    assert mentee.alerts()[-1] == stale
+    assert await _responses(h, other_cid) == 0
+    # An active participant without a pair is not asked by any campaign.
+    await loner.press(f"sv:{own_cid}")
+    assert loner.alerts()[-1] == stale
+    assert await _responses(h, own_cid) == 0
+    # The campaign's own audience still gets the survey.
+    replies = await mentor.press(f"sv:{own_cid}")
+    assert replies and await _responses(h, own_cid) == 1
+    assert [r.getMessage() for r in errors.records] == []

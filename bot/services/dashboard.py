@@ -203,6 +203,16 @@ async def run_campaigns(repos: Repos, now: datetime, today: date) -> list[NewMes
     return out
 
 
+async def in_audience(repos: Repos, campaign_id: int, participant_id: int) -> bool:
+    """Whether the campaign asks this person: paired and active in the campaign's own programme. Anyone else
+    pressing its button (forged data, another programme) would inflate the response rate."""
+    programme_id = await repos.campaigns.programme_of(campaign_id)
+    if programme_id is None:
+        return False
+    scope = await repos.programmes.scope(programme_id)
+    return any(getattr(p, "id", None) == participant_id for p in await _paired_people(repos, scope))
+
+
 async def _paired_people(repos: Repos, scope: ProgrammeScope | None) -> list:  # type: ignore[type-arg]
     seen: dict[int, object] = {}
     for pair in await repos.pairs.active(scope=scope):
@@ -214,4 +224,4 @@ async def _paired_people(repos: Repos, scope: ProgrammeScope | None) -> list:  #
     return list(seen.values())
 
 
-__all__ = ["Dashboard", "Stage", "build", "render", "run_campaigns"]
+__all__ = ["Dashboard", "Stage", "build", "in_audience", "render", "run_campaigns"]
