@@ -30,6 +30,7 @@ from bot.middlewares.chats import PrivateChatsOnly
 from bot.middlewares.context import ContextMiddleware
 from bot.middlewares.db import UnitOfWorkMiddleware, commit_before_reply
 from bot.middlewares.logctx import LogContextMiddleware
+from bot.middlewares.once import HandledOnce, OneCopyAtATime
 from bot.outbox import OutboxSender, SendJournal, sending_from_outbox
 from bot.ratelimit import RateLimiter
 from bot.services.privacy import ledger_key
@@ -155,7 +156,9 @@ def build_dispatcher(
     dp["engine"] = engine
     dp["factory"] = factory
     dp.update.outer_middleware(LogContextMiddleware())
+    dp.update.outer_middleware(OneCopyAtATime())
     dp.update.outer_middleware(UnitOfWorkMiddleware(factory, on_commit=sender.notify))
+    dp.update.outer_middleware(HandledOnce(clock))
     dp.update.outer_middleware(ContextMiddleware(settings))
     dp.update.outer_middleware(PrivateChatsOnly(outside_private_chats()))
     access = AccessMiddleware()

@@ -244,3 +244,40 @@ async def test_sender_backs_off_and_logs_once_while_the_database_fails(h, monkey
     finally:
         await sender.stop()
         await asyncio.wait_for(task, 5)
+
+
+# ----------------------------------------------------------------------------------- one update, handled once
+async def test_the_same_update_delivered_twice_is_handled_once(h):
+    """Telegram retries a webhook update whose answer came late (a big import): the work must not be repeated,
+    not even after a restart."""
+    await h.feed(_start_update(9001, user_id=5555))
+    first = [m.text for m in h.fake.delivered_to(5555)]
+    assert first  # the welcome
+    await h.feed(_start_update(9001, user_id=5555))
+    h = await h.restart()
+    try:
+        await h.feed(_start_update(9001, user_id=5555))
+        assert [m.text for m in h.fake.delivered_to(5555)] == first
+        await h.feed(_start_update(9002, user_id=5555))  # a new update is handled as usual
+        assert len(h.fake.delivered_to(5555)) == 2 * len(first)
+    finally:
+        await h.close()
+
+
+async def test_a_retry_arriving_while_the_first_is_still_handled_runs_once(db_url):
+    import asyncio
+
+    h = await Harness.start(make_settings(db_url), FakeTelegram(latency=0.3))
+    try:
+        await asyncio.gather(*(h.feed(_start_update(9101, user_id=5656)) for _ in range(3)))
+        assert len(h.fake.delivered_to(5656)) == 1
+    finally:
+        await h.close()
+
+
+async def test_an_update_that_failed_midway_is_handled_when_telegram_retries_it(h):
+    h.fake.fail_next(500, method="sendMessage")  # the reply fails: the update ends in an error
+    await h.feed(_start_update(9201, user_id=5757))
+    assert not [m for m in h.fake.delivered_to(5757) if "приглашени" in (m.text or "")]
+    await h.feed(_start_update(9201, user_id=5757))
+    assert [m for m in h.fake.delivered_to(5757) if "приглашени" in (m.text or "")]

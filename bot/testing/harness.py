@@ -14,6 +14,8 @@ from bot.clock import Clock, utc_now
 from bot.config import Settings
 from bot.testing.fake_telegram import FakeSession, FakeTelegram, SentMessage
 
+_UPDATE_IDS = itertools.count(1)
+
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = dict(
@@ -33,7 +35,9 @@ class Harness:
     def __init__(self, app: App, fake: FakeTelegram) -> None:
         self.app = app
         self.fake = fake
-        self._update_ids = itertools.count(1)
+        # One sequence for every harness in the process: a restart on the same database must not reuse an id
+        # (an update id already handled is skipped, as Telegram's retries are).
+        self._update_ids = _UPDATE_IDS
         self._msg_ids = itertools.count(1_000_000)
 
     @classmethod
