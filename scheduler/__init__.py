@@ -12,7 +12,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
-from bot.services import dashboard, roadmap
+from bot.services import dashboard, matching, roadmap
 from scheduler import digest
 from scheduler.jobs import Erasure, purge_withdrawn
 from scheduler.reminders import ReminderScheduler
@@ -66,6 +66,15 @@ class Jobs:
         self.notify()
         return sent
 
+    async def waiting_reminder(self) -> int:
+        """Weekly: every curator hears how many mentees wait for a pair and since when (nothing if none)."""
+        now = self.clock()
+        async with unit_of_work(self.factory) as repos:
+            messages = await matching.waiting_reminders(repos, now, ZoneInfo(self.timezone))
+            sent = await repos.outbox.enqueue(messages, now)
+        self.notify()
+        return sent
+
     async def purge(self) -> int:
         return await purge_withdrawn(self.factory, self.clock, self.erasure)
 
@@ -94,6 +103,14 @@ def build_scheduler(
         jobs.daily_digest,
         CronTrigger(hour=digest_hour, minute=0, timezone=timezone),
         id="daily_digest",
+        misfire_grace_time=6 * 3600,
+        **common,
+    )
+    # Mondays at the digest hour, while any mentee waits for a pair.
+    sched.add_job(
+        jobs.waiting_reminder,
+        CronTrigger(day_of_week="mon", hour=digest_hour, minute=0, timezone=timezone),
+        id="waiting_reminder",
         misfire_grace_time=6 * 3600,
         **common,
     )

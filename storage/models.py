@@ -303,6 +303,20 @@ class MatchProposal(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
+class WaitingMentee(Base):
+    """A mentee a finished matching round left without a pair in a programme: since when they wait (the
+    curators' weekly reminder counts them) and when the wait ended (a pair was made)."""
+
+    __tablename__ = "waiting_mentees"
+    __table_args__ = (Index("ix_waiting_mentees_open", "programme_id", "ended_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"), index=True)
+    programme_id: Mapped[int | None] = mapped_column(ForeignKey("programmes.id", ondelete="CASCADE"))
+    since: Mapped[datetime] = mapped_column(UtcDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
 class Meeting(Base):
     __tablename__ = "meetings"
 
