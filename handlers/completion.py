@@ -23,6 +23,7 @@ from aiogram.types import (
 from bot.clock import Clock
 from bot.config import Settings
 from bot.domain.entities import FormResponseDTO, PairDTO, ParticipantDTO, Role
+from bot.filenames import file_name
 from bot.i18n import Translator
 from bot.services import certificate as cert
 from bot.services import completion as svc
@@ -423,7 +424,7 @@ def router(engine: Engine, hooks: dict[str, Any]) -> Router:
             return False
         content = await asyncio.to_thread(cert.render, data, t, fmt)
         await message.answer_document(
-            BufferedInputFile(content, filename=cert.filename(data, fmt)),
+            BufferedInputFile(content, filename=file_name(t, "certificate", fmt, number=data.number or None)),
             caption=t("completion.certificate.caption", programme=data.programme),
         )
         await repos.audit.log(

@@ -24,6 +24,7 @@ from bot.domain import forms as f
 from bot.domain import materials as mat
 from bot.domain import registries as reg
 from bot.domain.entities import ParticipantDTO, Role
+from bot.filenames import file_name
 from bot.i18n import Translator
 from bot.numbers import parse_int
 from bot.services import mentor_base as svc
@@ -464,12 +465,23 @@ def router(engine: Engine) -> Router:
         programme = await programmes.current(repos, me.id)
         institution = programme.title if programme else ""
         mentors_rows, mentee_rows, pair_rows = await svc.registry_rows(repos, engine.forms, t, today)
-        stamp = today.strftime("%Y-%m-%d")
         files = [
-            (reg.mentor_registry_xlsx(mentors_rows, institution, today, t), f"mentor-registry-{stamp}.xlsx"),
-            (reg.mentee_base_xlsx(mentee_rows, institution, today, t), f"mentee-base-{stamp}.xlsx"),
-            (reg.pairs_order_xlsx(pair_rows, institution, today, t), f"pairs-order-{stamp}.xlsx"),
-            (reg.pairs_order_docx(pair_rows, institution, today, t), f"pairs-order-{stamp}.docx"),
+            (
+                reg.mentor_registry_xlsx(mentors_rows, institution, today, t),
+                file_name(t, "mentor_registry", "xlsx", day=today),
+            ),
+            (
+                reg.mentee_base_xlsx(mentee_rows, institution, today, t),
+                file_name(t, "mentee_base", "xlsx", day=today),
+            ),
+            (
+                reg.pairs_order_xlsx(pair_rows, institution, today, t),
+                file_name(t, "pairs_order", "xlsx", day=today),
+            ),
+            (
+                reg.pairs_order_docx(pair_rows, institution, today, t),
+                file_name(t, "pairs_order", "docx", day=today),
+            ),
         ]
         await repos.audit.log("export.registry", now, actor_id=me.id, files=len(files))
         await message.answer(t("mentor_base.registry_intro"))

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.clock import Clock
 from bot.config import Settings
 from bot.domain.entities import ParticipantDTO, Role
+from bot.filenames import file_name
 from bot.i18n import Translator
 from bot.services import privacy as svc
 from bot.services.questionnaires import Engine
@@ -137,7 +138,15 @@ def router(engine: Engine | None = None) -> Router:
         forms = engine.forms if engine is not None else {}
         await message.answer(svc.render_summary(data, t, settings.tz, forms, child=child))
         await message.answer_document(
-            BufferedInputFile(data.to_json(), filename=data.filename()),
+            BufferedInputFile(
+                data.to_json(),
+                filename=file_name(
+                    t,
+                    "child_data" if child else "my_data",
+                    "json",
+                    day=clock().astimezone(settings.tz).date(),
+                ),
+            ),
             caption=t("privacy.file_caption_child" if child else "privacy.file_caption"),
         )
 

@@ -117,6 +117,8 @@ def render_question(form: f.Form, r: FormResponseDTO, t: Translator) -> tuple[st
         hints.append(t("forms.hint.optional"))
     if nav:
         rows.append(nav)
+    # A form's text may already say what a hint says (a template's own wording): one message, each thing once.
+    hints = [hint for hint in hints if hint not in lines[-1]]
     if hints:
         lines += ["", *hints]
     return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)

@@ -26,6 +26,7 @@ from bot.domain.kpi import KpiReport
 from bot.domain.programme_templates import calendar_label_key, load_templates
 from bot.domain.roadmap import RoadmapRow
 from bot.domain.stages import StagePlan, StagePlanError
+from bot.filenames import file_name
 from bot.i18n import Translator
 from bot.services import charts, completion, programmes
 from bot.services import export as ex
@@ -243,7 +244,7 @@ def router(engine: Engine) -> Router:
         await bot.send_document(
             status.chat.id,
             BufferedInputFile(
-                content, filename=f"nastavnik_{day:%Y-%m-%d}.{'xlsx' if fmt == 'xlsx' else 'zip'}"
+                content, filename=file_name(t, "export", "xlsx" if fmt == "xlsx" else "zip", day=day)
             ),
             caption=t("reports.export.caption", date=f"{day:%d.%m.%Y}"),
         )
@@ -265,7 +266,8 @@ def router(engine: Engine) -> Router:
         images = await asyncio.to_thread(_charts, data, t)
         for name, png in images:
             await message.answer_photo(
-                BufferedInputFile(png, filename=f"{name}.png"), caption=t(f"reports.report.{name}_caption")
+                BufferedInputFile(png, filename=file_name(t, f"chart.{name}", "png")),
+                caption=t(f"reports.report.{name}_caption"),
             )
         try:
             await status.delete()

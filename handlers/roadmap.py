@@ -26,6 +26,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.domain import roadmap as rm
 from bot.domain.entities import ParticipantDTO, Role
+from bot.filenames import file_name
 from bot.i18n import Translator
 from bot.services import programmes
 from bot.services import roadmap as svc
@@ -274,13 +275,13 @@ def router() -> Router:
         if a == "csv":
             data = rm.roadmap_template_csv()
             await cb.message.answer_document(
-                BufferedInputFile(data, filename="roadmap-template.csv"),
+                BufferedInputFile(data, filename=file_name(t, "roadmap_template", "csv")),
                 caption=t("roadmap_chat.template_caption"),
             )
         elif a == "xlsx":
             data = rm.roadmap_template_xlsx()
             await cb.message.answer_document(
-                BufferedInputFile(data, filename="roadmap-template.xlsx"),
+                BufferedInputFile(data, filename=file_name(t, "roadmap_template", "xlsx")),
                 caption=t("roadmap_chat.template_caption"),
             )
         elif a == "file":

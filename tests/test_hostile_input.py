@@ -335,3 +335,37 @@ async def test_a_forged_campaign_button_outside_its_audience_is_stale(h, errors)
     replies = await mentor.press(f"sv:{own_cid}")
     assert replies and await _responses(h, own_cid) == 1
     assert [r.getMessage() for r in errors.records] == []
+
+
+# --- 5. one message per question, each hint once (#20) -----------------------------------------------------
+
+
+async def _answer_until(u: Client, marker: str) -> str:
+    """Answer the mentor questionnaire (first option, "1", a sentence) until the question with `marker`."""
+    for _ in range(30):
+        last = u.last()
+        text = last.text or ""
+        if marker in text:
+            return text
+        options = [b["text"] for b in last.buttons() if b["text"] not in ("« Назад", "Пропустить", "Готово")]
+        if options and any(b["text"] == "Готово" for b in last.buttons()):
+            await u.click(options[0])
+            await u.click("Готово")
+        elif options:
+            await u.click(options[0])
+        elif "число" in text:
+            await u.send("1")
+        else:
+            await u.send("Помогаю с математикой и подготовкой к олимпиадам.")
+    raise AssertionError(f"never reached {marker!r}; last: {u.last().text!r}")
+
+
+async def test_the_capacity_question_shows_its_hint_once(h):
+    curator = await onboard_curator(h)
+    mentor = await onboard_mentor(h, curator, 3001)
+    before = len(h.fake.delivered_to(mentor.id))
+    text = await _answer_until(mentor, "Со сколькими наставляемыми")
+    assert text.count("Введите число от 1 до 5") == 1, text
+    # One message per step: the question came alone, not with a second copy of itself.
+    questions = [m for m in h.fake.delivered_to(mentor.id)[before:] if "Со сколькими" in (m.text or "")]
+    assert len(questions) == 1

@@ -195,7 +195,7 @@ async def test_templates_are_sent_as_importable_documents(hr):
     await c.click("⬇️ Шаблон CSV")
     await c.click("⬇️ Шаблон Excel")
     docs = [r.params["_file"] for r in h.fake.sent("sendDocument")]
-    assert [d["filename"] for d in docs] == ["roadmap-template.csv", "roadmap-template.xlsx"]
+    assert [d["filename"] for d in docs] == ["шаблон-дорожной-карты.csv", "шаблон-дорожной-карты.xlsx"]
     for d in docs:
         result = read_roadmap_file(d["filename"], d["data"], reference_year=2022)
         assert result.ok and len(result.items) == 2

@@ -91,7 +91,3 @@ def render(data: CertificateData, t: Translator, fmt: str = "png") -> bytes:
         FigureCanvasPdf(fig)
         fig.savefig(out, format="pdf", metadata={"Creator": None, "Producer": None, "CreationDate": None})
     return out.getvalue()
-
-
-def filename(data: CertificateData, fmt: str) -> str:
-    return f"certificate-{data.number or 'nastavnik'}.{fmt}"

@@ -20,6 +20,7 @@ from bot.domain.stages import (
     StagePlan,
     progress,
 )
+from bot.filenames import file_name
 from bot.i18n import Translator
 from storage.uow import Repos
 
@@ -247,7 +248,10 @@ def ics_message(
         method="sendDocument",
         text=t("meeting.confirmed_caption", stage=stage, when=when),
         dedup_key=f"ics:{meeting.id}:{meeting.sequence}:{person.id}",
-        extra={"file_b64": base64.b64encode(data).decode(), "filename": f"meeting-{meeting.id}.ics"},
+        extra={
+            "file_b64": base64.b64encode(data).decode(),
+            "filename": file_name(t, "meeting", "ics", number=meeting.id),
+        },
         **timebound(meeting, rem.KIND_SCENARIO),  # a calendar entry, too, is for before the meeting
     )
 
