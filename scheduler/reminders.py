@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -118,7 +119,8 @@ async def compose(
             f"reminder:{r.dedup_key}:scenario",
         )
         if scenario is not None:
-            out.append(scenario)
+            # It belongs to the day-before reminder: when that one is too late, so is this.
+            out.append(replace(scenario, expires_at=out[0].expires_at))
     return out
 
 
