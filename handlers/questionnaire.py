@@ -18,6 +18,7 @@ from bot.services import programmes
 from bot.services import questionnaires as qs
 from bot.services.questionnaires import Engine, Stale
 from handlers.callbacks import Callback
+from handlers.long_text import answer_long
 from handlers.states import Questionnaire
 from storage.uow import Repos
 
@@ -347,7 +348,7 @@ def router(engine: Engine, hooks: dict | None = None) -> Router:
                 )
         if len(lines) == 1:
             lines += ["", t("questionnaire.profile_empty")]
-        await message.answer("\n".join(lines), reply_markup=markup)
+        await answer_long(message, "\n".join(lines), t, reply_markup=markup, filename="profile.txt")
 
     @r.callback_query(EditIntakeCb.filter(), flags=PARTICIPANT)
     async def edit_intake(
@@ -460,7 +461,7 @@ def router(engine: Engine, hooks: dict | None = None) -> Router:
         await repos.audit.log(
             "form.view", now, actor_id=me.id, object_type="participant", object_id=person.id
         )
-        await cb.message.answer("\n".join(lines))
+        await answer_long(cb.message, "\n".join(lines), t, filename="answers.txt")
         await cb.answer()
 
     return r

@@ -24,16 +24,19 @@ from sqlalchemy import func, select
 import handlers
 from bot import files
 from bot.domain.entities import Role
+from bot.domain.forms import QuestionType, load_forms
 from bot.i18n import Translator
 from bot.services import dashboard
+from bot.testing.fake_telegram import FakeError, FakeTelegram
 from bot.testing.harness import Client, Harness, make_settings
+from bot.text import split_text, units
 from handlers import roadmap as roadmap_handlers
 from handlers.callbacks import Callback, _is_int
 from storage.models import FormResponse
 from storage.uow import unit_of_work
 from tests.helpers import onboard_curator, onboard_mentee, onboard_mentor
 from tests.test_dashboard import pair_up
-from tests.test_matching_flow import mentee_answers, seed
+from tests.test_matching_flow import mentee_answers, mentor_answers, seed
 
 APOLOGY = Translator("ru")("errors.apology")
 
@@ -369,3 +372,96 @@ async def test_the_capacity_question_shows_its_hint_once(h):
     # One message per step: the question came alone, not with a second copy of itself.
     questions = [m for m in h.fake.delivered_to(mentor.id)[before:] if "Со сколькими" in (m.text or "")]
     assert len(questions) == 1
+
+
+# --- 3. texts past Telegram's 4,096 characters -------------------------------------------------------------
+
+
+def _maximal(answers: dict, form_id: str) -> dict:
+    """Every text question of the form answered with as many characters as it accepts (words and lines,
+    as people write)."""
+    form = load_forms()[form_id]
+    out = dict(answers)
+    for q in form.questions:
+        if q.type is QuestionType.TEXT:
+            _, high = q.bounds()
+            sentence = "Длинный ответ про мои занятия и планы на год. "
+            out[q.key] = (sentence * (high // len(sentence) + 1))[:high].strip()
+    return out
+
+
+async def _mentee_and_mentor(h: Harness) -> tuple[int, Client]:
+    """One person with a mentee and a mentor questionnaire, both with maximal answers."""
+    pid, tg = await seed(
+        h, Role.MENTEE, "Длинноответова Анна", _maximal(mentee_answers(["math"]), "mentee_needs")
+    )
+    now = h.app.clock()
+    async with unit_of_work(h.app.factory) as repos:
+        await repos.participants.add_role(pid, Role.MENTOR, now)
+        r = await repos.forms.create(
+            pid, "mentor", 1, now, answers=_maximal(mentor_answers(["math"], 2), "mentor")
+        )
+        await repos.forms.submit(r.id, now)
+    return pid, h.user(tg, "A", "ru")
+
+
+def _assert_whole(messages: list, answers_of: list[dict]) -> None:
+    """Every long answer reached the chat in full (across the pieces, or in the file)."""
+    sent = "\n".join((m.text or "") + (m.document or {}).get("data", b"").decode("utf-8") for m in messages)
+    flat = " ".join(sent.split())
+    for answers in answers_of:
+        for value in answers.values():
+            if isinstance(value, str) and len(value) > 500:
+                assert " ".join(value.split()) in flat
+
+
+async def test_profile_with_maximal_answers_arrives_whole(h, errors):
+    await onboard_curator(h)
+    pid, person = await _mentee_and_mentor(h)
+    replies = await person.send("/profile")
+    assert replies and all(APOLOGY not in (m.text or "") for m in replies)
+    assert sum(len(m.text or "") for m in replies) > 4096  # it did need more than one message
+    _assert_whole(replies, [_maximal(mentee_answers(["math"]), "mentee_needs")])
+    assert [r.getMessage() for r in errors.records] == []
+
+
+async def test_curator_view_of_maximal_answers_arrives_whole(h, errors):
+    curator = await onboard_curator(h)
+    pid, _ = await _mentee_and_mentor(h)
+    replies = await curator.press(f"cf:v:{pid}")
+    assert replies and all(APOLOGY not in (m.text or "") for m in replies)
+    assert APOLOGY not in curator.alerts()
+    _assert_whole(replies, [_maximal(mentor_answers(["math"], 2), "mentor")])
+    assert [r.getMessage() for r in errors.records] == []
+
+
+def test_the_fake_bot_api_refuses_what_telegram_refuses():
+    fake = FakeTelegram()
+    with pytest.raises(FakeError, match="message is too long"):
+        asyncio.run(fake.handle("sendMessage", {"chat_id": 1, "text": "я" * 4097}))
+    with pytest.raises(FakeError, match="caption is too long"):
+        asyncio.run(fake.handle("sendDocument", {"chat_id": 1, "caption": "я" * 1025}))
+    with pytest.raises(FakeError, match="BUTTON_DATA_INVALID"):
+        markup = {"inline_keyboard": [[{"text": "x", "callback_data": "я" * 33}]]}
+        asyncio.run(fake.handle("sendMessage", {"chat_id": 1, "text": "ok", "reply_markup": markup}))
+    asyncio.run(fake.handle("sendMessage", {"chat_id": 1, "text": "я" * 4096}))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    words=st.lists(
+        st.text(
+            alphabet=st.characters(blacklist_categories=("Cs", "Zs", "Zl", "Zp", "Cc")),
+            min_size=1,
+            max_size=30,
+        ),
+        max_size=400,
+    ),
+    seps=st.lists(st.sampled_from([" ", "\n", "\n\n", "  "]), min_size=1),
+    limit=st.integers(min_value=40, max_value=4096),
+)
+def test_split_text_keeps_every_word_within_the_limit(words, seps, limit):
+    text = "".join(w + seps[i % len(seps)] for i, w in enumerate(words))
+    parts = split_text(text, limit)
+    assert all(units(p) <= limit for p in parts)
+    assert " ".join(parts).split() == text.split()  # no word lost, none cut (each is shorter than the limit)

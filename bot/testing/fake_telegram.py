@@ -22,6 +22,16 @@ from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import InputFile
 
+# Telegram's limits: message text and caption in UTF-16 code units, callback data in bytes.
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+CALLBACK_DATA_LIMIT = 64
+
+
+def _units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
 SEND_METHODS = {"sendMessage", "sendDocument", "sendPhoto", "copyMessage", "forwardMessage"}
 JSON_FIELDS = {
     "reply_markup",
@@ -204,6 +214,7 @@ class FakeTelegram:
                 self.commands[key] = params.get("commands")
             return True
         chat_id = int(params.get("chat_id", 0) or 0)
+        self._check_sizes(method, params)
         if method in SEND_METHODS:
             if chat_id in self.blocked:
                 raise FakeError(403, "Forbidden: bot was blocked by the user")
@@ -232,6 +243,27 @@ class FakeTelegram:
         if method == "getChat":
             return {"id": chat_id, "type": "private"}
         raise FakeError(400, f"Bad Request: method {method} is not supported by the fake")
+
+    @staticmethod
+    def _check_sizes(method: str, params: dict[str, Any]) -> None:
+        """Telegram's hard limits, with the errors the real API gives: every test checks them."""
+        text, caption = params.get("text"), params.get("caption")
+        if isinstance(text, str) and _units(text) > TEXT_LIMIT:
+            raise FakeError(
+                400,
+                "Bad Request: MESSAGE_TOO_LONG"
+                if method == "editMessageText"
+                else "Bad Request: message is too long",
+            )
+        if isinstance(caption, str) and _units(caption) > CAPTION_LIMIT:
+            raise FakeError(400, "Bad Request: message caption is too long")
+        markup = params.get("reply_markup")
+        rows = markup.get("inline_keyboard") if isinstance(markup, dict) else None
+        for row in rows or []:
+            for button in row:
+                data = button.get("callback_data")
+                if data is not None and not 1 <= len(str(data).encode("utf-8")) <= CALLBACK_DATA_LIMIT:
+                    raise FakeError(400, "Bad Request: BUTTON_DATA_INVALID")
 
     @staticmethod
     def _description(status: int) -> str:
