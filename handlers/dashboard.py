@@ -21,6 +21,7 @@ from bot.services import questionnaires as qs
 from bot.services.questionnaires import Engine
 from handlers import callbacks as cbs
 from handlers.callbacks import Callback
+from handlers.long_text import answer_long
 from handlers.programmes import for_change
 from handlers.questionnaire import show
 from storage.uow import Repos
@@ -234,7 +235,8 @@ def router(engine: Engine) -> Router:
         await repos.audit.log(
             "participant.view", now, actor_id=me.id, object_type="participant", object_id=p.id
         )
-        await cb.message.answer("\n".join(lines), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+        markup = InlineKeyboardMarkup(inline_keyboard=rows)
+        await answer_long(cb.message, "\n".join(lines), t, reply_markup=markup, filename="card.txt")
         await cb.answer()
 
     # ---------------------------------------------------------------- monitoring survey, participant side

@@ -465,3 +465,13 @@ def test_split_text_keeps_every_word_within_the_limit(words, seps, limit):
     parts = split_text(text, limit)
     assert all(units(p) <= limit for p in parts)
     assert " ".join(parts).split() == text.split()  # no word lost, none cut (each is shorter than the limit)
+
+
+async def test_participant_card_with_maximal_answers_arrives_whole(h, errors):
+    curator = await onboard_curator(h)
+    pid, _ = await _mentee_and_mentor(h)
+    replies = await curator.press(f"cy:card:{pid}:")
+    assert replies and all(APOLOGY not in (m.text or "") for m in replies)
+    assert APOLOGY not in curator.alerts()
+    assert any(m.buttons() for m in replies)  # the card's actions are still there
+    assert [r.getMessage() for r in errors.records] == []
