@@ -140,6 +140,7 @@ def router(engine: Engine, hooks: dict[str, Any]) -> Router:
         """Called by the questionnaire handler once a final survey is submitted."""
         if svc.pair_of_context(response.context) is None:
             # A monitoring campaign's final survey: carry on as the questionnaire handler does without a hook.
+            await message.answer(t("questionnaire.submitted.default"))
             fresh = await repos.participants.get(me.id)
             if fresh is not None:
                 await start_intake(message, repos, engine, fresh, t, state, clock)

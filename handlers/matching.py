@@ -3,15 +3,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
+from aiogram.fsm.storage.base import StorageKey
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.clock import Clock
 from bot.domain import matching as m
-from bot.domain.entities import ParticipantDTO, ProposalDTO, Role
+from bot.domain.entities import NewMessage, ParticipantDTO, ProposalDTO, Role
 from bot.i18n import Translator
 from bot.services import matching as svc
 from bot.services import programmes
@@ -122,6 +125,43 @@ async def render_page(
     else:
         lines += ["", t("matching.nothing_open")]
     return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+async def forget_pair_conversations(
+    state: FSMContext, repos: Repos, pair_id: int, participant_ids: list[int], now: datetime
+) -> None:
+    """Clear these people's conversation state when it is about this pair (a /meeting or /goals step, a
+    meeting's cancellation or feedback form); any other conversation of theirs is left alone. Through the
+    dispatcher's storage (SQL or Redis), so the next step finds no state, whichever storage is configured.
+    Each step re-checks membership anyway; this spares them a question that can no longer be answered, and
+    tells them so."""
+    ended: list[NewMessage] = []
+    meetings = {mt.id for mt in await repos.meetings.for_pair(pair_id)}
+    contexts = {f"meeting:{mid}" for mid in meetings}
+    for pid in participant_ids:
+        person = await repos.participants.get(pid)
+        if person is None or person.telegram_id is None:
+            continue
+        key = StorageKey(bot_id=state.key.bot_id, chat_id=person.telegram_id, user_id=person.telegram_id)
+        data = await state.storage.get_data(key)
+        about = data.get("pair") == pair_id or data.get("meeting") in meetings
+        if not about and data.get("rid"):
+            response = await repos.forms.get(int(data["rid"]))
+            about = response is not None and response.status != "submitted" and response.context in contexts
+        if about:
+            await state.storage.set_state(key, None)
+            await state.storage.set_data(key, {})
+            ended.append(
+                NewMessage(
+                    chat_id=person.telegram_id,
+                    participant_id=person.id,
+                    kind="pair",
+                    priority=2,  # right after the notice that the pair changed
+                    text=Translator(person.language)("timebound.conversation_ended"),
+                    dedup_key=f"pair-conversation-ended:{pair_id}:{person.id}:{now.isoformat()}",
+                )
+            )
+    await repos.outbox.enqueue(ended, now)
 
 
 def router(engine: Engine) -> Router:
@@ -402,11 +442,14 @@ def router(engine: Engine) -> Router:
         data = await state.get_data()
         await state.clear()
         pair = await repos.pairs.get(int(data.get("pair", 0)))
-        if pair is None or not await svc.dissolve(
-            repos, pair, int(data.get("mentee", 0)), reason, me.id, clock()
-        ):
+        mentee = int(data.get("mentee", 0))
+        if pair is None or not await svc.dissolve(repos, pair, mentee, reason, me.id, clock()):
             await message.answer(t("common.stale"))
             return
+        # The removed mentee (and the mentor, when the pair itself ended) may be midway through /meeting,
+        # /goals or a meeting's feedback: that conversation is over.
+        gone = [mentee] + ([pair.mentor_id] if pair.mentee_ids == (mentee,) else [])
+        await forget_pair_conversations(state, repos, pair.id, gone, clock())
         await message.answer(t("matching.dissolved_done"))
 
     return r

@@ -85,10 +85,22 @@ def router(engine: Engine, hooks: dict[str, Any]) -> Router:
         meeting = await repos.meetings.get(meeting_id)
         if meeting is None:
             return None
-        pair = await repos.pairs.get(meeting.pair_id)
-        if pair is None or me.id not in (pair.mentor_id, *pair.mentee_ids):
+        pair = await svc.pair_of_member(repos, me, meeting.pair_id)
+        if pair is None:
             return None
         return meeting, await svc.pair_state(repos, pair, now, settings.timezone)
+
+    async def _still_in_pair(
+        repos: Repos, me: ParticipantDTO | None, state: FSMContext, t: Translator, pair_id: Any
+    ) -> tuple[PairDTO | None, str | None]:
+        """Every step of a conversation about a pair looks again: the curator may have dissolved the pair or
+        removed this person from it since the previous step. Returns the pair, or (None, the refusal) with the
+        conversation cleared."""
+        pair = await svc.pair_of_member(repos, me, int(pair_id or 0)) if me is not None else None
+        if pair is not None:
+            return pair, None
+        await state.clear()
+        return None, t("timebound.not_in_pair")
 
     async def _ask_when(
         message: Message,
@@ -245,8 +257,17 @@ def router(engine: Engine, hooks: dict[str, Any]) -> Router:
 
     @r.callback_query(MeetingDateCb.filter(), MeetingNew.when)
     async def picked_day(
-        cb: CallbackQuery, callback_data: MeetingDateCb, state: FSMContext, t: Translator
+        cb: CallbackQuery,
+        callback_data: MeetingDateCb,
+        state: FSMContext,
+        repos: Repos,
+        t: Translator,
+        me: ParticipantDTO | None,
     ) -> None:
+        _, refusal = await _still_in_pair(repos, me, state, t, (await state.get_data()).get("pair"))
+        if refusal is not None:
+            await cb.answer(refusal, show_alert=True)
+            return
         try:
             day = date.fromisoformat(callback_data.d)
         except ValueError:
@@ -269,10 +290,9 @@ def router(engine: Engine, hooks: dict[str, Any]) -> Router:
     ) -> None:
         data = await state.get_data()
         now = clock()
-        pair = await repos.pairs.get(int(data.get("pair", 0)))
-        if pair is None or pair.status != "active":
-            await state.clear()
-            await message.answer(t("common.stale"))
+        pair, refusal = await _still_in_pair(repos, me, state, t, data.get("pair"))
+        if pair is None:
+            await message.answer(refusal or t("common.stale"))
             return
         st = await svc.pair_state(repos, pair, now, settings.timezone)
         text = message.text or ""
@@ -301,8 +321,17 @@ def router(engine: Engine, hooks: dict[str, Any]) -> Router:
 
     @r.callback_query(MeetingFormatCb.filter(F.f.in_({"online", "offline"})), MeetingNew.when)
     async def picked_format(
-        cb: CallbackQuery, callback_data: MeetingFormatCb, state: FSMContext, t: Translator
+        cb: CallbackQuery,
+        callback_data: MeetingFormatCb,
+        state: FSMContext,
+        repos: Repos,
+        t: Translator,
+        me: ParticipantDTO | None,
     ) -> None:
+        _, refusal = await _still_in_pair(repos, me, state, t, (await state.get_data()).get("pair"))
+        if refusal is not None:
+            await cb.answer(refusal, show_alert=True)
+            return
         if "starts_at" not in await state.get_data():
             await cb.answer(t("common.stale"), show_alert=True)
             return
@@ -330,9 +359,13 @@ def router(engine: Engine, hooks: dict[str, Any]) -> Router:
             return
         data = await state.get_data()
         now = clock()
-        pair = await repos.pairs.get(int(data.get("pair", 0)))
+        pair, refusal = await _still_in_pair(repos, me, state, t, data.get("pair"))
+        if pair is None:
+            # Removed from the pair (or the pair dissolved) since /meeting began: nobody is told anything.
+            await message.answer(refusal or t("common.stale"))
+            return
         starts_at = datetime.fromisoformat(data["starts_at"]) if data.get("starts_at") else None
-        if pair is None or starts_at is None or starts_at <= now:
+        if starts_at is None or starts_at <= now:
             await state.clear()
             await message.answer(t("meeting.expired_proposal"))
             return
@@ -616,10 +649,10 @@ def router(engine: Engine, hooks: dict[str, Any]) -> Router:
         clock: Clock,
     ) -> None:
         match = GOAL_RE.match((message.text or "").strip())
-        pair = await repos.pairs.get(int((await state.get_data()).get("pair", 0)))
-        if me is None or pair is None or pair.mentor_id != me.id:
+        pair, refusal = await _still_in_pair(repos, me, state, t, (await state.get_data()).get("pair"))
+        if pair is None or me is None or pair.mentor_id != me.id:
             await state.clear()
-            await message.answer(t("common.stale"))
+            await message.answer(refusal or t("common.stale"))
             return
         target = None
         if match:
@@ -647,14 +680,20 @@ def router(engine: Engine, hooks: dict[str, Any]) -> Router:
         settings: Settings,
     ) -> None:
         if not (response.context or "").startswith("meeting:"):
+            await message.answer(t("timebound.feedback_thanks"))
             return
         now = clock()
-        result = await svc.after_feedback(
-            repos, me.id, int(response.context.split(":")[1]), now, settings.timezone
-        )
-        if result is None:
+        meeting_id = int(response.context.split(":")[1])
+        result = await svc.after_feedback(repos, me.id, meeting_id, now, settings.timezone)
+        if result is None:  # the pair ended or the person left it while filling in the form
+            await message.answer(t("timebound.feedback_not_in_pair"))
             return
         st, completed = result
+        # One message answers the submission; the stage news goes to every member on its own.
+        if completed is None and st.progress.blocked_on_feedback_from:
+            await message.answer(t("timebound.feedback_waiting"))
+        else:
+            await message.answer(t("timebound.feedback_thanks"))
         if completed is not None:
             nxt = st.progress.current_stage
             key = "meeting.stage_done_next" if nxt else "meeting.all_stages_done"
@@ -670,9 +709,7 @@ def router(engine: Engine, hooks: dict[str, Any]) -> Router:
             )
             if completed == Stage.FINAL:
                 await completion_svc.pair_finished(repos, st.pair.id, now)
-        elif st.progress.blocked_on_feedback_from:
-            await message.answer(t("meeting.waiting_for_others"))
-        meeting = await repos.meetings.get(int(response.context.split(":")[1]))
+        meeting = await repos.meetings.get(meeting_id)
         if (
             meeting
             and meeting.stage == Stage.PLANNING.value

@@ -307,12 +307,13 @@ def router(engine: Engine, hooks: dict | None = None) -> Router:
         await cb.message.edit_reply_markup(reply_markup=None)
         if out.submitted:
             await state.clear()
-            key = f"questionnaire.submitted.{response.form_id}"
-            await cb.message.answer(t(key if t.has(key) else "questionnaire.submitted.default"))
             hook = hooks.get(response.form_id)
             if hook is not None:
+                # The form's follow-up acknowledges the submission itself (one message, not two thank-yous).
                 await hook(cb.message, repos, response, me, t, state, clock, settings)
                 return
+            key = f"questionnaire.submitted.{response.form_id}"
+            await cb.message.answer(t(key if t.has(key) else "questionnaire.submitted.default"))
             fresh = await repos.participants.get(me.id)
             if fresh is not None:
                 await start_intake(cb.message, repos, engine, fresh, t, state, clock)

@@ -68,6 +68,14 @@ async def pair_state(repos: Repos, pair: PairDTO, now: datetime, default_tz: str
     return PairState(pair, plan, prog, members, meetings, tz)
 
 
+async def pair_of_member(repos: Repos, me: ParticipantDTO, pair_id: int) -> PairDTO | None:
+    """The pair, if it is active and this person is in it now (its mentor or a mentee who has not left)."""
+    pair = await repos.pairs.get(pair_id)
+    if pair is None or pair.status != "active" or me.id not in (pair.mentor_id, *pair.mentee_ids):
+        return None
+    return pair
+
+
 async def pairs_of(repos: Repos, me: ParticipantDTO) -> list[PairDTO]:
     """Every active pair or group the person is in — as a mentee or as the mentor — across programmes."""
     pairs = await repos.pairs.all_active_of_mentee(me.id)
@@ -194,14 +202,15 @@ async def after_feedback(
     repos: Repos, participant_id: int, meeting_id: int, now: datetime, default_tz: str
 ) -> tuple[PairState, Stage | None] | None:
     """Feedback came in: stop its nudges and move the pair on if its stage is now complete.
-    Returns the new state and the stage just completed (None if none)."""
+    Returns the new state and the stage just completed (None if none); None when the person is no longer in
+    the active pair."""
     meeting = await repos.meetings.get(meeting_id)
     if meeting is None:
         return None
-    pair = await repos.pairs.get(meeting.pair_id)
-    if pair is None:
-        return None
     await repos.reminders.cancel(meeting_id=meeting_id, participant_id=participant_id)
+    pair = await repos.pairs.get(meeting.pair_id)
+    if pair is None or pair.status != "active" or participant_id not in (pair.mentor_id, *pair.mentee_ids):
+        return None  # removed from the pair (or it ended) meanwhile: their answers move nothing on
     state = await pair_state(repos, pair, now, default_tz)
     current = state.progress.current_stage
     if current is None:
