@@ -15,6 +15,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from bot.clock import Clock
 from bot.config import Settings
 from bot.domain import meeting_time as mt
+from bot.domain import reminders as rem
 from bot.domain.entities import MeetingDTO, NewMessage, PairDTO, ParticipantDTO, Role
 from bot.domain.stages import Stage, can_propose
 from bot.i18n import Translator
@@ -147,8 +148,12 @@ def router(engine: Engine, hooks: dict[str, Any]) -> Router:
         dedup: str,
         now: datetime,
         markup_for: Any = None,
+        about: MeetingDTO | None = None,
         **params: Any,
     ) -> None:
+        """``about``: the message concerns this upcoming meeting and goes only while it is still so (the
+        sender re-checks: not moved, cancelled or begun; the person still in the pair)."""
+        bound = svc.timebound(about, rem.KIND_SCENARIO) if about is not None else {}
         out = []
         for pid in ids:
             p = await repos.participants.get(pid)
@@ -167,6 +172,7 @@ def router(engine: Engine, hooks: dict[str, Any]) -> Router:
                     text=pt(key, **values),
                     dedup_key=f"{dedup}:{pid}",
                     reply_markup=markup_for(pt) if markup_for else None,
+                    **bound,
                 )
             )
         await repos.outbox.enqueue(out, now)
@@ -388,6 +394,7 @@ def router(engine: Engine, hooks: dict[str, Any]) -> Router:
             "meeting.proposed_to_you",
             f"proposal:{meeting.id}:{meeting.sequence}",
             now,
+            about=meeting,
             markup_for=lambda pt: {
                 "inline_keyboard": [
                     [

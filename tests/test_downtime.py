@@ -240,3 +240,21 @@ async def test_down_across_both_feedback_nudges_one_nudge_arrives(db_url, fake, 
 
 # the fixture from test_meetings, so that `hc` uses the same fake clock
 from tests.test_meetings import hc  # noqa: E402, F401
+
+
+async def test_a_queued_proposal_of_a_meeting_cancelled_meanwhile_is_not_sent(hc, clock):  # noqa: F811
+    """The sender was behind (or down) when the mentor proposed and then cancelled: the mentee is told of the
+    cancellation only, not first invited to a meeting that no longer exists."""
+    h = hc
+    pair, mentor, mentee = await make_pair(h)
+    await mentor.send("/meeting")
+    await mentor.send(MEETING)
+    await mentor.click("Онлайн")
+    await mentor.send("https://meet.example.org/room-1")
+    await mentor.send("/meeting")
+    await mentor.click("Отменить встречу")
+    await mentor.send("Заболел")
+    await h.deliver_outbox()
+    got = [m.text or "" for m in h.fake.delivered_to(mentee.id)]
+    assert not any("предлагает встречу" in x for x in got), got
+    assert any("Причина: Заболел" in x for x in got), got
