@@ -46,6 +46,7 @@ from storage.migrate import upgrade
 from storage.uow import unit_of_work
 
 log = logging.getLogger("nastavnik")
+SHUTDOWN_WAIT = 30  # seconds the updates being handled (and running jobs) get to finish at shutdown
 REPLY_RETRY_MAX_WAIT = 5  # seconds a reply may wait after a 429 before the update gives up
 PACED_METHODS = {
     "sendMessage",
@@ -110,8 +111,20 @@ class App:
     extras: dict[str, Any] = field(default_factory=dict)
 
     async def close(self) -> None:
+        """Shut down in order, each step after the previous one finished: no new updates are taken (the caller
+        stopped polling or the web server first), the updates being handled finish, the sender stops, the
+        scheduler stops with its running jobs done, and only then the bot session and the database close (a
+        connection torn away mid-transaction logs "Exception during reset" from the pool)."""
+        in_flight: OneCopyAtATime | None = self.dp.get("updates_in_flight")
+        if in_flight is not None and not await in_flight.wait_idle(SHUTDOWN_WAIT):
+            log.warning("shutdown: updates still being handled after %d s", SHUTDOWN_WAIT)
         await self.sender.stop()
         if self.scheduler.running:
+            self.scheduler.pause()
+            executors = self.scheduler._executors.values()  # APScheduler 3 has no public "running jobs"
+            jobs = [f for ex in executors for f in getattr(ex, "_pending_futures", ())]
+            if jobs:  # APScheduler's asyncio executor would cancel them mid-transaction
+                await asyncio.wait(jobs, timeout=SHUTDOWN_WAIT)
             self.scheduler.shutdown(wait=False)
         await self.dp.storage.close()
         await self.dp.fsm.events_isolation.close()
@@ -156,7 +169,8 @@ def build_dispatcher(
     dp["engine"] = engine
     dp["factory"] = factory
     dp.update.outer_middleware(LogContextMiddleware())
-    dp.update.outer_middleware(OneCopyAtATime())
+    in_flight = dp["updates_in_flight"] = OneCopyAtATime()
+    dp.update.outer_middleware(in_flight)
     dp.update.outer_middleware(UnitOfWorkMiddleware(factory, on_commit=sender.notify))
     dp.update.outer_middleware(HandledOnce(clock))
     dp.update.outer_middleware(ContextMiddleware(settings))
@@ -238,6 +252,5 @@ async def run_polling(app: App) -> None:
         log.info("polling started")
         await app.dp.start_polling(app.bot, handle_signals=True, close_bot_session=False)
     finally:
-        sender_task.cancel()
+        await app.close()  # stops the sender, which ends its task
         await asyncio.gather(sender_task, return_exceptions=True)
-        await app.close()

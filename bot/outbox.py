@@ -57,6 +57,7 @@ CLAIM_AHEAD = 8  # rows claimed per transaction with a journal (≈ 0.3 s of sen
 JOURNAL_COMPACT_BYTES = 64 * 1024
 BACKOFF_MAX = 30  # seconds between the sender's attempts while the database keeps failing
 STILL_FAILING_EVERY = 600.0  # seconds between the short "still failing" lines
+STOP_WAIT = 10.0  # seconds the loop may take to finish its step when the sender stops
 
 
 def _is_database_error(exc: BaseException) -> bool:
@@ -206,6 +207,7 @@ class OutboxSender:
             )
 
     async def run(self) -> None:
+        self._runner = asyncio.current_task()
         recovered = False
         last_sweep = time.monotonic()
         failures, failing_since, last_said, delay = 0, 0.0, 0.0, self.idle_sleep
@@ -259,6 +261,12 @@ class OutboxSender:
     async def stop(self) -> None:
         self._stopping = True
         self._wake.set()
+        runner = getattr(self, "_runner", None)
+        if runner is not None and runner is not asyncio.current_task() and not runner.done():
+            # Let the loop finish its step (a claim in progress) rather than cancel it mid-transaction.
+            _, late = await asyncio.wait({runner}, timeout=STOP_WAIT)
+            for task in late:
+                task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._flusher is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
@@ -18,6 +19,12 @@ log = logging.getLogger("nastavnik.webhook")
 WEBHOOK_PATH = "/webhook"
 
 
+class UpdatesHandler(SimpleRequestHandler):
+    async def close(self) -> None:
+        """aiogram closes the bot session when the web server stops; App.close does it after the updates being
+        handled have finished (their replies still need it)."""
+
+
 def make_web_app(app: App, metrics: Metrics, leadership: Leadership) -> web.Application:
     secret = app.settings.webhook_secret.get_secret_value() if app.settings.webhook_secret else None
     if not secret:
@@ -25,9 +32,9 @@ def make_web_app(app: App, metrics: Metrics, leadership: Leadership) -> web.Appl
         raise RuntimeError("webhook mode needs WEBHOOK_SECRET")
     web_app = web.Application()
     # Handled before the answer: if the instance dies mid-update, Telegram retries it (with another instance).
-    SimpleRequestHandler(
-        dispatcher=app.dp, bot=app.bot, secret_token=secret, handle_in_background=False
-    ).register(web_app, path=WEBHOOK_PATH)
+    UpdatesHandler(dispatcher=app.dp, bot=app.bot, secret_token=secret, handle_in_background=False).register(
+        web_app, path=WEBHOOK_PATH
+    )
 
     async def healthz(_: web.Request) -> web.Response:
         try:
@@ -84,11 +91,17 @@ async def run_webhook(app: App) -> None:
         )
         await set_default_menus(app.bot, app.settings.default_language)
         log.info("webhook mode: listening on %s:%s", app.settings.webhook_host, app.settings.webhook_port)
-        await asyncio.Event().wait()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        log.info("webhook mode: stopping")
     finally:
-        await leadership.stop()
-        leader_task.cancel()
-        sender_task.cancel()
-        await asyncio.gather(leader_task, sender_task, return_exceptions=True)
+        # Stop taking updates and let the requests in flight finish, then App.close (updates still handled
+        # past aiogram's 55 s answer, the sender, the scheduler, the database), leadership last.
         await runner.cleanup()
         await app.close()
+        await asyncio.gather(sender_task, return_exceptions=True)
+        await leadership.stop()
+        await asyncio.gather(leader_task, return_exceptions=True)

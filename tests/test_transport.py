@@ -281,3 +281,70 @@ async def test_an_update_that_failed_midway_is_handled_when_telegram_retries_it(
     assert not [m for m in h.fake.delivered_to(5757) if "приглашени" in (m.text or "")]
     await h.feed(_start_update(9201, user_id=5757))
     assert [m for m in h.fake.delivered_to(5757) if "приглашени" in (m.text or "")]
+
+
+# ------------------------------------------------------------------------------------------------- shutdown
+@pytest.mark.e2e
+async def test_sigterm_shuts_down_cleanly(tmp_path):
+    """SIGTERM while people are writing: stop taking updates, finish those in flight, stop the sender and the
+    scheduler, then close the database — no 'Exception during reset' from the pool, exit code 0."""
+    import asyncio
+    import signal
+
+    from bot.testing.fake_telegram import serve_http
+    from tests.test_e2e_process import RemoteUser
+
+    fake = FakeTelegram()
+    runner, base = await serve_http(fake)
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DATABASE_", "REDIS_", "CURATOR_"))
+    }
+    env.update(
+        BOT_TOKEN=fake.token,
+        BOT_API_URL=base,
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/stop.db",
+        CURATOR_IDS="1000",
+        PYTHONUNBUFFERED="1",
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not any(r.method == "getUpdates" for r in fake.requests):
+            assert proc.returncode is None and time.monotonic() < deadline, "the bot never started polling"
+            await asyncio.sleep(0.1)
+        for uid in range(3000, 3006):
+            await RemoteUser(fake, uid, "ru").send("/start")
+        curator = RemoteUser(fake, 1000, "ru")
+        await curator.send("/start")
+        await curator.click("✅ Даю согласие")
+        # Updates still in flight when the signal comes: every reply takes Telegram 0.3 s.
+        fake.latency = 0.3
+        for uid in range(3100, 3110):
+            fake.push_update(_start_update(fake.next_update_id(), user_id=uid))
+        deadline = time.monotonic() + 10
+        while not any(
+            r.method == "sendMessage" and str(r.params.get("chat_id")) == "3109" for r in fake.requests
+        ):
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.01)
+        proc.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
+        await asyncio.wait_for(proc.wait(), 30)
+        assert time.monotonic() - signalled < 10  # nothing waits for a timeout
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+        _, err = await proc.communicate()
+        await runner.cleanup()
+    logs = err.decode()
+    assert logs.count("Exception during reset") == 0, logs[-3000:]
+    assert "Traceback" not in logs, logs[-3000:]
+    assert proc.returncode == 0, logs[-3000:]

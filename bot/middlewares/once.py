@@ -34,6 +34,19 @@ class OneCopyAtATime(BaseMiddleware):
     def __init__(self) -> None:
         self._running: dict[int, asyncio.Event] = {}
 
+    async def wait_idle(self, timeout: float) -> bool:
+        """At shutdown: wait until no update is being handled; False if some still are after `timeout`."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self._running:
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                return False
+            waiters = [asyncio.ensure_future(e.wait()) for e in self._running.values()]
+            await asyncio.wait(waiters, timeout=left, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
+        return True
+
     async def __call__(
         self,
         handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
