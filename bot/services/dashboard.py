@@ -204,8 +204,11 @@ async def run_campaigns(repos: Repos, now: datetime, today: date) -> list[NewMes
 
 
 async def in_audience(repos: Repos, campaign_id: int, participant_id: int) -> bool:
-    """Whether the campaign asks this person: paired and active in the campaign's own programme. Anyone else
-    pressing its button (forged data, another programme) would inflate the response rate."""
+    """Whether the campaign asks this person: invited by it (their pair may have ended since), or paired and
+    active in the campaign's own programme. Anyone else pressing its button (forged data, another programme)
+    would inflate the response rate."""
+    if await repos.outbox.was_enqueued(f"campaign:{campaign_id}:{participant_id}:invite"):
+        return True
     programme_id = await repos.campaigns.programme_of(campaign_id)
     if programme_id is None:
         return False

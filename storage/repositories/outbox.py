@@ -258,6 +258,10 @@ class OutboxRepo:
         )
         return result.rowcount or 0
 
+    async def was_enqueued(self, dedup_key: str) -> bool:
+        """Whether a message with this dedup key was ever queued (e.g. a person's campaign invitation)."""
+        return bool(await self.s.scalar(select(exists().where(OutboxMessage.dedup_key == dedup_key))))
+
     async def batch_counts(self, batch_id: str) -> dict[str, int]:
         rows = await self.s.execute(
             select(OutboxMessage.status, func.count())
