@@ -30,6 +30,7 @@ BY_ROLE: dict[Role, tuple[str, ...]] = {
         "honour",
         "honour_optout",
         "certificate",
+        "parent",
     ),
     Role.PARENT: ("materials",),
     Role.CURATOR: (
@@ -37,6 +38,7 @@ BY_ROLE: dict[Role, tuple[str, ...]] = {
         "programme",
         "invite",
         "invites",
+        "roles",
         "participants",
         "forget_participant",
         "population",
