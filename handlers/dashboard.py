@@ -236,7 +236,14 @@ def router(engine: Engine) -> Router:
             "participant.view", now, actor_id=me.id, object_type="participant", object_id=p.id
         )
         markup = InlineKeyboardMarkup(inline_keyboard=rows)
-        await answer_long(cb.message, "\n".join(lines), t, reply_markup=markup, filename="card.txt")
+        await answer_long(
+            cb.message,
+            "\n".join(lines),
+            t,
+            reply_markup=markup,
+            file_key="long.card",
+            day=now.astimezone(settings.tz).date(),
+        )
         await cb.answer()
 
     # ---------------------------------------------------------------- monitoring survey, participant side

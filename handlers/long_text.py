@@ -3,8 +3,11 @@ file when that would be more than a handful. Every such view answers through her
 
 from __future__ import annotations
 
+from datetime import date
+
 from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, Message
 
+from bot.filenames import file_name
 from bot.i18n import Translator
 from bot.text import CAPTION_LIMIT, MAX_PARTS, split_text
 
@@ -15,14 +18,18 @@ async def answer_long(
     t: Translator,
     *,
     reply_markup: InlineKeyboardMarkup | None = None,
-    filename: str = "text.txt",
+    file_key: str = "long.text",
+    number: int | str | None = None,
+    day: date | None = None,
 ) -> None:
-    """Answer `message` with `text`; buttons go under the last piece (or the file)."""
+    """Answer `message` with `text`; buttons go under the last piece (or the file). Past a handful of
+    pieces the text comes as a .txt file named in the reader's words: `files.<file_key>`, `number`, `day`."""
     parts = split_text(text)
     if len(parts) > MAX_PARTS:
         caption = split_text(t("safety.long.as_file"), CAPTION_LIMIT)[0]
+        name = file_name(t, file_key, "txt", number=number, day=day)
         await message.answer_document(
-            BufferedInputFile(text.encode("utf-8"), filename=filename),
+            BufferedInputFile(text.encode("utf-8"), filename=name),
             caption=caption,
             reply_markup=reply_markup,
         )

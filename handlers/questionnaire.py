@@ -149,11 +149,17 @@ def render_edit_list(form: f.Form, r: FormResponseDTO, t: Translator) -> InlineK
 async def show(
     message: Message, engine: Engine, r: FormResponseDTO, t: Translator, state: FSMContext
 ) -> None:
-    """Ask the current question, or show the summary when all are answered."""
+    """Ask the current question, or show the summary when all are answered. The summary grows with the
+    answers (the meeting feedback takes 3,500 characters of text, twice as many UTF-16 units in emoji): it is
+    split like any long text, its buttons under the last piece, which is the message they later edit."""
     form = engine.form(r)
     await point(state, r)
-    text, markup = render_question(form, r, t) if r.current_key else render_summary(form, r, t)
-    await message.answer(text, reply_markup=markup)
+    if r.current_key:
+        text, markup = render_question(form, r, t)
+        await message.answer(text, reply_markup=markup)
+        return
+    text, markup = render_summary(form, r, t)
+    await answer_long(message, text, t, reply_markup=markup, file_key="long.summary")
 
 
 async def point(state: FSMContext, r: FormResponseDTO) -> None:
@@ -321,7 +327,9 @@ def router(engine: Engine, hooks: dict | None = None) -> Router:
         await show(cb.message, engine, response, t, state)
 
     @r.message(Command("profile"), flags=PARTICIPANT)
-    async def profile(message: Message, repos: Repos, t: Translator, me: ParticipantDTO) -> None:
+    async def profile(
+        message: Message, repos: Repos, t: Translator, me: ParticipantDTO, clock: Clock, settings: Settings
+    ) -> None:
         lines = [
             t(
                 "questionnaire.profile_header",
@@ -349,7 +357,14 @@ def router(engine: Engine, hooks: dict | None = None) -> Router:
                 )
         if len(lines) == 1:
             lines += ["", t("questionnaire.profile_empty")]
-        await answer_long(message, "\n".join(lines), t, reply_markup=markup, filename="profile.txt")
+        await answer_long(
+            message,
+            "\n".join(lines),
+            t,
+            reply_markup=markup,
+            file_key="long.profile",
+            day=clock().astimezone(settings.tz).date(),
+        )
 
     @r.callback_query(EditIntakeCb.filter(), flags=PARTICIPANT)
     async def edit_intake(
@@ -428,6 +443,7 @@ def router(engine: Engine, hooks: dict | None = None) -> Router:
         t: Translator,
         me: ParticipantDTO,
         clock: Clock,
+        settings: Settings,
     ) -> None:
         person = await repos.participants.get(callback_data.p)
         if person is None or person.telegram_id is None or not isinstance(cb.message, Message):
@@ -462,7 +478,13 @@ def router(engine: Engine, hooks: dict | None = None) -> Router:
         await repos.audit.log(
             "form.view", now, actor_id=me.id, object_type="participant", object_id=person.id
         )
-        await answer_long(cb.message, "\n".join(lines), t, filename="answers.txt")
+        await answer_long(
+            cb.message,
+            "\n".join(lines),
+            t,
+            file_key="long.answers",
+            day=now.astimezone(settings.tz).date(),
+        )
         await cb.answer()
 
     return r

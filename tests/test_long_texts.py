@@ -1,0 +1,114 @@
+"""Texts that grow with data stay within Telegram's 4,096 characters (#14.12): the questionnaire summary, the
+curators' lists, /mydata and everything the outbox sends (the digests). Each view is driven through the real
+dispatcher with data large enough to need more than one message; the fake Bot API refuses what Telegram
+refuses, so a view that sends one oversized message fails here with Telegram's own error."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.domain.forms import QuestionType, load_forms
+from bot.i18n import Translator
+from bot.testing.harness import Client, Harness, make_settings
+from bot.text import MESSAGE_LIMIT, units
+from storage.uow import unit_of_work
+from tests.test_meetings import FakeClock, make_pair, propose_and_confirm
+
+APOLOGY = Translator("ru")("errors.apology")
+# People write emoji: each is one character for the questionnaire's limit and two UTF-16 units for Telegram's.
+SENTENCE = "Решили задачи 📚📐, разобрали ошибки 🙂👍. "
+
+
+class Errors(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def errors() -> Iterator[Errors]:
+    handler = Errors()
+    logging.getLogger().addHandler(handler)
+    yield handler
+    logging.getLogger().removeHandler(handler)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime(2026, 11, 23, 7, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+async def hc(db_url, fake, clock) -> AsyncIterator[Harness]:
+    h = (await Harness.start(make_settings(db_url, curator_ids="1000"), fake, clock=clock)).unpaced()
+    yield h
+    await h.close()
+
+
+def longest(n: int) -> str:
+    """A text answer of exactly `n` characters, words and emoji as people write them."""
+    return (SENTENCE * (n // len(SENTENCE) + 1))[:n].strip()
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def no_trouble(u: Client, errors: Errors) -> None:
+    assert all(APOLOGY not in (m.text or "") for m in u.h.fake.delivered_to(u.id))
+    assert all(units(m.text or "") <= MESSAGE_LIMIT for m in u.h.fake.delivered_to(u.id))
+    assert [r.getMessage() for r in errors.records] == []
+
+
+# --- the questionnaire summary --------------------------------------------------------------------------
+
+
+async def test_a_meeting_feedback_summary_with_maximal_answers_arrives_whole_and_its_buttons_work(
+    hc, clock, errors
+):
+    h = hc
+    form = load_forms()["meeting_feedback"]
+    texts = {q.key: longest(q.bounds()[1]) for q in form.questions if q.type is QuestionType.TEXT}
+    pair, mentor, mentee = await make_pair(h)
+    await propose_and_confirm(h, clock, mentor, mentee, "24.11.2026 16:30")
+    clock.set("24.11.2026 17:45")
+    await h.app.reminders.fire_due()
+    await h.deliver_outbox()
+    await mentor.click("Да, состоялась")
+    await mentor.click("5")
+    await mentor.send(texts["done"])
+    await mentor.click("Немного")
+    await mentor.send(texts["obstacles"])
+    await mentor.send(texts["next_steps"])
+    summary = await mentor.send("25.12.2026")
+
+    # The summary came in pieces Telegram accepts, all the answers in full, the buttons under the last piece.
+    assert len(summary) > 1, [m.text for m in summary]
+    assert "Отзыв о встрече: проверьте ответы" in (summary[0].text or "")
+    whole = flat("\n".join(m.text or "" for m in summary))
+    for value in texts.values():
+        assert flat(value) in whole
+    assert [bool(m.buttons()) for m in summary] == [False] * (len(summary) - 1) + [True]
+    no_trouble(mentor, errors)
+
+    # "Change answers" opens the list of questions on that message, and back again to the summary buttons.
+    await mentor.click("Изменить ответы")
+    assert any(b["text"] == "« К списку ответов" for b in mentor.last().buttons())
+    await mentor.click("« К списку ответов")
+    assert [b["text"] for b in mentor.last().buttons()] == ["Изменить ответы", "Всё верно, отправить"]
+    await mentor.click("Всё верно, отправить")
+    assert "Ждём отзывы остальных" in (mentor.last().text or "")
+    async with unit_of_work(h.app.factory) as repos:
+        me = await repos.participants.by_telegram_id(mentor.id)
+        assert me is not None
+        saved = await repos.forms.latest_submitted(me.id, "meeting_feedback", "meeting:1")
+    assert saved is not None and saved.answers["done"] == texts["done"]
+    no_trouble(mentor, errors)
+
