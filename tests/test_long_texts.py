@@ -11,11 +11,15 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.domain.entities import Role
 from bot.domain.forms import QuestionType, load_forms
 from bot.i18n import Translator
+from bot.services import matching
 from bot.testing.harness import Client, Harness, make_settings
 from bot.text import MESSAGE_LIMIT, units
 from storage.uow import unit_of_work
+from tests.helpers import onboard_curator
+from tests.test_matching_flow import mentee_answers, mentor_answers, seed
 from tests.test_meetings import FakeClock, make_pair, propose_and_confirm
 
 APOLOGY = Translator("ru")("errors.apology")
@@ -112,3 +116,45 @@ async def test_a_meeting_feedback_summary_with_maximal_answers_arrives_whole_and
     assert saved is not None and saved.answers["done"] == texts["done"]
     no_trouble(mentor, errors)
 
+
+# --- the outbox: digests and every other queued text ---------------------------------------------------
+
+
+def long_name(n: int, first: str) -> str:
+    """A full name as long as the name check allows (100 characters), distinct per `n`."""
+    base = f"{first} Константиновна-Воскресенская {'Ааб' * (n % 7 + 1)} "
+    return (base + "Преображенская-Вознесенская " * 5)[:100].strip()
+
+
+async def test_a_daily_digest_of_many_late_pairs_with_long_names_arrives_whole(hc, clock, errors):
+    h = hc
+    curator = await onboard_curator(h)
+    pairs = []
+    for n in range(24):
+        async with unit_of_work(h.app.factory) as repos:
+            programme = (await repos.programmes.active())[0]
+        mentor_id, _ = await seed(h, Role.MENTOR, long_name(n, "Наставница"), mentor_answers(["math"], 2))
+        mentee_id, _ = await seed(h, Role.MENTEE, long_name(n, "Ученица"), mentee_answers(["math"]))
+        async with unit_of_work(h.app.factory) as repos:
+            pairs.append(
+                await matching.create_pairing(repos, programme.id, mentee_id, mentor_id, None, h.app.clock())
+            )
+    clock.set("10.12.2026 09:00")  # every pair's introduction stage is late
+    await h.app.jobs.daily_digest()
+    await h.app.jobs.daily_digest()  # run twice the same day: one digest, each piece once
+    await h.deliver_outbox()
+
+    sent = h.fake.delivered_to(curator.id)
+    starts = [i for i, m in enumerate(sent) if "Ежедневная сводка" in (m.text or "")]
+    assert starts, "no digest reached the curator"
+    digest = sent[starts[0] :]
+    assert len(digest) > 1 and sum(units(m.text or "") for m in digest) > MESSAGE_LIMIT
+    assert sum("Ежедневная сводка" in (m.text or "") for m in sent) == 1
+    whole = "\n".join(m.text or "" for m in digest)
+    for pair in pairs:
+        assert f"№{pair.id} " in whole
+    # The buttons came once, under the last piece, and they work.
+    assert [bool(m.buttons()) for m in digest] == [False] * (len(digest) - 1) + [True]
+    replies = await curator.click(f"Открыть пару №{pairs[0].id}")
+    assert f"Пара №{pairs[0].id}" in (replies[-1].text or "")
+    no_trouble(curator, errors)

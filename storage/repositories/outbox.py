@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -8,6 +9,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.entities import NewMessage, OutboxItem
+from bot.text import split_text
 from storage.models import Meeting, OutboxMessage, Pair, PairMember, Participant
 
 # Final states: nothing more will be attempted for these rows.
@@ -63,39 +65,89 @@ def _item(row: OutboxMessage) -> OutboxItem:
     )
 
 
+def _pieces(m: NewMessage) -> list[str]:
+    if m.method != "sendMessage" or m.extra.get("parse_mode"):
+        return [m.text]
+    return split_text(m.text)
+
+
+def _row(
+    m: NewMessage,
+    text: str,
+    markup: dict[str, Any] | None,
+    dedup_key: str | None,
+    batch_id: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    payload = {"text": text, **m.extra}
+    if markup is not None:
+        payload["reply_markup"] = markup
+    return dict(
+        chat_id=m.chat_id,
+        participant_id=m.participant_id,
+        kind=m.kind,
+        method=m.method,
+        payload=payload,
+        priority=m.priority,
+        dedup_key=dedup_key,
+        batch_id=batch_id,
+        status="pending",
+        attempts=0,
+        not_before=m.not_before or now,
+        created_at=now,
+        expires_at=m.expires_at,
+        meeting_id=m.meeting_id,
+        meeting_sequence=m.meeting_sequence,
+        pair_id=m.pair_id,
+    )
+
+
 class OutboxRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
 
     async def enqueue(self, messages: list[NewMessage], now: datetime) -> int:
-        """Insert messages; those whose dedup_key already exists are skipped. Returns how many were new."""
+        """Insert messages; those whose dedup_key already exists are skipped. Returns how many were new.
+
+        Every message the bot sends later passes here, so here a plain text longer than Telegram takes (a
+        digest of many pairs) becomes several rows cut at paragraph boundaries (bot/text.py), in order, the
+        buttons under the last. The pieces after the first are inserted only when the first was (their
+        dedup keys are the first's with `#2`, `#3`…), so a repeated enqueue adds nothing, and they carry no
+        batch id: a batch counts people, not pieces. HTML texts are not cut (a tag could be cut in half):
+        they are announcements Telegram already took from the curator, or short templates."""
         if not messages:
             return 0
-        rows = []
+        inserted = 0
+        plain: list[dict[str, Any]] = []
         for m in messages:
-            payload = {"text": m.text, **m.extra}
-            if m.reply_markup is not None:
-                payload["reply_markup"] = m.reply_markup
-            rows.append(
-                dict(
-                    chat_id=m.chat_id,
-                    participant_id=m.participant_id,
-                    kind=m.kind,
-                    method=m.method,
-                    payload=payload,
-                    priority=m.priority,
-                    dedup_key=m.dedup_key,
-                    batch_id=m.batch_id,
-                    status="pending",
-                    attempts=0,
-                    not_before=m.not_before or now,
-                    created_at=now,
-                    expires_at=m.expires_at,
-                    meeting_id=m.meeting_id,
-                    meeting_sequence=m.meeting_sequence,
-                    pair_id=m.pair_id,
+            parts = _pieces(m)
+            if len(parts) == 1:
+                plain.append(_row(m, m.text, m.reply_markup, m.dedup_key, m.batch_id, now))
+                continue
+            # In order with the messages around it: what was gathered so far goes first.
+            inserted += await self._insert(plain)
+            plain = []
+            first = _row(m, parts[0], None, m.dedup_key, m.batch_id, now)
+            if not await self._insert([first]):
+                continue
+            inserted += 1
+            rest = [
+                _row(
+                    m,
+                    part,
+                    m.reply_markup if n == len(parts) else None,
+                    f"{m.dedup_key}#{n}" if m.dedup_key else None,
+                    None,
+                    now,
                 )
-            )
+                for n, part in enumerate(parts[1:], 2)
+            ]
+            await self._insert(rest)
+        return inserted + await self._insert(plain)
+
+    async def _insert(self, rows: list[dict[str, Any]]) -> int:
+        if not rows:
+            return 0
         dialect = self.s.bind.dialect.name
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
         inserted = 0
