@@ -31,6 +31,7 @@ from bot.i18n import Translator
 from bot.services import privacy as svc
 from bot.services.questionnaires import Engine
 from handlers.callbacks import Callback
+from handlers.long_text import answer_long
 from storage.conversations import forget_conversations
 from storage.db import truncate_wal
 from storage.uow import Repos
@@ -136,7 +137,13 @@ def router(engine: Engine | None = None) -> Router:
             return
         child = subject.id != me.id
         forms = engine.forms if engine is not None else {}
-        await message.answer(svc.render_summary(data, t, settings.tz, forms, child=child))
+        await answer_long(
+            message,
+            svc.render_summary(data, t, settings.tz, forms, child=child),
+            t,
+            file_key="child_data" if child else "my_data",
+            day=clock().astimezone(settings.tz).date(),
+        )
         await message.answer_document(
             BufferedInputFile(
                 data.to_json(),

@@ -158,3 +158,40 @@ async def test_a_daily_digest_of_many_late_pairs_with_long_names_arrives_whole(h
     replies = await curator.click(f"Открыть пару №{pairs[0].id}")
     assert f"Пара №{pairs[0].id}" in (replies[-1].text or "")
     no_trouble(curator, errors)
+
+
+# --- /mydata -----------------------------------------------------------------------------------------------
+
+
+async def _with_surveys(h: Harness, count: int) -> Client:
+    """A mentee who has answered `count` monitoring surveys: one line each in the /mydata summary."""
+    pid, tg = await seed(h, Role.MENTEE, "Ученица Мария", mentee_answers(["math"]))
+    now = h.app.clock()
+    async with unit_of_work(h.app.factory) as repos:
+        for n in range(count):
+            r = await repos.forms.create(
+                pid, "intermediate", 1, now, context=f"campaign:{n}", answers={"satisfaction": 5}
+            )
+            await repos.forms.submit(r.id, now)
+    return h.user(tg, "Mentee", "ru")
+
+
+async def test_mydata_with_a_long_history_arrives_whole(hc, errors):
+    person = await _with_surveys(hc, 120)
+    replies = await person.send("/mydata")
+    texts = [m.text or "" for m in replies if m.method == "sendMessage"]
+    assert len(texts) > 1 and sum(units(x) for x in texts) > MESSAGE_LIMIT
+    whole = "\n".join(texts)
+    assert whole.count("Промежуточный опрос") == 120  # every questionnaire, none cut off
+    assert "Подробно всё — в приложенном файле" in texts[-1]
+    assert [m.document["filename"] for m in replies if m.document] == ["мои-данные-2026-11-23.json"]
+    no_trouble(person, errors)
+
+
+async def test_a_summary_too_long_for_messages_comes_as_a_file_named_in_the_readers_words(hc, errors):
+    person = await _with_surveys(hc, 400)
+    replies = await person.send("/mydata")
+    files = {m.document["filename"]: m.document["data"].decode("utf-8") for m in replies if m.document}
+    assert sorted(files) == ["мои-данные-2026-11-23.json", "мои-данные-2026-11-23.txt"]
+    assert files["мои-данные-2026-11-23.txt"].count("Промежуточный опрос") == 400
+    no_trouble(person, errors)

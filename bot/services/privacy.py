@@ -21,8 +21,6 @@ from storage.repositories.privacy import PrivacyRepo
 from storage.uow import Repos
 
 EXPORT_FORMAT = "nastavnik-mydata/1"
-# Telegram's limit for one message is 4096 characters.
-SUMMARY_LIMIT = 4000
 FORGET_BY = ("self", "parent", "curator")
 
 
@@ -262,7 +260,5 @@ def render_summary(
         "",
         t("privacy.summary.footer_child" if child else "privacy.summary.footer"),
     ]
-    text = "\n".join(lines)
-    if len(text) > SUMMARY_LIMIT:
-        text = text[: SUMMARY_LIMIT - 1] + "…"
-    return text
+    # Whole, however long: the handler splits it into messages Telegram takes (handlers/long_text.py).
+    return "\n".join(lines)
