@@ -65,3 +65,35 @@ def _hard_cut(text: str, limit: int) -> list[str]:
     if current:
         parts.append("".join(current))
     return parts
+
+
+def clip(text: str, limit: int, mark: str = "…") -> str:
+    """`text` cut to at most `limit` units, `mark` at the end when anything was cut (never half an emoji)."""
+    if units(text) <= limit:
+        return text
+    room = limit - units(mark)
+    out: list[str] = []
+    size = 0
+    for char in text:
+        size += units(char)
+        if size > room:
+            break
+        out.append(char)
+    return "".join(out).rstrip() + mark
+
+
+def paginate(blocks: list[str], *, per_page: int, budget: int, sep: str = "\n") -> list[tuple[int, int]]:
+    """Pages of a list as (start, end) slices: at most `per_page` blocks each and, joined by `sep`, at most
+    `budget` units; a block too long for any page alone gets a page to itself (the caller clips it). Always at
+    least one page, so an empty list shows its header."""
+    pages: list[tuple[int, int]] = []
+    start, size = 0, 0
+    for i, block in enumerate(blocks):
+        width = units(block) + (units(sep) if i > start else 0)
+        if i > start and (i - start >= per_page or size + width > budget):
+            pages.append((start, i))
+            start, width = i, units(block)
+            size = 0
+        size += width
+    pages.append((start, len(blocks)))
+    return pages

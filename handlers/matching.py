@@ -19,6 +19,7 @@ from bot.i18n import Translator
 from bot.services import matching as svc
 from bot.services import programmes
 from bot.services.questionnaires import Engine
+from bot.text import MESSAGE_LIMIT, clip, paginate, units
 from handlers.callbacks import Callback, NudgePairCb, OpenPairCb
 from handlers.programmes import for_change, is_archived, refusal
 from handlers.states import Dissolve
@@ -340,32 +341,35 @@ def router(engine: Engine) -> Router:
                 if any(q in names[x].casefold() for x in (p.mentor_id, *p.mentee_ids))
                 or q == t(f"meetings.stage.{p.stage}").casefold()
             ]
-        pages = max(1, (len(active) + PAIRS_PAGE - 1) // PAIRS_PAGE)
-        page = min(max(page, 0), pages - 1)
-        chunk = active[page * PAIRS_PAGE : (page + 1) * PAIRS_PAGE]
-        lines = [
-            t("matching.pairs_header", count=len(active)),
-            t("matching.pairs_page", page=page + 1, pages=pages),
+        # A page holds up to PAIRS_PAGE pairs and, with its header, what one message takes: a group with long
+        # names fills a message sooner. Paging edits the message in place, so every page is one message.
+        entries = [
+            t(
+                "matching.pair_line",
+                id=p.id,
+                mentor=names[p.mentor_id],
+                mentees=", ".join(names[x] for x in p.mentee_ids),
+                stage=t(f"meetings.stage.{p.stage}"),
+            )
+            for p in active
         ]
-        rows = []
-        for p in chunk:
-            mentees = ", ".join(names[x] for x in p.mentee_ids)
-            lines.append(
-                t(
-                    "matching.pair_line",
-                    id=p.id,
-                    mentor=names[p.mentor_id],
-                    mentees=mentees,
-                    stage=t(f"meetings.stage.{p.stage}"),
-                )
-            )
-            rows.append(
-                [
-                    _b(t("meeting.btn.open_pair", id=p.id), OpenPairCb(pair=p.id)),
-                    _b(t("meeting.btn.nudge_pair", id=p.id), NudgePairCb(pair=p.id)),
-                    _b(t("matching.dissolve_n", id=p.id), PairCb(a="dis", pair=p.id)),
-                ]
-            )
+        header = t("matching.pairs_header", count=len(active))
+        widest = t("matching.pairs_page", page=len(active), pages=len(active))
+        budget = MESSAGE_LIMIT - units(f"{header}\n{widest}\n")
+        bounds = paginate(entries, per_page=PAIRS_PAGE, budget=budget)
+        pages = len(bounds)
+        page = min(max(page, 0), pages - 1)
+        start, end = bounds[page]
+        lines = [header, t("matching.pairs_page", page=page + 1, pages=pages)]
+        lines += [clip(line, budget) for line in entries[start:end]]
+        rows = [
+            [
+                _b(t("meeting.btn.open_pair", id=p.id), OpenPairCb(pair=p.id)),
+                _b(t("meeting.btn.nudge_pair", id=p.id), NudgePairCb(pair=p.id)),
+                _b(t("matching.dissolve_n", id=p.id), PairCb(a="dis", pair=p.id)),
+            ]
+            for p in active[start:end]
+        ]
         nav = []
         if page > 0:
             nav.append(_b("«", PairCb(a="pg", pair=page - 1)))

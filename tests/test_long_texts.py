@@ -195,3 +195,52 @@ async def test_a_summary_too_long_for_messages_comes_as_a_file_named_in_the_read
     assert sorted(files) == ["мои-данные-2026-11-23.json", "мои-данные-2026-11-23.txt"]
     assert files["мои-данные-2026-11-23.txt"].count("Промежуточный опрос") == 400
     no_trouble(person, errors)
+
+
+# --- /pairs: pages cut by size as well as count -----------------------------------------------------------
+
+
+async def test_pairs_of_groups_with_long_names_page_within_the_limit_and_every_pair_is_reachable(hc, errors):
+    h = hc
+    curator = await onboard_curator(h)
+    async with unit_of_work(h.app.factory) as repos:
+        programme = (await repos.programmes.active())[0]
+    groups = []
+    for n in range(12):  # twelve groups of three, every name as long as allowed: ~420 characters a line
+        mentor_id, _ = await seed(h, Role.MENTOR, long_name(n, "Наставница"), mentor_answers(["math"], 3))
+        for k in range(3):
+            mentee_id, _ = await seed(h, Role.MENTEE, long_name(n + k, "Ученица"), mentee_answers(["math"]))
+            async with unit_of_work(h.app.factory) as repos:
+                pair = await matching.create_pairing(
+                    repos, programme.id, mentee_id, mentor_id, None, h.app.clock()
+                )
+        groups.append(pair.id)
+
+    replies = await curator.send("/pairs")
+    assert len(replies) == 1
+    page = curator.last()
+    seen: list[int] = []
+    visited = 0
+    while True:
+        visited += 1
+        text = page.text or ""
+        assert units(text) <= MESSAGE_LIMIT
+        on_page = [pid for pid in groups if f"№{pid}:" in text]
+        assert on_page, text[:200]
+        # The buttons are this page's pairs, each one once, and they open the pair shown.
+        opened = [b["text"] for b in page.buttons() if b["text"].startswith("Открыть")]
+        assert opened == [f"Открыть пару №{pid}" for pid in on_page]
+        seen += on_page
+        if not any(b["text"] == "»" for b in page.buttons()):
+            break
+        await curator.click("»")
+        assert curator.last().message_id == page.message_id  # paging edits the message in place
+        page = curator.last()
+    assert sorted(seen) == sorted(groups) and len(seen) == len(set(seen))
+    assert visited > 1 and f"Страница {visited} из {visited}." in (page.text or "")
+    # Back the other way to the first page.
+    await curator.click("«")
+    assert f"№{seen[-1]}:" not in (curator.last().text or "")
+    replies = await curator.click(f"Открыть пару №{groups[0]}")
+    assert f"Пара №{groups[0]}" in (replies[-1].text or "")
+    no_trouble(curator, errors)
