@@ -19,6 +19,7 @@ from bot.services import dashboard as svc
 from bot.services import programmes
 from bot.services import questionnaires as qs
 from bot.services.questionnaires import Engine
+from bot.text import MESSAGE_LIMIT, clip, units
 from handlers import callbacks as cbs
 from handlers.callbacks import Callback
 from handlers.long_text import answer_long
@@ -29,6 +30,7 @@ from storage.uow import Repos
 CURATOR = {"roles": {Role.CURATOR}}
 PAIRED = {"roles": {Role.MENTEE, Role.MENTOR}}
 PAGE = 10
+WHERE_SHOWN = 40  # UTF-16 units of a class or position in a list line
 
 
 class PeopleCb(Callback, prefix="cy"):
@@ -43,6 +45,11 @@ class SurveyCb(Callback, prefix="sv"):
 
 def _b(text: str, cb: CallbackData) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=text, callback_data=cb.pack())
+
+
+def _where(p: ParticipantDTO) -> str:
+    """The class or position as a list line shows it: a long one shortened."""
+    return clip(p.group_name or p.position or "—", WHERE_SHOWN)
 
 
 def router(engine: Engine) -> Router:
@@ -96,6 +103,9 @@ def router(engine: Engine) -> Router:
                 query=query or "—",
             )
         ]
+        # Ten lines and the search hint always fit one message (paging edits it in place): a long class or
+        # position is shortened here (the card shows it whole), and no line takes more than its share.
+        share = (MESSAGE_LIMIT - units(lines[0]) - units(t("dashboard.search_hint")) - 2) // PAGE - 1
         rows = []
         for pid in ids:
             p = await repos.participants.get(pid)
@@ -103,8 +113,11 @@ def router(engine: Engine) -> Router:
                 continue
             roles = ", ".join(t(f"roles.{x.value}") for x in sorted(p.roles, key=lambda x: x.value))
             lines.append(
-                f"• {p.full_name} ({p.group_name or p.position or '—'}) — {roles}; {t(f'status.{p.status}')}"
-                + (f" · {t('dashboard.bucket.unreachable')}" if p.unreachable else "")
+                clip(
+                    f"• {p.full_name} ({_where(p)}) — {roles}; {t(f'status.{p.status}')}"
+                    + (f" · {t('dashboard.bucket.unreachable')}" if p.unreachable else ""),
+                    share,
+                )
             )
             rows.append([_b(p.full_name or "—", PeopleCb(a="card", n=p.id, q=query[:20]))])
         nav = []
@@ -120,6 +133,7 @@ def router(engine: Engine) -> Router:
     async def participants(message: Message, command: CommandObject, repos: Repos, t: Translator) -> None:
         query = " ".join((command.args or "").split())[:40]
         text, markup = await _page(repos, t, query, 0)
+        await message.answer(text + "\n\n" + t("dashboard.search_hint"), reply_markup=markup)
         awaiting = [
             p
             for p in {
@@ -128,13 +142,15 @@ def router(engine: Engine) -> Router:
             if p.status == "awaiting_parent_consent"
         ]
         if awaiting and not query:
-            text += (
-                "\n\n"
-                + t("participants.awaiting_parent")
-                + "\n"
-                + "\n".join(f"• {p.full_name} ({p.group_name or '—'})" for p in awaiting[:30])
+            # Its own message after the page (the page is edited in place when paging), split if long.
+            await answer_long(
+                message,
+                "\n".join(
+                    [t("participants.awaiting_parent")]
+                    + [f"• {p.full_name} ({_where(p)})" for p in awaiting[:30]]
+                ),
+                t,
             )
-        await message.answer(text + "\n\n" + t("dashboard.search_hint"), reply_markup=markup)
 
     @r.callback_query(PeopleCb.filter(), flags=CURATOR)
     async def people_button(

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.domain.entities import Role
+from bot.domain.entities import Role, Status
 from bot.domain.forms import QuestionType, load_forms
 from bot.i18n import Translator
 from bot.services import matching
@@ -243,4 +243,60 @@ async def test_pairs_of_groups_with_long_names_page_within_the_limit_and_every_p
     assert f"№{seen[-1]}:" not in (curator.last().text or "")
     replies = await curator.click(f"Открыть пару №{groups[0]}")
     assert f"Пара №{groups[0]}" in (replies[-1].text or "")
+    no_trouble(curator, errors)
+
+
+# --- /participants and /questionnaires: long names, long classes with emoji --------------------------------
+
+EMOJI_CLASS = ("8А 🎨🎭🎼 театральная студия " * 8)[:100]  # 100 characters, far more UTF-16 units
+
+
+async def _crowd(h: Harness, n: int, first: str, status: Status, *, declined: bool = False) -> list[str]:
+    """`n` people with every name and class as long as allowed, each a mentee and a mentor, unreachable."""
+    now = h.app.clock()
+    names = []
+    async with unit_of_work(h.app.factory) as repos:
+        for k in range(n):
+            p = await repos.participants.create(900_000 + len(first) * 1000 + k, "ru", status.value, now)
+            name = long_name(k, f"{first}{k:02d}")
+            await repos.participants.update(
+                p.id,
+                now,
+                full_name=name,
+                group_name=EMOJI_CLASS,
+                unreachable=True,
+                parent_declined_at=now if declined else None,
+            )
+            await repos.participants.add_role(p.id, Role.MENTEE, now)
+            await repos.participants.add_role(p.id, Role.MENTOR, now)
+            names.append(name)
+    return names
+
+
+async def test_participants_with_long_names_and_classes_and_a_long_awaiting_list_arrive_whole(hc, errors):
+    h = hc
+    curator = await onboard_curator(h)
+    waiting = await _crowd(h, 30, "Ждущая", Status.AWAITING_PARENT)
+    active = await _crowd(h, 12, "Активная", Status.ACTIVE)
+
+    replies = await curator.send("/participants")
+    assert len(replies) > 1
+    page, rest = replies[0], replies[1:]
+    text = page.text or ""
+    assert "Участники: 43 (страница 1 из 5" in text
+    assert sum(1 for line in text.splitlines() if line.startswith("• ")) == 10
+    assert "…" in text  # the long class is shortened in the list
+    assert [b["text"] for b in page.buttons()][-1] == "»"
+    # The awaiting list is its own message(s) after the page: every one of the thirty, by full name.
+    listed = "\n".join(m.text or "" for m in rest)
+    assert listed.startswith("Ждут согласия родителя:")
+    assert all(f"• {name} (" in listed for name in waiting)
+    # Paging edits the page in place and it still fits.
+    await curator.click("»")
+    edited = next(m for m in h.fake.delivered_to(curator.id) if m.message_id == page.message_id)
+    assert "страница 2 из 5" in (edited.text or "") and edited.edits == 1
+    # A person's card shows the class whole.
+    name = next(b["text"] for b in edited.buttons() if b["text"] in active + waiting)
+    replies = await curator.click(name)
+    assert EMOJI_CLASS in (replies[-1].text or "") or EMOJI_CLASS in (replies[0].text or "")
     no_trouble(curator, errors)
