@@ -433,7 +433,10 @@ def router(engine: Engine, hooks: dict | None = None) -> Router:
         if declined:
             lines += ["", t("onboarding.questionnaires_parent_declined")]
             lines += [f"• {p.full_name} ({p.group_name or p.position or '—'})" for p in declined[:30]]
-        await message.answer("\n".join(lines), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+        # Sixty lines of long names overflow one message: in pieces, the buttons under the last.
+        await answer_long(
+            message, "\n".join(lines), t, reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)
+        )
 
     @r.callback_query(CuratorFormCb.filter(), flags=CURATOR)
     async def curator_action(

@@ -300,3 +300,21 @@ async def test_participants_with_long_names_and_classes_and_a_long_awaiting_list
     replies = await curator.click(name)
     assert EMOJI_CLASS in (replies[-1].text or "") or EMOJI_CLASS in (replies[0].text or "")
     no_trouble(curator, errors)
+
+
+async def test_questionnaires_with_thirty_unfinished_and_thirty_declined_arrive_whole(hc, errors):
+    h = hc
+    curator = await onboard_curator(h)
+    unfinished = await _crowd(h, 30, "Незаполнившая", Status.ACTIVE)
+    declined = await _crowd(h, 30, "Отказанная", Status.AWAITING_PARENT, declined=True)
+
+    replies = await curator.send("/questionnaires")
+    assert len(replies) > 1
+    whole = "\n".join(m.text or "" for m in replies)
+    assert all(f"• {name} — не начинал(а)" in whole for name in unfinished), whole[:300]
+    assert all(f"• {name} (" in whole for name in declined)
+    # The buttons come once, under the last piece, and they work.
+    assert [bool(m.buttons()) for m in replies] == [False] * (len(replies) - 1) + [True]
+    await curator.click(f"🔔 Напомнить: {unfinished[0]}")
+    assert "Напоминание отправлено" in curator.alerts()[-1]
+    no_trouble(curator, errors)
