@@ -17,6 +17,7 @@ from bot.numbers import parse_int
 from bot.services import programmes
 from bot.services import questionnaires as qs
 from bot.services.questionnaires import Engine, Stale
+from bot.text import MESSAGE_LIMIT, clip, units
 from handlers.callbacks import Callback
 from handlers.long_text import answer_long
 from handlers.states import Questionnaire
@@ -24,6 +25,8 @@ from storage.uow import Repos
 
 PARTICIPANT = {"roles": {Role.MENTEE, Role.MENTOR, Role.CURATOR, Role.PARENT}}
 CURATOR = {"roles": {Role.CURATOR}}
+# UTF-16 units of a current answer shown above the question it answers (the summary shows it whole).
+SHOWN_ANSWER = 1000
 
 
 class FormCb(Callback, prefix="fq"):
@@ -107,9 +110,7 @@ def render_question(form: f.Form, r: FormResponseDTO, t: Translator) -> tuple[st
         low, high = q.bounds()
         hints.append(t("forms.hint.text_max", max=high))
     if q.key in r.answers and q.type not in (f.QuestionType.MULTI,):
-        hints.append(
-            t("questionnaire.current_answer", answer=f.display_answer(q, r.answers[q.key], t.lang, t))
-        )
+        hints.append(_current_answer(f.display_answer(q, r.answers[q.key], t.lang, t), t))
     nav: list[InlineKeyboardButton] = []
     if form.prev_key(r.answers, q.key) is not None and not r.editing:
         nav.append(_btn(t("forms.button.back"), FormCb(r=r.id, q=qi, a="b")))
@@ -122,7 +123,16 @@ def render_question(form: f.Form, r: FormResponseDTO, t: Translator) -> tuple[st
     hints = [hint for hint in hints if hint not in lines[-1]]
     if hints:
         lines += ["", *hints]
-    return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
+    # One message whatever a form's author wrote: nothing is lost, the answers are kept whole.
+    return clip("\n".join(lines), MESSAGE_LIMIT), InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def _current_answer(answer: str, t: Translator) -> str:
+    """The answer being changed, as the question shows it: a long one (2,000 characters of emoji are 4,000
+    UTF-16 units) by its beginning, saying so, so the question with its buttons stays one message."""
+    if units(answer) <= SHOWN_ANSWER:
+        return t("questionnaire.current_answer", answer=answer)
+    return t("safety.long.current_answer_start", answer=clip(answer, SHOWN_ANSWER, mark=""))
 
 
 def render_summary(form: f.Form, r: FormResponseDTO, t: Translator) -> tuple[str, InlineKeyboardMarkup]:

@@ -17,6 +17,7 @@ from bot.i18n import Translator
 from bot.services import matching
 from bot.testing.harness import Client, Harness, make_settings
 from bot.text import MESSAGE_LIMIT, units
+from handlers.completion import FinalSurveyCb
 from storage.uow import unit_of_work
 from tests.helpers import onboard_curator
 from tests.test_matching_flow import mentee_answers, mentor_answers, seed
@@ -318,3 +319,44 @@ async def test_questionnaires_with_thirty_unfinished_and_thirty_declined_arrive_
     await curator.click(f"🔔 Напомнить: {unfinished[0]}")
     assert "Напоминание отправлено" in curator.alerts()[-1]
     no_trouble(curator, errors)
+
+
+# --- a long answer being changed ---------------------------------------------------------------------------
+
+
+async def test_changing_a_long_emoji_reflection_shows_its_beginning_and_the_question_fits(hc, errors):
+    h = hc
+    pair, mentor, _ = await make_pair(h)
+    async with unit_of_work(h.app.factory) as repos:
+        await repos.pairs.set_stage(pair.id, "final", finished=True, now=h.app.clock())
+    reflection = ("🙂👍📚" * 700)[:2000]  # the final survey's longest answer: 2,000 characters, 4,000 units
+    await mentor.press(FinalSurveyCb(pair=pair.id).pack())
+    for _ in range(12):  # scale 9, the first option, "Да", the first tick: then the reflection
+        buttons = [b["text"] for b in mentor.last().buttons() if b["text"] not in ("« Назад", "Пропустить")]
+        if "Изменить ответы" in buttons:
+            break
+        ticks = [b for b in buttons if b[:2] in ("▫️", "✅")]
+        if ticks:
+            await mentor.click(ticks[0])
+            await mentor.click("Готово")
+        elif buttons:
+            await mentor.click(next(b for b in ("9", "Да", buttons[0]) if b in buttons))
+        else:
+            await mentor.send(reflection)
+    await mentor.click("Изменить ответы")
+    label = next(b["text"] for b in mentor.last().buttons() if "самым ценным" in b["text"])
+    replies = await mentor.click(label)
+
+    question = replies[-1].text or ""
+    assert "Что было самым ценным в программе" in question
+    assert "здесь только его начало (сохранён он целиком)" in question and f"«{reflection[:300]}" in question
+    assert units(question) <= MESSAGE_LIMIT
+    # The answer is kept whole until it is answered again.
+    async with unit_of_work(h.app.factory) as repos:
+        me = await repos.participants.by_telegram_id(mentor.id)
+        assert me is not None
+        kept = await repos.forms.open_for(me.id, "final", f"final:{pair.id}")
+    assert kept is not None and kept.answers["reflection"] == reflection
+    replies = await mentor.send("Самым ценным были разговоры о будущем.")
+    assert "Самым ценным были разговоры о будущем." in (replies[-1].text or "")
+    no_trouble(mentor, errors)
