@@ -453,3 +453,32 @@ async def test_a_reply_refused_for_flood_control_waits_and_goes_once(h):
     assert len(replies) == 1 and replies[0].text  # the reply, once, after the wait
     assert time.monotonic() - started >= 1.0
     assert [r.outcome for r in h.fake.requests if r.method == "sendMessage"] == [429, 200]
+
+
+# -- dedup keys longer than the column ----------------------------------------------------------------------
+
+
+def long_key(n: int = 0) -> str:
+    """An immediate alert's key naming every late pair: far longer than the 200-character column."""
+    return f"alert:{n}:2026-12-05:" + ",".join(str(i) for i in range(1000, 1090))
+
+
+async def test_a_dedup_key_longer_than_the_column_is_stored_within_it_and_still_deduplicates(oh):
+    assert len(long_key()) > 200
+    assert await enqueue(oh, msg(702, "alert", dedup_key=long_key())) == 1
+    assert await enqueue(oh, msg(702, "alert", dedup_key=long_key())) == 0
+    # Another key with the same beginning is another message.
+    assert await enqueue(oh, msg(702, "other alert", dedup_key=long_key() + ",1090")) == 1
+    # A long text with a long key: every piece's key fits too, and a second enqueue adds nothing.
+    text = "\n\n".join(f"Пара №{i}: этап просрочен. " + "Подробности. " * 20 for i in range(40))
+    assert await enqueue(oh, msg(703, text, dedup_key=long_key(1))) == 1
+    assert await enqueue(oh, msg(703, text, dedup_key=long_key(1))) == 0
+    stored = await rows(oh)
+    keys = [r.dedup_key for r in stored]
+    assert len(keys) == len(set(keys)) and all(key is not None and len(key) <= 200 for key in keys)
+    assert [r.chat_id for r in stored].count(702) == 2 and [r.chat_id for r in stored].count(703) > 1
+    async with unit_of_work(oh.app.factory) as repos:
+        assert await repos.outbox.was_enqueued(long_key())
+        assert not await repos.outbox.was_enqueued(long_key(2))
+    await oh.deliver_outbox()
+    assert [m.text for m in oh.fake.delivered_to(702)] == ["alert", "other alert"]

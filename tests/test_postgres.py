@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 
 import pytest
@@ -23,6 +24,8 @@ async def pg_url():
     try:
         conn = await asyncpg.connect(ADMIN_DSN, timeout=3)
     except (OSError, asyncpg.PostgresError) as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL not reachable at 127.0.0.1:5432 under CI ({exc.__class__.__name__})")
         pytest.skip(f"PostgreSQL not reachable at 127.0.0.1:5432 ({exc.__class__.__name__})")
     await conn.execute(f'CREATE DATABASE "{name}"')
     await conn.close()
@@ -58,5 +61,24 @@ async def test_onboarding_questionnaire_matching_on_postgres(pg_url):
         assert u.texts().count("x") == 1
         replies = await c.send("/dashboard")
         assert "Наставляемые:" in replies[-1].text
+    finally:
+        await h.close()
+
+
+async def test_an_alert_key_longer_than_the_column_is_queued_once_on_postgres(pg_url):
+    """PostgreSQL refuses a value longer than VARCHAR(200) (SQLite does not): the outbox keeps it within."""
+    from bot.domain.entities import NewMessage
+
+    h = await Harness.start(make_settings(pg_url, curator_ids="1000"), FakeTelegram())
+    try:
+        key = "alert:1:2026-12-05:" + ",".join(str(i) for i in range(1000, 1090))
+        for expected in (1, 0):
+            async with unit_of_work(h.app.factory) as repos:
+                n = await repos.outbox.enqueue(
+                    [NewMessage(chat_id=2602, text="alert", kind="alert", dedup_key=key)], h.app.clock()
+                )
+            assert n == expected
+        await h.deliver_outbox()
+        assert [m.text for m in h.fake.delivered_to(2602)] == ["alert"]
     finally:
         await h.close()

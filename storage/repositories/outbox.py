@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,6 +15,17 @@ from storage.models import Meeting, OutboxMessage, Pair, PairMember, Participant
 
 # Final states: nothing more will be attempted for these rows.
 FINAL = ("sent", "unreachable", "failed", "dropped", "uncertain", "expired")
+KEY_LENGTH: int = OutboxMessage.__table__.c.dedup_key.type.length
+
+
+def stored_key(key: str | None) -> str | None:
+    """A dedup key as the column holds it. A key longer than the column (an alert naming every late pair)
+    keeps its beginning and ends with the SHA-256 of the whole key: the same key always stores the same way,
+    so a repeated enqueue still adds nothing, and PostgreSQL never refuses the row for its length."""
+    if key is None or len(key) <= KEY_LENGTH:
+        return key
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
+    return f"{key[: KEY_LENGTH - len(digest) - 1]}~{digest}"
 
 
 def _stale(now: datetime) -> ColumnElement[bool]:
@@ -89,7 +101,7 @@ def _row(
         method=m.method,
         payload=payload,
         priority=m.priority,
-        dedup_key=dedup_key,
+        dedup_key=stored_key(dedup_key),
         batch_id=batch_id,
         status="pending",
         attempts=0,
@@ -312,7 +324,8 @@ class OutboxRepo:
 
     async def was_enqueued(self, dedup_key: str) -> bool:
         """Whether a message with this dedup key was ever queued (e.g. a person's campaign invitation)."""
-        return bool(await self.s.scalar(select(exists().where(OutboxMessage.dedup_key == dedup_key))))
+        key = stored_key(dedup_key)
+        return bool(await self.s.scalar(select(exists().where(OutboxMessage.dedup_key == key))))
 
     async def batch_counts(self, batch_id: str) -> dict[str, int]:
         rows = await self.s.execute(
