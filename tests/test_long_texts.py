@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.domain.entities import Role, Status
+from bot.domain.entities import NewMessage, Role, Status
 from bot.domain.forms import QuestionType, load_forms
 from bot.i18n import Translator
 from bot.services import matching
@@ -360,3 +360,25 @@ async def test_changing_a_long_emoji_reflection_shows_its_beginning_and_the_ques
     replies = await mentor.send("Самым ценным были разговоры о будущем.")
     assert "Самым ценным были разговоры о будущем." in (replies[-1].text or "")
     no_trouble(mentor, errors)
+
+
+# --- the fake counts as Telegram does -------------------------------------------------------------------
+
+
+async def test_the_fake_counts_an_html_text_after_its_tags_as_telegram_does(hc):
+    h = hc
+    visible = "Слово. " * 580  # 4,060 characters on the screen
+    marked = visible.replace("Слово.", "<b>Слово.</b>")  # 4,060 characters; 7,540 with the tags
+    assert units(marked) > MESSAGE_LIMIT >= units(visible)
+    too_long = "<i>" + "Слово &amp; дело. " * 300 + "</i>"  # 4,200 on the screen
+    async with unit_of_work(h.app.factory) as repos:
+        await repos.outbox.enqueue(
+            [
+                NewMessage(chat_id=4801, text=marked, kind="t", extra={"parse_mode": "HTML"}),
+                NewMessage(chat_id=4802, text=too_long, kind="t", extra={"parse_mode": "HTML"}),
+            ],
+            h.app.clock(),
+        )
+    await h.deliver_outbox()
+    assert [m.text for m in h.fake.delivered_to(4801)] == [marked]
+    assert h.fake.delivered_to(4802) == []

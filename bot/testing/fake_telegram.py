@@ -8,8 +8,10 @@ serve_http() so that a real `python -m bot` process can poll it via BOT_API_URL.
 from __future__ import annotations
 
 import asyncio
+import html
 import itertools
 import json
+import re
 import time
 from collections import defaultdict, deque
 from collections.abc import AsyncGenerator
@@ -28,7 +30,11 @@ CAPTION_LIMIT = 1024
 CALLBACK_DATA_LIMIT = 64
 
 
-def _units(text: str) -> int:
+def _units(text: str, parse_mode: object = None) -> int:
+    """Length as Telegram counts it: UTF-16 code units of the text after entity parsing (an HTML text's
+    tags are not counted and `&amp;` is one character)."""
+    if isinstance(parse_mode, str) and parse_mode.upper() == "HTML":
+        text = html.unescape(re.sub(r"<[^>]*>", "", text))
     return len(text.encode("utf-16-le")) // 2
 
 
@@ -248,14 +254,14 @@ class FakeTelegram:
     def _check_sizes(method: str, params: dict[str, Any]) -> None:
         """Telegram's hard limits, with the errors the real API gives: every test checks them."""
         text, caption = params.get("text"), params.get("caption")
-        if isinstance(text, str) and _units(text) > TEXT_LIMIT:
+        if isinstance(text, str) and _units(text, params.get("parse_mode")) > TEXT_LIMIT:
             raise FakeError(
                 400,
                 "Bad Request: MESSAGE_TOO_LONG"
                 if method == "editMessageText"
                 else "Bad Request: message is too long",
             )
-        if isinstance(caption, str) and _units(caption) > CAPTION_LIMIT:
+        if isinstance(caption, str) and _units(caption, params.get("parse_mode")) > CAPTION_LIMIT:
             raise FakeError(400, "Bad Request: message caption is too long")
         markup = params.get("reply_markup")
         rows = markup.get("inline_keyboard") if isinstance(markup, dict) else None
