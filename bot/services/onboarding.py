@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -12,6 +10,7 @@ from datetime import datetime, timedelta
 from bot.domain.entities import InvitationDTO, NewMessage, ParticipantDTO, Role, RoleHolding, Status
 from bot.i18n import Translator
 from bot.services import programmes
+from bot.services.pseudonyms import key_for, pseudonym
 from bot.services.tokens import looks_like_token, new_token, token_hash
 from storage.uow import Repos
 
@@ -278,11 +277,9 @@ async def _grant(
     )
 
 
-def refusal_fingerprint(telegram_id: int, secret: str) -> str:
-    """An HMAC of the Telegram id: with the secret one can confirm whose refusal a record is, but the id
-    cannot be read back from it (the secret is derived from the bot token, never stored with the data)."""
-    key = hashlib.sha256(b"nastavnik/consent-refusal/" + secret.encode()).digest()
-    return hmac.new(key, str(telegram_id).encode(), hashlib.sha256).hexdigest()
+def refusal_fingerprint(telegram_id: int, bot_token: str) -> str:
+    """Whose refusal a record is, as a pseudonym (bot/services/pseudonyms.py): the id cannot be read back."""
+    return pseudonym(key_for("consent-refusal", bot_token), telegram_id)
 
 
 async def record_refusal(repos: Repos, *, telegram_id: int, kind: str, now: datetime, secret: str) -> None:

@@ -4,8 +4,6 @@ What stays is anonymous statistics: status, roles, dates, stages and integer/sca
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,6 +15,7 @@ from bot.domain.entities import ParticipantDTO, Status
 from bot.domain.forms import Form
 from bot.i18n import Translator
 from bot.services import onboarding
+from bot.services.pseudonyms import key_for, pseudonym
 from storage.repositories.privacy import PrivacyRepo
 from storage.uow import Repos
 
@@ -74,13 +73,8 @@ class Forgotten:
 
 
 def ledger_key(bot_token: str) -> bytes:
-    """The key of the erasure ledger's HMAC, derived from the bot token so that it is never stored in the
-    database it protects (a copy of the database alone cannot tell whose Telegram id an entry was)."""
-    return hashlib.sha256(b"nastavnik erasure ledger\0" + bot_token.encode()).digest()
-
-
-def anon_key(key: bytes, telegram_id: int) -> str:
-    return hmac.new(key, str(telegram_id).encode(), hashlib.sha256).hexdigest()
+    """The key of the erasure ledger's pseudonyms (bot/services/pseudonyms.py)."""
+    return key_for("erasure-ledger", bot_token)
 
 
 async def erase(repos: Repos, participant_id: int, now: datetime, *, key: bytes | None = None) -> Forgotten:
@@ -92,7 +86,7 @@ async def erase(repos: Repos, participant_id: int, now: datetime, *, key: bytes 
     tg = person.telegram_id if person is not None else None
     counts = await _repo(repos).erase(participant_id, now)
     await repos.participants.anonymise(participant_id, now)
-    anon = anon_key(key, tg) if key is not None and tg is not None else None
+    anon = pseudonym(key, tg) if key is not None and tg is not None else None
     await _repo(repos).record_erasure(anon, participant_id, now)
     return Forgotten(participant_id, tg, counts)
 
@@ -164,7 +158,7 @@ async def reapply_ledger(
     for pid, tg, joined in await repo.identified():
         again = pid in by_id
         if not again and key is not None and tg is not None:
-            erased_at = by_anon.get(anon_key(key, tg))
+            erased_at = by_anon.get(pseudonym(key, tg))
             again = erased_at is not None and joined <= erased_at
         if not again:
             continue
