@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -277,27 +278,40 @@ async def _waiting_notices(
                 extra={"parse_mode": "HTML"},
             )
         )
-    if mentee.is_minor:
-        for parent in await repos.participants.parents_of(mentee.id):
-            if parent.telegram_id and parent.status == Status.ACTIVE.value:
-                t = Translator(parent.language)
-                out.append(
-                    NewMessage(
-                        chat_id=parent.telegram_id,
-                        participant_id=parent.id,
-                        kind="waiting",
-                        priority=3,
-                        text=t(
-                            "waiting.parent",
-                            child=html.escape(mentee.full_name or "—"),
-                            programme=title,
-                            curator=mention(curator),
-                        ),
-                        dedup_key=f"{key}:to-parent:{parent.id}",
-                        extra={"parse_mode": "HTML"},
-                    )
-                )
+    out += await _to_parents(
+        repos,
+        mentee,
+        "waiting",
+        key,
+        lambda t: t(
+            "waiting.parent",
+            child=html.escape(mentee.full_name or "—"),
+            programme=title,
+            curator=mention(curator),
+        ),
+    )
     return out
+
+
+async def _to_parents(
+    repos: Repos, mentee: ParticipantDTO, kind: str, key: str, text: Callable[[Translator], str]
+) -> list[NewMessage]:
+    """A notice to each active parent of a minor mentee, in the parent's language (none for an adult)."""
+    if not mentee.is_minor:
+        return []
+    return [
+        NewMessage(
+            chat_id=parent.telegram_id,
+            participant_id=parent.id,
+            kind=kind,
+            priority=3,
+            text=text(Translator(parent.language)),
+            dedup_key=f"{key}:to-parent:{parent.id}",
+            extra={"parse_mode": "HTML"},
+        )
+        for parent in await repos.participants.parents_of(mentee.id)
+        if parent.telegram_id and parent.status == Status.ACTIVE.value
+    ]
 
 
 WAITING_NAMES = 15  # names listed per programme in the weekly reminder; the rest are counted
@@ -426,25 +440,17 @@ async def announce(
                 extra={"parse_mode": "HTML"},
             )
         )
-    if mentee.is_minor:
-        for parent in await repos.participants.parents_of(mentee.id):
-            if parent.telegram_id and parent.status == Status.ACTIVE.value:
-                t = Translator(parent.language)
-                out.append(
-                    NewMessage(
-                        chat_id=parent.telegram_id,
-                        participant_id=parent.id,
-                        kind="pair",
-                        priority=3,
-                        text=t(
-                            "matching.announce.parent",
-                            child=html.escape(mentee.full_name or "—"),
-                            mentor=html.escape(mentor.full_name or "—"),
-                        ),
-                        dedup_key=f"{key}:to-parent:{parent.id}",
-                        extra={"parse_mode": "HTML"},
-                    )
-                )
+    out += await _to_parents(
+        repos,
+        mentee,
+        "pair",
+        key,
+        lambda t: t(
+            "matching.announce.parent",
+            child=html.escape(mentee.full_name or "—"),
+            mentor=html.escape(mentor.full_name or "—"),
+        ),
+    )
     return await repos.outbox.enqueue(out, now)
 
 
