@@ -251,6 +251,7 @@ def router() -> Router:
         t: Translator,
         bot: Bot,
         me: ParticipantDTO,
+        settings: Settings,
         clock: Clock,
     ) -> None:
         person = await repos.participants.get(callback_data.p)
@@ -263,7 +264,9 @@ def router() -> Router:
                 await cb.answer(t("common.stale"), show_alert=True)
                 return
             now = clock()
-            problem = await svc.remove_role(repos, holding, actor_id=me.id, now=now)
+            problem = await svc.remove_role(
+                repos, holding, actor_id=me.id, now=now, pinned_curators=settings.curator_ids
+            )
             if problem:
                 await cb.answer(t(f"onboarding.roles.refused.{problem}"), show_alert=True)
                 return

@@ -105,9 +105,28 @@ async def test_the_last_curator_cannot_remove_their_own_role(h):
     await c.send("/invite")
     token = token_in((await c.click("куратор"))[-1].text)
     await join_as_curator(h, token, 1105, "Второва Анна")
-    replies = await c.send(f"/roles {me.id}")
+    second = await participant(h, 1105)
+    replies = await c.send(f"/roles {second.id}")
     await c.press(replies[-1].buttons()[0]["callback_data"], replies[-1])
-    assert not (await participant(h, 1000)).is_curator
+    assert not (await participant(h, 1105)).is_curator
+
+
+async def test_a_curator_by_the_servers_settings_is_not_removed_in_chat(h):
+    """Curator 1000 is in CURATOR_IDS (tests/conftest.py): the role would come back at their next /start, so
+    removing it in chat is refused with where it can be changed, not reported done."""
+    c = await onboard_curator(h)
+    me = await participant(h, 1000)
+    await c.send("/invite")
+    token = token_in((await c.click("куратор"))[-1].text)
+    second, _ = await join_as_curator(h, token, 1106, "Третьякова Анна")
+    replies = await second.send(f"/roles {me.id}")
+    await second.press(replies[-1].buttons()[0]["callback_data"], replies[-1])
+    assert "CURATOR_IDS" in second.alerts()[-1]
+    await c.send("/start")
+    assert (await participant(h, 1000)).is_curator
+    async with unit_of_work(h.app.factory) as repos:
+        query = select(AuditEntry).where(AuditEntry.action == "role.remove")
+        assert (await repos.session.scalars(query)).all() == []
 
 
 async def test_a_role_in_an_active_pair_is_not_removed(h):

@@ -431,10 +431,19 @@ async def withdraw_parent_consent(
     return False
 
 
-async def remove_role(repos: Repos, holding: RoleHolding, *, actor_id: int, now: datetime) -> str | None:
+async def remove_role(
+    repos: Repos,
+    holding: RoleHolding,
+    *,
+    actor_id: int,
+    now: datetime,
+    pinned_curators: Iterable[int] = (),
+) -> str | None:
     """A curator takes one role away from a person. Returns why it cannot be done, or None when done:
-    the last curator stays a curator; a mentor or mentee in an active pair of that programme is refused
-    (the curator dissolves the pair first, so nobody is left in a pair without being told)."""
+    the last curator stays a curator; a curator by the server's settings (CURATOR_IDS, the Telegram ids in
+    `pinned_curators`) would be one again at their next /start, so that is refused with where to change it;
+    a mentor or mentee in an active pair of that programme is refused (the curator dissolves the pair
+    first, so nobody is left in a pair without being told)."""
     if holding.role == Role.CURATOR:
         holders = await repos.participants.count_holders(
             Role.CURATOR, (Status.ACTIVE.value, Status.ONBOARDING.value)
@@ -446,6 +455,9 @@ async def remove_role(repos: Repos, holding: RoleHolding, *, actor_id: int, now:
         ]
         if holders <= 1 and not kept:
             return "last_curator_self" if holding.participant_id == actor_id else "last_curator"
+        person = await repos.participants.get(holding.participant_id)
+        if not kept and person is not None and person.telegram_id in set(pinned_curators):
+            return "pinned_curator"
     if holding.role in MINOR_ROLES:
         first = await repos.programmes.first_id()
         programme = holding.programme_id if holding.programme_id is not None else first
