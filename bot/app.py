@@ -119,6 +119,10 @@ class App:
         if in_flight is not None and not await in_flight.wait_idle(SHUTDOWN_WAIT):
             log.warning("shutdown: updates still being handled after %d s", SHUTDOWN_WAIT)
         await self.sender.stop()
+        background = list(self.dp.get("background", ()))
+        for task in background:  # before the database closes: a watcher would open a connection after it
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
         if self.scheduler.running:
             self.scheduler.pause()
             executors = self.scheduler._executors.values()  # APScheduler 3 has no public "running jobs"
@@ -168,6 +172,8 @@ def build_dispatcher(
     dp["clock"] = clock
     dp["engine"] = engine
     dp["factory"] = factory
+    # tasks that outlive their update (an announcement's progress watcher); App.close stops them
+    dp["background"] = set()
     dp.update.outer_middleware(LogContextMiddleware())
     in_flight = dp["updates_in_flight"] = OneCopyAtATime()
     dp.update.outer_middleware(in_flight)

@@ -194,11 +194,21 @@ async def watch_delivery(
         log.exception("announce %s: the delivery watcher failed", batch_id)
 
 
-def start_watch(bot: Bot, factory: async_sessionmaker[AsyncSession], **kw: Any) -> asyncio.Task[None]:
+def start_watch(
+    bot: Bot,
+    factory: async_sessionmaker[AsyncSession],
+    background: set[asyncio.Task[None]] | None = None,
+    **kw: Any,
+) -> asyncio.Task[None]:
+    """The delivery watcher runs beside the updates; `background` is the app's set of such tasks, which the
+    app stops before it closes the database (a watcher left running would open a connection after it)."""
     batch_id = kw["batch_id"]
     task = asyncio.create_task(watch_delivery(bot, factory, **kw), name=f"announce:{batch_id}")
     progress_tasks[batch_id] = task
     task.add_done_callback(lambda _: progress_tasks.pop(batch_id, None))
+    if background is not None:
+        background.add(task)
+        task.add_done_callback(background.discard)
     return task
 
 
@@ -252,6 +262,7 @@ def router() -> Router:
         clock: Clock,
         after_commit: list,
         factory: async_sessionmaker[AsyncSession] | None = None,
+        background: set[asyncio.Task[None]] | None = None,
     ) -> None:
         batch = callback_data.v
         if not isinstance(cb.message, Message):
@@ -284,6 +295,7 @@ def router() -> Router:
             start_watch(
                 bot,
                 sessions,
+                background,
                 chat_id=progress.chat.id,
                 message_id=progress.message_id,
                 batch_id=batch,

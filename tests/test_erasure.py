@@ -12,6 +12,7 @@ import shutil
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -203,7 +204,8 @@ async def test_forget_leaves_no_identifier_in_the_database_files(insecure_sqlite
     for p in db.parent.glob(f"{db.name}*"):
         shutil.copy(p, crashed / p.name)
     assert found_in(files_of(crashed / db.name), needles) == []
-    with sqlite3.connect(crashed / db.name) as conn:  # the crashed copy opens, and she is anonymous there
+    # the crashed copy opens, and she is anonymous there
+    with closing(sqlite3.connect(crashed / db.name)) as conn:
         row = conn.execute(
             "SELECT full_name, telegram_id, username FROM participants WHERE id = ?",
             (await pid_of_erased(h),),
@@ -240,7 +242,8 @@ async def test_restore_erases_again_whoever_was_forgotten_since_the_backup(
     needles = spellings(PUPIL_NAME, PUPIL_USER, PUPIL_TG)
     assert found_in(files_of(db), needles) == []
     assert "erased again: 1" in restored.stdout
-    with sqlite3.connect(db) as conn:
+    # Closed at once: an open connection would keep the next restore from taking the database.
+    with closing(sqlite3.connect(db)) as conn:
         names = [r[0] for r in conn.execute("SELECT full_name FROM participants ORDER BY id")]
         statuses = dict(
             conn.execute("SELECT full_name, status FROM participants WHERE full_name IS NOT NULL")
