@@ -16,12 +16,12 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.callbacks import Callback
 from bot.clock import Clock
 from bot.domain.entities import ParticipantDTO, Role
 from bot.i18n import Translator
 from bot.numbers import parse_int
 from bot.services import announce as svc
-from handlers.callbacks import Callback
 from handlers.programmes import refusal
 from storage.db import create_session_factory
 from storage.uow import Repos, unit_of_work

@@ -7,13 +7,13 @@ from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
+from bot.callbacks import LangCb, WithdrawCb
 from bot.clock import Clock
 from bot.domain.entities import ParticipantDTO, Role, Status
 from bot.i18n import Translator
 from bot.services import onboarding as svc
 from bot.services.commands import PUBLIC, commands_for
 from handlers import keyboards as kb
-from handlers.callbacks import LangCb, WithdrawCb
 from handlers.menu import refresh_menu
 from storage.uow import Repos
 

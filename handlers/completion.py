@@ -20,6 +20,7 @@ from aiogram.types import (
     Message,
 )
 
+from bot.callbacks import Callback
 from bot.clock import Clock
 from bot.config import Settings
 from bot.domain.entities import FormResponseDTO, PairDTO, ParticipantDTO, Role
@@ -28,7 +29,6 @@ from bot.i18n import Translator
 from bot.services import certificate as cert
 from bot.services import completion as svc
 from bot.services.questionnaires import Engine
-from handlers.callbacks import Callback
 from handlers.menu import refresh_menu
 from handlers.programmes import for_change
 from handlers.questionnaire import show, start_intake

@@ -9,6 +9,8 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
+from bot import callbacks as cbs
+from bot.callbacks import Callback
 from bot.clock import Clock
 from bot.config import Settings
 from bot.domain import forms as f
@@ -20,8 +22,6 @@ from bot.services import programmes
 from bot.services import questionnaires as qs
 from bot.services.questionnaires import Engine
 from bot.text import MESSAGE_LIMIT, clip, units
-from handlers import callbacks as cbs
-from handlers.callbacks import Callback
 from handlers.long_text import answer_long
 from handlers.programmes import for_change
 from handlers.questionnaire import show

@@ -8,13 +8,13 @@ from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
+from bot.callbacks import InviteManyCb, InviteRoleCb, RevokeCb, RolesCb
 from bot.clock import Clock
 from bot.config import Settings
 from bot.domain.entities import ParticipantDTO, Role, Status
 from bot.i18n import Translator
 from bot.services import onboarding as svc
 from handlers import keyboards as kb
-from handlers.callbacks import InviteManyCb, InviteRoleCb, RevokeCb, RolesCb
 from handlers.menu import refresh_menu
 from handlers.onboarding import invite_link
 from handlers.programmes import for_change

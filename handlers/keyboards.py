@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.callbacks import AdultCb, ConsentCb, InviteManyCb, InviteRoleCb, LangCb, RevokeCb, WithdrawCb
 from bot.i18n import Translator
-from handlers.callbacks import AdultCb, ConsentCb, InviteManyCb, InviteRoleCb, LangCb, RevokeCb, WithdrawCb
 
 
 def rows(*buttons: list[InlineKeyboardButton]) -> InlineKeyboardMarkup:

@@ -12,6 +12,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
+from bot.callbacks import Callback, NudgePairCb, OpenPairCb
 from bot.clock import Clock
 from bot.domain import matching as m
 from bot.domain.entities import NewMessage, ParticipantDTO, ProposalDTO, Role
@@ -20,7 +21,6 @@ from bot.services import matching as svc
 from bot.services import programmes
 from bot.services.questionnaires import Engine
 from bot.text import MESSAGE_LIMIT, clip, paginate, units
-from handlers.callbacks import Callback, NudgePairCb, OpenPairCb
 from handlers.programmes import for_change, is_archived, refusal
 from handlers.states import Dissolve
 from storage.uow import Repos

@@ -12,6 +12,14 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
+from bot.callbacks import (
+    MeetingCb,
+    MeetingDateCb,
+    MeetingFormatCb,
+    MeetingPairCb,
+    NudgePairCb,
+    OpenPairCb,
+)
 from bot.clock import Clock
 from bot.config import Settings
 from bot.domain import meeting_time as mt
@@ -22,14 +30,6 @@ from bot.i18n import Translator
 from bot.services import completion as completion_svc
 from bot.services import meetings as svc
 from bot.services.questionnaires import Engine
-from handlers.callbacks import (
-    MeetingCb,
-    MeetingDateCb,
-    MeetingFormatCb,
-    MeetingPairCb,
-    NudgePairCb,
-    OpenPairCb,
-)
 from handlers.questionnaire import show
 from handlers.states import Goals, MeetingCancel, MeetingNew
 from storage.uow import Repos

@@ -18,6 +18,7 @@ from aiogram.types import (
     Message,
 )
 
+from bot.callbacks import Callback
 from bot.clock import Clock
 from bot.config import Settings
 from bot.domain import forms as f
@@ -30,7 +31,6 @@ from bot.numbers import parse_int
 from bot.services import mentor_base as svc
 from bot.services import programmes
 from bot.services.questionnaires import Engine
-from handlers.callbacks import Callback
 from storage.uow import Repos
 
 CURATOR = {"roles": {Role.CURATOR}}

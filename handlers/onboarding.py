@@ -7,6 +7,7 @@ from aiogram.filters import CommandObject, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
+from bot.callbacks import AdultCb, ConsentCb
 from bot.clock import Clock
 from bot.config import Settings
 from bot.domain.entities import ParticipantDTO, Role, Status
@@ -14,7 +15,6 @@ from bot.i18n import Translator, pick_language
 from bot.services import onboarding as svc
 from bot.services.questionnaires import Engine
 from handlers import keyboards as kb
-from handlers.callbacks import AdultCb, ConsentCb
 from handlers.menu import refresh_menu
 from handlers.questionnaire import start_intake
 from handlers.states import Onboarding

@@ -23,6 +23,7 @@ from aiogram.types import (
 )
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.callbacks import Callback
 from bot.clock import Clock
 from bot.config import Settings
 from bot.domain.entities import ParticipantDTO, Role
@@ -30,7 +31,6 @@ from bot.filenames import file_name
 from bot.i18n import Translator
 from bot.services import privacy as svc
 from bot.services.questionnaires import Engine
-from handlers.callbacks import Callback
 from handlers.long_text import answer_long
 from storage.conversations import forget_conversations
 from storage.db import truncate_wal

@@ -14,6 +14,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
+from bot.callbacks import Callback
 from bot.clock import Clock
 from bot.config import Settings
 from bot.domain import cohorts
@@ -23,7 +24,6 @@ from bot.domain.programme_templates import ProgrammeTemplate
 from bot.domain.stages import Stage
 from bot.i18n import Translator
 from bot.services import programmes as svc
-from handlers.callbacks import Callback
 from handlers.states import ProgrammeFlow
 from storage.uow import Repos
 

@@ -8,6 +8,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
+from bot.callbacks import Callback
 from bot.clock import Clock
 from bot.config import Settings
 from bot.domain import forms as f
@@ -18,7 +19,6 @@ from bot.services import programmes
 from bot.services import questionnaires as qs
 from bot.services.questionnaires import Engine, Stale
 from bot.text import MESSAGE_LIMIT, clip, units
-from handlers.callbacks import Callback
 from handlers.long_text import answer_long
 from handlers.states import Questionnaire
 from storage.uow import Repos

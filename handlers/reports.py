@@ -19,6 +19,7 @@ from aiogram.types import (
     Message,
 )
 
+from bot.callbacks import Callback
 from bot.clock import Clock
 from bot.domain.entities import ParticipantDTO, ProgrammeDTO, Role
 from bot.domain.forms import Audience
@@ -31,7 +32,6 @@ from bot.i18n import Translator
 from bot.services import charts, completion, programmes
 from bot.services import export as ex
 from bot.services.questionnaires import Engine
-from handlers.callbacks import Callback
 from storage.repositories.reports import ReportRepo
 from storage.uow import Repos
 

@@ -22,6 +22,7 @@ from aiogram.types import (
 )
 from aiohttp import ClientError
 
+from bot.callbacks import Callback
 from bot.clock import Clock
 from bot.config import Settings
 from bot.domain import roadmap as rm
@@ -30,7 +31,6 @@ from bot.filenames import file_name
 from bot.i18n import Translator
 from bot.services import programmes
 from bot.services import roadmap as svc
-from handlers.callbacks import Callback
 from handlers.programmes import for_change, is_archived, refusal
 from storage.uow import Repos
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.callbacks import NudgePairCb, OpenPairCb
 from bot.domain import reminders as rem
 from bot.domain.entities import NewMessage, PairDTO, Role, Status
 from bot.domain.stages import OverdueItem, overdue_digest, overdue_item
 from bot.i18n import Translator
 from bot.services import roadmap
 from bot.services.meetings import PairState, pair_state, reminder_rows
-from handlers.callbacks import NudgePairCb, OpenPairCb
 from storage.uow import Repos
 
 

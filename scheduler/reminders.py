@@ -17,12 +17,12 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.callbacks import MeetingCb
 from bot.clock import Clock
 from bot.domain import reminders as rem
 from bot.domain.entities import MeetingDTO, NewMessage, ParticipantDTO, ReminderDTO, Status
 from bot.i18n import Translator
 from bot.services.meetings import scenario_message
-from handlers.callbacks import MeetingCb
 from storage.uow import Repos, unit_of_work
 
 log = logging.getLogger(__name__)

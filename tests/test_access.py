@@ -8,8 +8,8 @@ import pytest
 from aiogram.filters import Command
 from sqlalchemy import func, select
 
+from bot.callbacks import CURATOR_PREFIXES
 from bot.domain.entities import Role
-from handlers.callbacks import CURATOR_PREFIXES
 from storage.models import Invitation
 from storage.uow import unit_of_work
 from tests.helpers import onboard_curator, onboard_mentee, onboard_mentor, token_in

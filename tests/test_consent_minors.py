@@ -12,9 +12,9 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.storage.base import StorageKey
 from sqlalchemy import select
 
+from bot.callbacks import ConsentCb
 from bot.domain.entities import Role, Status
 from bot.services.tokens import token_hash
-from handlers.callbacks import ConsentCb
 from handlers.states import Onboarding
 from storage.models import AuditEntry
 from storage.uow import unit_of_work

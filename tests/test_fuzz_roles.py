@@ -11,11 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from bot.callbacks import CURATOR_PREFIXES
 from bot.domain.entities import Role
 from bot.services.commands import BY_ROLE, commands_for
 from bot.testing.fake_telegram import FakeTelegram
 from bot.testing.harness import Harness, make_settings
-from handlers.callbacks import CURATOR_PREFIXES
 from storage.models import Invitation, MatchProposal, Pair
 from storage.uow import unit_of_work
 from tests.helpers import onboard_curator, onboard_mentee, token_in

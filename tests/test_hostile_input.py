@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 
 import handlers
 from bot import files
+from bot.callbacks import Callback, _is_int
 from bot.domain.entities import Role
 from bot.domain.forms import QuestionType, load_forms
 from bot.i18n import Translator
@@ -31,7 +32,6 @@ from bot.testing.fake_telegram import FakeError, FakeTelegram
 from bot.testing.harness import Client, Harness, make_settings
 from bot.text import split_text, units
 from handlers import roadmap as roadmap_handlers
-from handlers.callbacks import Callback, _is_int
 from storage.models import FormResponse
 from storage.uow import unit_of_work
 from tests.helpers import onboard_curator, onboard_mentee, onboard_mentor

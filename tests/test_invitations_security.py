@@ -8,9 +8,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from bot.callbacks import CURATOR_PREFIXES, RolesCb
 from bot.domain.entities import Role
 from bot.services.tokens import token_hash
-from handlers.callbacks import CURATOR_PREFIXES, RolesCb
 from storage.models import AuditEntry
 from storage.uow import unit_of_work
 from tests.helpers import invite, onboard_curator, onboard_mentee, onboard_mentor, token_in

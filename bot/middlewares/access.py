@@ -7,13 +7,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import BaseMiddleware
+from aiogram import BaseMiddleware, Router
 from aiogram.dispatcher.flags import get_flag
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
+from bot.callbacks import CURATOR_PREFIXES
 from bot.domain.entities import ParticipantDTO, Role, Status
 from bot.i18n import Translator
-from handlers.callbacks import CURATOR_PREFIXES
 
 log = logging.getLogger("nastavnik.access")
 
@@ -38,17 +38,53 @@ class AccessMiddleware(BaseMiddleware):
             roles = {Role.CURATOR}
         if roles is None or _allowed(data.get("me"), roles):
             return await handler(event, data)
-        t: Translator = data["t"]
-        me = data.get("me")
-        log.warning(
-            "access denied update_id=%s participant=%s need=%s",
-            data.get("event_update").update_id if data.get("event_update") else None,
-            me.id if me else None,
-            ",".join(sorted(roles)),
-        )
-        key = "access.denied" if roles == {Role.CURATOR} else "access.denied_role"
-        if isinstance(event, CallbackQuery):
-            await event.answer(t(key), show_alert=True)
-        elif isinstance(event, Message):
-            await event.answer(t(key))
-        return None
+        return await _refuse(event, data, roles)
+
+
+async def _refuse(event: TelegramObject, data: dict[str, Any], roles: set[Role]) -> None:
+    t: Translator = data["t"]
+    me = data.get("me")
+    log.warning(
+        "access denied update_id=%s participant=%s need=%s",
+        data.get("event_update").update_id if data.get("event_update") else None,
+        me.id if me else None,
+        ",".join(sorted(roles)),
+    )
+    key = "access.denied" if roles == {Role.CURATOR} else "access.denied_role"
+    if isinstance(event, CallbackQuery):
+        await event.answer(t(key), show_alert=True)
+    elif isinstance(event, Message):
+        await event.answer(t(key))
+    return None
+
+
+class RequireRole(BaseMiddleware):
+    """The guard of a router: every handler registered on it (and on its sub-routers) runs only for an active
+    person holding one of `roles`; anyone else is told so and nothing happens. An inner middleware, so it runs
+    after a handler of this router matched: a refused press is answered, not passed to another router."""
+
+    def __init__(self, roles: set[Role]) -> None:
+        self.roles = roles
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        if _allowed(data.get("me"), self.roles):
+            return await handler(event, data)
+        return await _refuse(event, data, self.roles)
+
+
+def only_for(router: Router, *roles: Role) -> Router:
+    """Put `router` behind a role guard: whatever is registered on it is protected, no list to extend."""
+    guard = RequireRole(set(roles))
+    router.message.middleware(guard)
+    router.callback_query.middleware(guard)
+    return router
+
+
+def curators_only(name: str) -> Router:
+    """A router for curator commands and buttons."""
+    return only_for(Router(name=name), Role.CURATOR)
