@@ -1814,7 +1814,7 @@ class Demo:
 
     # -- the curator's part during the year ------------------------------------------------------------------
     async def digest(self) -> None:
-        from bot.callbacks import OpenPairCb
+        from bot.callbacks.dashboard import OpenPairCb
 
         self.say("digest_run")
         await self.h.app.jobs.daily_digest()

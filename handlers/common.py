@@ -7,7 +7,7 @@ from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
-from bot.callbacks import LangCb, WithdrawCb
+from bot.callbacks.people import LangCb, WithdrawCb
 from bot.clock import Clock
 from bot.domain.entities import ParticipantDTO, Role, Status
 from bot.i18n import Translator

@@ -9,8 +9,8 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot import callbacks as cbs
 from bot.callbacks import Callback
+from bot.callbacks import people as cbs
 from bot.clock import Clock
 from bot.config import Settings
 from bot.domain import forms as f

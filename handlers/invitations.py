@@ -8,7 +8,7 @@ from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.callbacks import InviteManyCb, InviteRoleCb, RevokeCb, RolesCb
+from bot.callbacks.people import InviteManyCb, InviteRoleCb, RevokeCb, RolesCb
 from bot.clock import Clock
 from bot.config import Settings
 from bot.domain.entities import ParticipantDTO, Role, Status

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.callbacks import AdultCb, ConsentCb, InviteManyCb, InviteRoleCb, LangCb, RevokeCb, WithdrawCb
+from bot.callbacks.people import AdultCb, ConsentCb, InviteManyCb, InviteRoleCb, LangCb, RevokeCb, WithdrawCb
 from bot.i18n import Translator
 
 

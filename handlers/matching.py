@@ -12,7 +12,8 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.callbacks import Callback, NudgePairCb, OpenPairCb
+from bot.callbacks import Callback
+from bot.callbacks.dashboard import NudgePairCb, OpenPairCb
 from bot.clock import Clock
 from bot.domain import matching as m
 from bot.domain.entities import NewMessage, ParticipantDTO, ProposalDTO, Role

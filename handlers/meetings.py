@@ -12,14 +12,8 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.callbacks import (
-    MeetingCb,
-    MeetingDateCb,
-    MeetingFormatCb,
-    MeetingPairCb,
-    NudgePairCb,
-    OpenPairCb,
-)
+from bot.callbacks.dashboard import NudgePairCb, OpenPairCb
+from bot.callbacks.meetings import MeetingCb, MeetingDateCb, MeetingFormatCb, MeetingPairCb
 from bot.clock import Clock
 from bot.config import Settings
 from bot.domain import meeting_time as mt

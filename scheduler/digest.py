@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.callbacks import NudgePairCb, OpenPairCb
+from bot.callbacks.dashboard import NudgePairCb, OpenPairCb
 from bot.domain import reminders as rem
 from bot.domain.entities import NewMessage, PairDTO, Role, Status
 from bot.domain.stages import OverdueItem, overdue_digest, overdue_item

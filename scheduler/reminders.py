@@ -17,7 +17,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.callbacks import MeetingCb
+from bot.callbacks.meetings import MeetingCb
 from bot.clock import Clock
 from bot.domain import reminders as rem
 from bot.domain.entities import MeetingDTO, NewMessage, ParticipantDTO, ReminderDTO, Status

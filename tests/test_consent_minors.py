@@ -12,7 +12,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.storage.base import StorageKey
 from sqlalchemy import select
 
-from bot.callbacks import ConsentCb
+from bot.callbacks.people import ConsentCb
 from bot.domain.entities import Role, Status
 from bot.services.tokens import token_hash
 from handlers.states import Onboarding

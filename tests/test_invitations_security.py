@@ -8,7 +8,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.callbacks import CURATOR_PREFIXES, RolesCb
+from bot.callbacks import CURATOR_PREFIXES
+from bot.callbacks.people import RolesCb
 from bot.domain.entities import Role
 from bot.services.tokens import token_hash
 from storage.models import AuditEntry

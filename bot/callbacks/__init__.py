@@ -34,45 +34,6 @@ class Callback(CallbackData, prefix="~"):
         return super().unpack(value)
 
 
-class ConsentCb(Callback, prefix="cs"):
-    action: str  # accept | decline
-
-
-class LangCb(Callback, prefix="lg"):
-    lang: str
-
-
-class AdultCb(Callback, prefix="ad"):
-    adult: bool
-
-
-class WithdrawCb(Callback, prefix="wd"):
-    action: str  # ask | confirm | cancel
-    subject_id: int
-
-
-class InviteRoleCb(Callback, prefix="ci"):
-    role: str
-
-
-class RevokeCb(Callback, prefix="cr"):
-    invitation_id: int
-
-
-class InviteManyCb(Callback, prefix="ch"):
-    """A curator link for several people (a curator link is otherwise single-use)."""
-
-    role: str
-
-
-class RolesCb(Callback, prefix="cj"):
-    """A person's roles as the curator sees them: v view | rm remove one (h: the role's row id)."""
-
-    a: str
-    p: int
-    h: int = 0
-
-
 CURATOR_PREFIXES = (
     "ci",
     "cr",
@@ -97,31 +58,3 @@ CURATOR_PREFIXES = (
     "ch",
     "cj",
 )
-
-
-class MeetingCb(Callback, prefix="mt"):
-    a: str  # ok | alt | resch | cancel | yes | no | fb
-    m: int
-
-
-class MeetingPairCb(Callback, prefix="mp"):
-    """Which pair a command is about, for someone in several (e.g. in two programmes)."""
-
-    a: str  # meeting | goals
-    p: int
-
-
-class MeetingDateCb(Callback, prefix="md"):
-    d: str  # ISO date, or "type"
-
-
-class MeetingFormatCb(Callback, prefix="mf"):
-    f: str  # online | offline
-
-
-class NudgePairCb(Callback, prefix="cn"):
-    pair: int
-
-
-class OpenPairCb(Callback, prefix="co"):
-    pair: int
