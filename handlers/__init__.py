@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiogram import Router
 
 from bot.services.questionnaires import Engine
@@ -29,23 +31,30 @@ def feature_routers(engine: Engine, default_language: str = "ru") -> list[Router
 
     hooks: dict = {}
 
+    def build(module: Any, *args: Any) -> list[Router]:
+        # TRANSITION (#15): a converted module exposes routers() (its handlers at module level, curator ones
+        # on a guarded router); the others still build one router in a closure.
+        if hasattr(module, "routers"):
+            return list(module.routers())
+        return [module.router(*args)]
+
     return [
-        errors.router(default_language),
-        common.router(),
-        privacy.router(engine),
-        onboarding.router(),
-        invitations.router(),
-        programmes.router(),
-        dashboard.router(engine),
-        questionnaire.router(engine, hooks),
-        matching.router(engine),
-        meetings.router(engine, hooks),
-        mentor_base.router(engine),
-        reports.router(engine),
-        announce.router(),
-        roadmap.router(),
-        completion.router(engine, hooks),
-        fallback.router(),
+        *build(errors, default_language),
+        *build(common),
+        *build(privacy, engine),
+        *build(onboarding),
+        *build(invitations),
+        *build(programmes),
+        *build(dashboard, engine),
+        *build(questionnaire, engine, hooks),
+        *build(matching, engine),
+        *build(meetings, engine, hooks),
+        *build(mentor_base, engine),
+        *build(reports, engine),
+        *build(announce),
+        *build(roadmap),
+        *build(completion, engine, hooks),
+        *build(fallback),
     ]
 
 
