@@ -47,8 +47,8 @@ import handlers
 from bot.domain import forms as f
 from bot.domain.entities import Role, Status
 from bot.services.onboarding import CONSENT_VERSION
-from bot.testing.fake_telegram import FakeTelegram, SentMessage
-from bot.testing.harness import Client, Harness, make_settings
+from bot.demo.telegram import FakeTelegram, SentMessage
+from bot.demo.harness import Client, Harness, make_settings
 from handlers import announce
 from handlers.questionnaire import FormCb
 from storage.models import Consent, Participant, ParticipantRole

@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.testing import chaos  # noqa: E402
+from tests.support import chaos  # noqa: E402
 
 KILLS = 20
 PEOPLE = 20

@@ -50,8 +50,8 @@ from sqlalchemy import func, insert, select
 from bot.domain import forms as f
 from bot.domain.entities import Role, Status
 from bot.services.onboarding import CONSENT_VERSION
-from bot.testing.fake_telegram import FakeSession, FakeTelegram, SentMessage
-from bot.testing.harness import Client, Harness, make_settings
+from bot.demo.telegram import FakeSession, FakeTelegram, SentMessage
+from bot.demo.harness import Client, Harness, make_settings
 from handlers.questionnaire import FormCb
 from storage.models import AuditEntry, Consent, FormResponse, FsmRecord, Participant, ParticipantRole
 from storage.uow import unit_of_work

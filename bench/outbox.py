@@ -23,8 +23,8 @@ import tempfile
 import time
 
 from bot.domain.entities import NewMessage
-from bot.testing.fake_telegram import FakeTelegram
-from bot.testing.harness import Harness, make_settings
+from bot.demo.telegram import FakeTelegram
+from bot.demo.harness import Harness, make_settings
 from storage.repositories.outbox import FINAL
 from storage.uow import unit_of_work
 

@@ -40,9 +40,9 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEv
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.testing.fake_telegram import FakeTelegram, Limits
-from bot.testing.harness import Harness, make_settings
-from bot.testing.seeding import seed_reminder_burst
+from bot.demo.telegram import FakeTelegram, Limits
+from bot.demo.harness import Harness, make_settings
+from tests.support.seeding import seed_reminder_burst
 from storage.db import create_engine, create_session_factory
 from storage.models import OutboxMessage, Reminder
 from storage.repositories.outbox import FINAL

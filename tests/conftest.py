@@ -4,8 +4,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.testing.fake_telegram import FakeTelegram
-from bot.testing.harness import Harness, make_settings
+from bot.demo.telegram import FakeTelegram
+from bot.demo.harness import Harness, make_settings
 
 CURATOR_ID = 1000
 

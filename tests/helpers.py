@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.testing.harness import Client, Harness
+from bot.demo.harness import Client, Harness
 
 LINK_RE = re.compile(r"https://t\.me/\S+\?start=([A-Za-z0-9_-]+)")
 

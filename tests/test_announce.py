@@ -18,8 +18,8 @@ from bot.domain.entities import Role, Status
 from bot.i18n import Translator
 from bot.services import announce as svc
 from bot.services.onboarding import CONSENT_VERSION
-from bot.testing.fake_telegram import FakeTelegram
-from bot.testing.harness import Client, Harness, make_settings
+from bot.demo.telegram import FakeTelegram
+from bot.demo.harness import Client, Harness, make_settings
 from handlers import announce
 from storage.models import OutboxMessage, Participant
 from storage.uow import unit_of_work

@@ -18,7 +18,7 @@ from bot.middlewares import access
 from bot.services import certificate as cert
 from bot.services import completion as svc
 from bot.services import matching
-from bot.testing.harness import Harness, make_settings
+from bot.demo.harness import Harness, make_settings
 from handlers import completion as completion_handlers
 from handlers import questionnaire as questionnaire_handlers
 from storage.models import CaseStory, FormResponse

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.testing.fake_telegram import FakeTelegram, serve_http
+from bot.demo.telegram import FakeTelegram, serve_http
 from tests.helpers import token_in
 
 pytestmark = pytest.mark.e2e

@@ -23,8 +23,8 @@ from sqlalchemy import event, select
 from sqlalchemy.pool import Pool
 
 from bot.domain.entities import Role
-from bot.testing.fake_telegram import FakeTelegram
-from bot.testing.harness import Client, Harness, make_settings
+from bot.demo.telegram import FakeTelegram
+from bot.demo.harness import Client, Harness, make_settings
 from storage.models import ErasureLedgerEntry, Participant
 from storage.uow import unit_of_work
 from tests.conftest import CURATOR_ID

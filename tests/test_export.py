@@ -20,7 +20,7 @@ from bot.domain.stages import StagePlan
 from bot.i18n import Translator
 from bot.services import export as ex
 from bot.services.onboarding import CONSENT_VERSION
-from bot.testing.harness import Harness, make_settings
+from bot.demo.harness import Harness, make_settings
 from handlers import reports as reports_handlers
 from storage.models import AuditEntry, FormResponse, Meeting, Pair, PairMember, Participant, ParticipantRole
 from storage.repositories.reports import FeedbackRow, MeetingRow, PairRow, PersonRow, ReportRepo

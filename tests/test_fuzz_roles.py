@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from bot.callbacks import CURATOR_PREFIXES
 from bot.domain.entities import Role
 from bot.services.commands import BY_ROLE, commands_for
-from bot.testing.fake_telegram import FakeTelegram
-from bot.testing.harness import Harness, make_settings
+from bot.demo.telegram import FakeTelegram
+from bot.demo.harness import Harness, make_settings
 from storage.models import Invitation, MatchProposal, Pair
 from storage.uow import unit_of_work
 from tests.helpers import onboard_curator, onboard_mentee, token_in

@@ -28,8 +28,8 @@ from bot.domain.entities import Role
 from bot.domain.forms import QuestionType, load_forms
 from bot.i18n import Translator
 from bot.services import dashboard
-from bot.testing.fake_telegram import FakeError, FakeTelegram
-from bot.testing.harness import Client, Harness, make_settings
+from bot.demo.telegram import FakeError, FakeTelegram
+from bot.demo.harness import Client, Harness, make_settings
 from bot.text import split_text, units
 from handlers import roadmap as roadmap_handlers
 from storage.models import FormResponse

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from bot.logging_setup import setup_logging
-from bot.testing.harness import Harness
+from bot.demo.harness import Harness
 from storage.repositories.forms import FormRepo
 from tests.helpers import onboard_curator, onboard_mentee
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from bot.domain.entities import Role
 from bot.services import matching
-from bot.testing.harness import Harness, make_settings
+from bot.demo.harness import Harness, make_settings
 from storage.models import Reminder
 from storage.uow import unit_of_work
 from tests.helpers import onboard_curator

@@ -19,8 +19,8 @@ import pytest
 from bot.domain.entities import Role
 from bot.services import matching
 from bot.services import meetings as msvc
-from bot.testing.fake_telegram import FakeTelegram, serve_http
-from bot.testing.harness import Harness, make_settings
+from bot.demo.telegram import FakeTelegram, serve_http
+from bot.demo.harness import Harness, make_settings
 from storage.uow import unit_of_work
 from tests.test_matching_flow import mentee_answers, mentor_answers, seed
 from tests.test_postgres import pg_url  # noqa: F401 — the fixture

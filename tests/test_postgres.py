@@ -8,8 +8,8 @@ import uuid
 import pytest
 
 from bot.domain.entities import Status
-from bot.testing.fake_telegram import FakeTelegram
-from bot.testing.harness import Harness, make_settings
+from bot.demo.telegram import FakeTelegram
+from bot.demo.harness import Harness, make_settings
 from storage.uow import unit_of_work
 from tests.helpers import onboard_curator, onboard_mentee, onboard_mentor
 

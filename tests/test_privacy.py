@@ -14,8 +14,8 @@ from sqlalchemy import select
 import bot.app
 import handlers
 from bot.domain.entities import NewMessage, Role, Status
-from bot.testing.fake_telegram import FakeTelegram
-from bot.testing.harness import Client, Harness, make_settings
+from bot.demo.telegram import FakeTelegram
+from bot.demo.harness import Client, Harness, make_settings
 from handlers import privacy
 from storage.models import AuditEntry, Base, FormResponse, OutboxMessage, PairMember, Participant
 from storage.uow import unit_of_work

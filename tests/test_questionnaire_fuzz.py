@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from bot.domain.forms import is_valid_value, load_form
-from bot.testing.fake_telegram import FakeTelegram
-from bot.testing.harness import Harness, make_settings
+from bot.demo.telegram import FakeTelegram
+from bot.demo.harness import Harness, make_settings
 from storage.models import FormResponse
 from storage.uow import unit_of_work
 from tests.helpers import onboard_curator, onboard_mentee

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from bot.testing.harness import Harness, make_settings
+from bot.demo.harness import Harness, make_settings
 from tests.helpers import invite, onboard_curator
 
 REDIS_URL = "redis://127.0.0.1:6379/15"

@@ -22,7 +22,7 @@ from bot.domain.roadmap import read_roadmap_file
 from bot.i18n import Translator
 from bot.middlewares import access
 from bot.services import roadmap as svc
-from bot.testing.harness import Client, Harness, make_settings
+from bot.demo.harness import Client, Harness, make_settings
 from handlers import roadmap as roadmap_handlers
 from scheduler import digest as scheduler_digest
 from storage.models import RoadmapItem

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.testing.fake_telegram import FakeTelegram
-from bot.testing.harness import Harness, make_settings
+from bot.demo.telegram import FakeTelegram
+from bot.demo.harness import Harness, make_settings
 from storage.db import create_engine
 from storage.transfer import copy_database
 from storage.uow import unit_of_work

@@ -13,8 +13,8 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.metrics import Metrics
-from bot.testing.fake_telegram import FakeTelegram
-from bot.testing.harness import Harness, make_settings
+from bot.demo.telegram import FakeTelegram
+from bot.demo.harness import Harness, make_settings
 from bot.webhook import WEBHOOK_PATH, make_web_app
 from scheduler.leader import Leadership
 from storage.uow import unit_of_work
@@ -291,7 +291,7 @@ async def test_sigterm_shuts_down_cleanly(tmp_path):
     import asyncio
     import signal
 
-    from bot.testing.fake_telegram import serve_http
+    from bot.demo.telegram import serve_http
     from tests.test_e2e_process import RemoteUser
 
     fake = FakeTelegram()

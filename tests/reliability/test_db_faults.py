@@ -20,8 +20,8 @@ from sqlalchemy import event, select
 
 from bot.domain.entities import NewMessage
 from bot.i18n import Translator
-from bot.testing.fake_telegram import FakeTelegram
-from bot.testing.harness import Client, Harness, make_settings
+from bot.demo.telegram import FakeTelegram
+from bot.demo.harness import Client, Harness, make_settings
 from storage.models import FormResponse, OutboxMessage, Participant
 from storage.uow import unit_of_work
 from tests.helpers import onboard_curator, onboard_mentee

@@ -11,7 +11,7 @@ import asyncio
 
 import pytest
 
-from bot.testing import chaos
+from tests.support import chaos
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 KILLS = 20

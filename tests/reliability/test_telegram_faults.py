@@ -18,8 +18,8 @@ from aiogram.exceptions import TelegramNetworkError
 from sqlalchemy import select
 
 from bot.domain.entities import NewMessage, Status
-from bot.testing.fake_telegram import FakeError, FakeTelegram
-from bot.testing.harness import Harness, make_settings
+from bot.demo.telegram import FakeError, FakeTelegram
+from bot.demo.harness import Harness, make_settings
 from storage.models import Participant
 from storage.uow import unit_of_work
 

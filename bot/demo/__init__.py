@@ -793,7 +793,7 @@ def template_ids() -> list[str]:
 @dataclass
 class Person:
     persona: Persona
-    client: Any  # bot.testing.harness.Client
+    client: Any  # bot.demo.harness.Client
     name: str  # full name, in the demo's language
     short: str  # "Anna Volkova"
     pid: int = 0
@@ -979,8 +979,8 @@ class Demo:
 
     # -- the app ---------------------------------------------------------------------------------------------
     async def start(self) -> None:
-        from bot.testing.fake_telegram import FakeTelegram
-        from bot.testing.harness import Harness, make_settings
+        from bot.demo.telegram import FakeTelegram
+        from bot.demo.harness import Harness, make_settings
 
         demo = self
 
@@ -1990,7 +1990,7 @@ class Demo:
         from sqlalchemy import func, select
 
         from bot.services import programmes
-        from bot.testing.fake_telegram import SEND_METHODS
+        from bot.demo.telegram import SEND_METHODS
         from storage.models import FormResponse, Meeting, ParticipantRole, Reminder
         from storage.uow import unit_of_work
 

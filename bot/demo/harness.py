@@ -12,7 +12,7 @@ from aiogram.types import Update
 from bot.app import App, build_app
 from bot.clock import Clock, utc_now
 from bot.config import Settings
-from bot.testing.fake_telegram import FakeSession, FakeTelegram, SentMessage
+from bot.demo.telegram import FakeSession, FakeTelegram, SentMessage
 
 _UPDATE_IDS = itertools.count(1)
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.domain import forms as f
-from bot.testing.fake_telegram import FakeTelegram, SentMessage
+from bot.demo.telegram import FakeTelegram, SentMessage
 
 FORM_ID = "mentee_needs"
 SUMMARY = "<summary>"
@@ -174,7 +174,7 @@ async def seed(
     consent and fill in their profile, so each stands at the first question of the questionnaire. Then, in
     bulk: `reminders` reminders (one per person, two per pair, each about a meeting an hour away) falling
     due from now over the next `reminder_spread` seconds, and a broadcast of `broadcast` messages."""
-    from bot.testing.harness import Harness, make_settings
+    from bot.demo.harness import Harness, make_settings
 
     h = await Harness.start(make_settings(db_url, curator_ids=str(CURATOR_ID)), fake)
     enforcing, fake.enforce_limits = fake.enforce_limits, False  # seeding is not under test
@@ -216,7 +216,7 @@ def _letters(i: int) -> str:
 
 async def _seed_reminders(h: Any, n: int, spread: float) -> dict[int, str]:
     from bot.domain import reminders as rem
-    from bot.testing.seeding import seed_reminder_burst
+    from tests.support.seeding import seed_reminder_burst
     from storage.uow import unit_of_work
 
     if n <= 0:
@@ -650,7 +650,7 @@ async def run(
     count. The people start answering before the kill number `people_after` (replies go before bulk
     messages, so a later start leaves the first kills to the reminders and the broadcast)."""
     from bot.domain.forms import load_forms
-    from bot.testing.fake_telegram import Limits, serve_http
+    from bot.demo.telegram import Limits, serve_http
 
     rng = random.Random(seed_value)
     fake = FakeTelegram(enforce_limits=True, limits=Limits(), latency=0.01)
