@@ -73,7 +73,3 @@ class Translator:
 
     def has(self, key: str) -> bool:
         return key in self._cat
-
-
-def t_for(lang: str) -> Translator:
-    return Translator(lang)

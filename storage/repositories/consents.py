@@ -88,10 +88,3 @@ class ConsentRepo:
             q = q.where(Consent.participant_id == given_by)
         result = await self.s.execute(q.values(withdrawn_at=now))
         return result.rowcount or 0
-
-    async def refusals_count(self, telegram_hash: str) -> int:
-        """Refusals recorded for the person whose Telegram id has this HMAC."""
-        rows = await self.s.scalars(
-            select(Consent.id).where(Consent.telegram_hash == telegram_hash, Consent.accepted.is_(False))
-        )
-        return len(rows.all())

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.entities import FormResponseDTO
@@ -168,13 +168,3 @@ class FormRepo:
             if current != "submitted":
                 out[pid][form_id] = status
         return out
-
-    async def count_submitted(self, form_id: str) -> int:
-        return (
-            await self.s.scalar(
-                select(func.count(func.distinct(FormResponse.participant_id))).where(
-                    FormResponse.form_id == form_id, FormResponse.status == "submitted"
-                )
-            )
-            or 0
-        )

@@ -144,9 +144,6 @@ class ParticipantRepo:
         await self.s.flush()
         return True
 
-    async def remove_roles(self, participant_id: int) -> None:
-        await self.s.execute(delete(ParticipantRole).where(ParticipantRole.participant_id == participant_id))
-
     async def holdings(self, participant_id: int) -> list[RoleHolding]:
         """Each role the person holds, one per programme, oldest first."""
         rows = await self.s.scalars(
@@ -194,14 +191,6 @@ class ParticipantRepo:
         )
         return list(rows.all())
 
-    async def programmes_of(self, participant_id: int) -> list[int]:
-        rows = await self.s.scalars(
-            select(ParticipantRole.programme_id).where(
-                ParticipantRole.participant_id == participant_id, ParticipantRole.programme_id.is_not(None)
-            )
-        )
-        return sorted({r for r in rows if r is not None})
-
     async def link_parent(self, parent_id: int, child_id: int, now: datetime) -> None:
         exists = await self.s.scalar(
             select(ParentLink.id).where(ParentLink.parent_id == parent_id, ParentLink.child_id == child_id)
@@ -238,10 +227,6 @@ class ParticipantRepo:
             .order_by(Participant.id)
         )
         return [await self._dto(r) for r in rows]
-
-    async def count_by_status(self) -> dict[str, int]:
-        rows = await self.s.execute(select(Participant.status, func.count()).group_by(Participant.status))
-        return {status: n for status, n in rows.all()}
 
     async def mark_unreachable_by_chat(self, chat_id: int, now: datetime) -> None:
         await self.s.execute(

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, func, or_, select, true, update
+from sqlalchemy import ColumnElement, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.entities import ProgrammeDTO, ProgrammeScope
@@ -28,13 +28,6 @@ def in_scope(column: Any, scope: ProgrammeScope | None) -> ColumnElement[bool]:
         return true()
     own = column == scope.programme_id
     return or_(own, column.is_(None)) if scope.unassigned else own
-
-
-def in_scopes(column: Any, scopes: list[ProgrammeScope]) -> ColumnElement[bool]:
-    """Rows of any of these programmes (none when the list is empty)."""
-    if not scopes:
-        return false()
-    return or_(*(in_scope(column, s) for s in scopes))
 
 
 class ProgrammeRepo:
