@@ -1,13 +1,12 @@
 """Mentor base and methodological support: /mentors (candidates → interview → approve/decline), /rest,
-/training, /materials, /material_add, /registry."""
+/training, /materials, /material_add, /registry. Use cases are in bot/services/mentor_base.py."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from aiogram import F, Router
 from aiogram.filters import Command
-from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import (
@@ -17,47 +16,22 @@ from aiogram.types import (
     InlineKeyboardMarkup,
     Message,
 )
+from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import Callback
+from bot.callbacks.mentor_base import AddMatCb, AddMatStep, MatCb, MentorAction, MentorCb, TrainCb
 from bot.clock import Clock
 from bot.config import Settings
 from bot.domain import forms as f
-from bot.domain import materials as mat
-from bot.domain import registries as reg
 from bot.domain.entities import ParticipantDTO, Role
-from bot.filenames import file_name
+from bot.domain.stages import STAGE_ORDER
 from bot.i18n import Translator
-from bot.numbers import parse_int
+from bot.middlewares.access import curators_only, only_for
 from bot.services import mentor_base as svc
-from bot.services import programmes
+from bot.services.mentor_base import MentorStatus
 from bot.services.questionnaires import Engine
 from storage.uow import Repos
 
-CURATOR = {"roles": {Role.CURATOR}}
-MENTOR = {"roles": {Role.MENTOR}}
-ANYONE = {"roles": {Role.MENTEE, Role.MENTOR, Role.PARENT, Role.CURATOR}}
-AUDIENCE_OF = {Role.MENTOR: "mentors", Role.MENTEE: "mentees", Role.PARENT: "parents"}
-STAGES = ("introduction", "trial", "planning", "joint_work", "final")
-
-
-class MentorCb(Callback, prefix="cb"):
-    a: str  # view | iv | ok | no
-    p: int
-
-
-class TrainCb(Callback, prefix="ct"):
-    s: int
-    p: int  # participant id; 0 = done
-
-
-class AddMatCb(Callback, prefix="ck"):
-    a: str  # aud | stage
-    v: str
-
-
-class MatCb(Callback, prefix="mm"):
-    k: str  # builtin.<id> | custom.<id> (":" is the callback separator)
-    read: bool = False
+ANY_STAGE = "-"
 
 
 class Interview(StatesGroup):
@@ -78,414 +52,354 @@ class AddMaterial(StatesGroup):
     content = State()
 
 
-def _b(text: str, cb: CallbackData) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=cb.pack())
-
-
-def _date(text: str) -> datetime | None:
+def _date(text: str) -> date | None:
     for fmt in ("%d.%m.%Y", "%d.%m.%y"):
         try:
-            return datetime.strptime(text.strip(), fmt)
+            return datetime.strptime(text.strip(), fmt).date()
         except ValueError:
             continue
     return None
 
 
-def audiences_of(me: ParticipantDTO) -> set[str]:
-    out = {AUDIENCE_OF[r] for r in me.roles if r in AUDIENCE_OF}
-    if me.is_curator:
-        out |= {"mentors", "mentees", "parents"}
-    return out
+def _words(message: Message) -> str:
+    return " ".join((message.text or "").split())
 
 
-def router(engine: Engine) -> Router:
-    r = Router(name=__name__)
-    builtin = mat.load_materials()
+# ------------------------------------------------------------------------------------------ the mentor base
+def _button(text: str, a: MentorAction, mentor_id: int) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=MentorCb(a=a, p=mentor_id).pack())
 
-    # ------------------------------------------------------------------ the mentor base
-    @r.message(Command("mentors"), flags=CURATOR)
-    async def mentors(message: Message, repos: Repos, t: Translator) -> None:
-        people = [p for p in await repos.participants.with_role(Role.MENTOR) if p.full_name]
-        statuses = await repos.mentor_base.statuses([p.id for p in people])
-        counts: dict[str, int] = {}
-        for s in statuses.values():
-            counts[s] = counts.get(s, 0) + 1
-        lines = [t("mentor_base.header", count=len(people))]
-        lines += [f"• {t(f'mentor_base.status.{s}')}: {n}" for s, n in sorted(counts.items())]
-        rows = []
-        for p in people[:40]:
-            s = statuses[p.id]
-            lines.append(f"{p.full_name} — {t(f'mentor_base.status.{s}')}")
-            if s in ("candidate", "interviewed"):
-                rows.append([_b(t("mentor_base.btn.view", name=p.full_name), MentorCb(a="view", p=p.id))])
-                row = [
-                    _b(t("mentor_base.btn.approve"), MentorCb(a="ok", p=p.id)),
-                    _b(t("mentor_base.btn.decline"), MentorCb(a="no", p=p.id)),
-                ]
-                if s == "candidate":
-                    row.insert(0, _b(t("mentor_base.btn.interview"), MentorCb(a="iv", p=p.id)))
-                rows.append(row)
-        await message.answer("\n".join(lines), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
 
-    @r.callback_query(MentorCb.filter(), flags=CURATOR)
-    async def mentor_action(
-        cb: CallbackQuery,
-        callback_data: MentorCb,
-        state: FSMContext,
-        repos: Repos,
-        t: Translator,
-        me: ParticipantDTO,
-        clock: Clock,
-    ) -> None:
+def _roster_view(base: svc.Roster, t: Translator) -> tuple[str, InlineKeyboardMarkup]:
+    lines = [t("mentor_base.header", count=len(base.people))]
+    lines += [f"• {t(f'mentor_base.status.{s}')}: {n}" for s, n in sorted(base.counts.items())]
+    kb = InlineKeyboardBuilder()
+    for p in base.people[: svc.ROSTER_SHOWN]:
+        status = base.statuses[p.id]
+        lines.append(f"{p.full_name} — {t(f'mentor_base.status.{status}')}")
+        if status not in svc.UNDECIDED:
+            continue
+        kb.row(_button(t("mentor_base.btn.view", name=p.full_name), MentorAction.VIEW, p.id))
+        steps = [(MentorAction.APPROVE, "approve"), (MentorAction.DECLINE, "decline")]
+        if status == MentorStatus.CANDIDATE:
+            steps.insert(0, (MentorAction.INTERVIEW, "interview"))
+        kb.row(*(_button(t(f"mentor_base.btn.{label}"), a, p.id) for a, label in steps))
+    return "\n".join(lines), kb.as_markup()
+
+
+async def mentors(message: Message, repos: Repos, t: Translator) -> None:
+    text, markup = _roster_view(await svc.roster(repos), t)
+    await message.answer(text, reply_markup=markup)
+
+
+async def view_candidate(
+    cb: CallbackQuery, callback_data: MentorCb, repos: Repos, t: Translator, engine: Engine
+) -> None:
+    person = await svc.candidate(repos, callback_data.p)
+    if person is None or not isinstance(cb.message, Message):
+        await cb.answer(t("common.stale"), show_alert=True)
+        return
+    last = await repos.forms.latest_submitted(person.id, "mentor")
+    form = engine.forms.get("mentor")
+    if last is None or form is None:
+        await cb.message.answer(t("mentor_base.no_questionnaire", name=person.full_name))
+    else:
+        lines = [t("questionnaire.answers_of", name=person.full_name)]
+        lines += [f"• {q} — {ans}" for q, ans in f.summarize(form, last.answers, t.lang, t)]
+        await cb.message.answer("\n".join(lines))
+    await cb.answer()
+
+
+async def ask_about_candidate(
+    cb: CallbackQuery, callback_data: MentorCb, state: FSMContext, repos: Repos, t: Translator
+) -> None:
+    """Interview (its date, then a note) or decline (the reason): the next message answers."""
+    person = await svc.candidate(repos, callback_data.p)
+    if person is None or not isinstance(cb.message, Message):
+        await cb.answer(t("common.stale"), show_alert=True)
+        return
+    interview = callback_data.a == MentorAction.INTERVIEW
+    await state.set_state(Interview.date if interview else Decline.reason)
+    await state.set_data({"p": person.id})
+    key = "mentor_base.ask_interview_date" if interview else "mentor_base.ask_decline_reason"
+    await cb.message.answer(t(key, name=person.full_name))
+    await cb.answer()
+
+
+async def approve(
+    cb: CallbackQuery, callback_data: MentorCb, repos: Repos, t: Translator, me: ParticipantDTO, clock: Clock
+) -> None:
+    if not isinstance(cb.message, Message):
+        await cb.answer(t("common.stale"), show_alert=True)
+        return
+    outcome = await svc.approve(repos, callback_data.p, me.id, clock())
+    if outcome == svc.Decided.GONE:
+        await cb.answer(t("common.stale"), show_alert=True)
+    elif outcome == svc.Decided.ALREADY:
+        await cb.answer(t("mentor_base.already"), show_alert=True)
+    else:
         person = await repos.participants.get(callback_data.p)
-        if person is None or not person.has(Role.MENTOR) or not isinstance(cb.message, Message):
-            await cb.answer(t("common.stale"), show_alert=True)
-            return
-        a, now = callback_data.a, clock()
-        if a == "view":
-            last = await repos.forms.latest_submitted(person.id, "mentor")
-            form = engine.forms.get("mentor")
-            if last is None or form is None:
-                await cb.message.answer(t("mentor_base.no_questionnaire", name=person.full_name))
-            else:
-                lines = [t("questionnaire.answers_of", name=person.full_name)]
-                lines += [f"• {q} — {ans}" for q, ans in f.summarize(form, last.answers, t.lang, t)]
-                await cb.message.answer("\n".join(lines))
-        elif a == "iv":
-            await state.set_state(Interview.date)
-            await state.set_data({"p": person.id})
-            await cb.message.answer(t("mentor_base.ask_interview_date", name=person.full_name))
-        elif a == "ok":
-            if await svc.move(repos, person.id, "approved", now, me.id):
-                if person.telegram_id:
-                    await repos.outbox.enqueue(
-                        [
-                            svc.notice(
-                                person, "mentor_base.approved_to_you", now, f"mentor-approved:{person.id}"
-                            )
-                        ],
-                        now,
-                    )
-                await cb.message.answer(t("mentor_base.approved", name=person.full_name))
-            else:
-                await cb.answer(t("mentor_base.already"), show_alert=True)
-                return
-        elif a == "no":
-            await state.set_state(Decline.reason)
-            await state.set_data({"p": person.id})
-            await cb.message.answer(t("mentor_base.ask_decline_reason", name=person.full_name))
+        await cb.message.answer(t("mentor_base.approved", name=person.full_name if person else "—"))
         await cb.answer()
 
-    @r.message(Interview.date, F.text, ~F.text.startswith("/"), flags=CURATOR)
-    async def interview_date(message: Message, state: FSMContext, t: Translator) -> None:
-        when = _date(message.text or "")
-        if when is None:
-            await message.answer(t("mentor_base.bad_date"))
-            return
-        await state.update_data(date=when.date().isoformat())
-        await state.set_state(Interview.note)
-        await message.answer(t("mentor_base.ask_interview_note"))
 
-    @r.message(Interview.note, F.text, ~F.text.startswith("/"), flags=CURATOR)
-    async def interview_note(
-        message: Message, state: FSMContext, repos: Repos, t: Translator, me: ParticipantDTO, clock: Clock
-    ) -> None:
-        note = " ".join((message.text or "").split())
-        if not 2 <= len(note) <= 500:
-            await message.answer(t("mentor_base.bad_note"))
-            return
-        data = await state.get_data()
-        await state.clear()
-        from datetime import date as _d
+async def interview_date(message: Message, state: FSMContext, t: Translator) -> None:
+    when = _date(message.text or "")
+    if when is None:
+        await message.answer(t("mentor_base.bad_date"))
+        return
+    await state.update_data(date=when.isoformat())
+    await state.set_state(Interview.note)
+    await message.answer(t("mentor_base.ask_interview_note"))
 
-        ok = await svc.move(
-            repos,
-            int(data["p"]),
-            "interviewed",
-            clock(),
-            me.id,
-            interview_on=_d.fromisoformat(data["date"]),
-            interview_note=note,
-        )
-        await message.answer(t("mentor_base.interview_saved" if ok else "mentor_base.already"))
 
-    @r.message(Decline.reason, F.text, ~F.text.startswith("/"), flags=CURATOR)
-    async def decline_reason(
-        message: Message, state: FSMContext, repos: Repos, t: Translator, me: ParticipantDTO, clock: Clock
-    ) -> None:
-        reason = " ".join((message.text or "").split())
-        if not 5 <= len(reason) <= 300:
-            await message.answer(t("mentor_base.bad_reason"))
-            return
-        data = await state.get_data()
-        await state.clear()
-        now = clock()
-        person = await repos.participants.get(int(data["p"]))
-        if person is None or not await svc.move(
-            repos, person.id, "declined", now, me.id, decline_reason=reason
-        ):
-            await message.answer(t("mentor_base.already"))
-            return
-        if person.telegram_id:
-            await repos.outbox.enqueue(
-                [
-                    svc.notice(
-                        person,
-                        "mentor_base.declined_to_you",
-                        now,
-                        f"mentor-declined:{person.id}",
-                        reason=reason,
-                    )
-                ],
-                now,
-            )
-        await message.answer(t("mentor_base.declined", name=person.full_name))
+async def interview_note(
+    message: Message, state: FSMContext, repos: Repos, t: Translator, me: ParticipantDTO, clock: Clock
+) -> None:
+    note = _words(message)
+    if not 2 <= len(note) <= 500:
+        await message.answer(t("mentor_base.bad_note"))
+        return
+    data = await state.get_data()
+    await state.clear()
+    on = date.fromisoformat(data["date"])
+    ok = await svc.record_interview(repos, int(data["p"]), on, note, me.id, clock())
+    await message.answer(t("mentor_base.interview_saved" if ok else "mentor_base.already"))
 
-    @r.message(Command("rest"), flags=MENTOR)
-    async def rest(message: Message, repos: Repos, t: Translator, me: ParticipantDTO, clock: Clock) -> None:
-        status = await svc.toggle_rest(repos, me.id, clock())
-        await message.answer(t(f"mentor_base.rest.{status or 'not_approved'}"))
 
-    # ------------------------------------------------------------------ training
-    @r.message(Command("training"), flags=CURATOR)
-    async def training(message: Message, state: FSMContext, t: Translator) -> None:
-        await state.set_state(Training.date)
-        await message.answer(t("mentor_base.ask_training_date"))
+async def decline_reason(
+    message: Message, state: FSMContext, repos: Repos, t: Translator, me: ParticipantDTO, clock: Clock
+) -> None:
+    reason = _words(message)
+    if not 5 <= len(reason) <= 300:
+        await message.answer(t("mentor_base.bad_reason"))
+        return
+    mentor_id = int((await state.get_data())["p"])
+    await state.clear()
+    if await svc.decline(repos, mentor_id, reason, me.id, clock()) != svc.Decided.DONE:
+        await message.answer(t("mentor_base.already"))
+        return
+    person = await repos.participants.get(mentor_id)
+    await message.answer(t("mentor_base.declined", name=person.full_name if person else "—"))
 
-    @r.message(Training.date, F.text, ~F.text.startswith("/"), flags=CURATOR)
-    async def training_date(message: Message, state: FSMContext, t: Translator) -> None:
-        when = _date(message.text or "")
-        if when is None:
-            await message.answer(t("mentor_base.bad_date"))
-            return
-        await state.update_data(date=when.date().isoformat())
-        await state.set_state(Training.topic)
-        await message.answer(t("mentor_base.ask_training_topic"))
 
-    async def _attendance_keyboard(repos: Repos, session_id: int, t: Translator) -> InlineKeyboardMarkup:
-        people = [p for p in await repos.participants.with_role(Role.MENTOR) if p.full_name]
-        statuses = await repos.mentor_base.statuses([p.id for p in people])
-        marked = await repos.mentor_base.attendees(session_id)
-        rows = [
-            [_b(("✅ " if p.id in marked else "▫️ ") + (p.full_name or ""), TrainCb(s=session_id, p=p.id))]
-            for p in people
-            if statuses[p.id] not in ("declined",)
-        ][:40]
-        rows.append([_b(t("forms.button.done"), TrainCb(s=session_id, p=0))])
-        return InlineKeyboardMarkup(inline_keyboard=rows)
+async def rest(message: Message, repos: Repos, t: Translator, me: ParticipantDTO, clock: Clock) -> None:
+    status = await svc.toggle_rest(repos, me.id, clock())
+    await message.answer(t(f"mentor_base.rest.{status or 'not_approved'}"))
 
-    @r.message(Training.topic, F.text, ~F.text.startswith("/"), flags=CURATOR)
-    async def training_topic(
-        message: Message, state: FSMContext, repos: Repos, t: Translator, me: ParticipantDTO, clock: Clock
-    ) -> None:
-        topic = " ".join((message.text or "").split())
-        if not 3 <= len(topic) <= 300:
-            await message.answer(t("mentor_base.bad_topic"))
-            return
-        from datetime import date as _d
 
-        data = await state.get_data()
-        await state.clear()
-        session_id = await repos.mentor_base.add_training(
-            _d.fromisoformat(data["date"]), topic, me.id, clock()
-        )
-        await repos.audit.log(
-            "training.create", clock(), actor_id=me.id, object_type="training", object_id=session_id
-        )
-        await message.answer(
-            t("mentor_base.mark_attendance"), reply_markup=await _attendance_keyboard(repos, session_id, t)
-        )
+# ------------------------------------------------------------------------------------------ training
+async def training(message: Message, state: FSMContext, t: Translator) -> None:
+    await state.set_state(Training.date)
+    await message.answer(t("mentor_base.ask_training_date"))
 
-    @r.callback_query(TrainCb.filter(), flags=CURATOR)
-    async def attendance(cb: CallbackQuery, callback_data: TrainCb, repos: Repos, t: Translator) -> None:
-        if await repos.mentor_base.training(callback_data.s) is None or not isinstance(cb.message, Message):
-            await cb.answer(t("common.stale"), show_alert=True)
-            return
-        if callback_data.p == 0:
-            n = len(await repos.mentor_base.attendees(callback_data.s))
-            await cb.message.edit_text(t("mentor_base.training_saved", count=n))
-            await cb.answer()
-            return
-        person = await repos.participants.get(callback_data.p)
-        if person is None or not person.has(Role.MENTOR):
-            await cb.answer(t("common.stale"), show_alert=True)
-            return
-        await repos.mentor_base.toggle_attendance(callback_data.s, person.id)
-        await cb.message.edit_reply_markup(reply_markup=await _attendance_keyboard(repos, callback_data.s, t))
+
+async def training_date(message: Message, state: FSMContext, t: Translator) -> None:
+    when = _date(message.text or "")
+    if when is None:
+        await message.answer(t("mentor_base.bad_date"))
+        return
+    await state.update_data(date=when.isoformat())
+    await state.set_state(Training.topic)
+    await message.answer(t("mentor_base.ask_training_topic"))
+
+
+def _attendance_keyboard(session_id: int, seen: svc.Attendance, t: Translator) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for p in seen.people:
+        mark = "✅ " if p.id in seen.present else "▫️ "
+        kb.button(text=mark + (p.full_name or ""), callback_data=TrainCb(s=session_id, p=p.id))
+    kb.button(text=t("forms.button.done"), callback_data=TrainCb(s=session_id, p=0))
+    return kb.adjust(1).as_markup()
+
+
+async def training_topic(
+    message: Message, state: FSMContext, repos: Repos, t: Translator, me: ParticipantDTO, clock: Clock
+) -> None:
+    topic = _words(message)
+    if not 3 <= len(topic) <= 300:
+        await message.answer(t("mentor_base.bad_topic"))
+        return
+    data = await state.get_data()
+    await state.clear()
+    session_id = await svc.add_training(repos, date.fromisoformat(data["date"]), topic, me.id, clock())
+    seen = await svc.attendance(repos, session_id)
+    assert seen is not None
+    await message.answer(
+        t("mentor_base.mark_attendance"), reply_markup=_attendance_keyboard(session_id, seen, t)
+    )
+
+
+async def attendance(cb: CallbackQuery, callback_data: TrainCb, repos: Repos, t: Translator) -> None:
+    session_id = callback_data.s
+    if callback_data.p == 0:
+        seen = await svc.attendance(repos, session_id)
+    else:
+        seen = await svc.toggle_attendance(repos, session_id, callback_data.p)
+    if seen is None or not isinstance(cb.message, Message):
+        await cb.answer(t("common.stale"), show_alert=True)
+        return
+    if callback_data.p == 0:
+        await cb.message.edit_text(t("mentor_base.training_saved", count=len(seen.present)))
+    else:
+        await cb.message.edit_reply_markup(reply_markup=_attendance_keyboard(session_id, seen, t))
+    await cb.answer()
+
+
+# ------------------------------------------------------------------------------------------ materials
+async def materials(message: Message, repos: Repos, t: Translator, me: ParticipantDTO) -> None:
+    shelf = await svc.shelf(repos, me)
+    kb = InlineKeyboardBuilder()
+    for m in shelf.custom:  # newest first
+        read = "✔️ " if f"custom:{m.id}" in shelf.read else ""
+        kb.button(text=read + m.title, callback_data=MatCb(k=f"custom.{m.id}"))
+    for b in shelf.builtin:
+        read = "✔️ " if f"builtin:{b.id}" in shelf.read else ""
+        kb.button(text=read + b.title_for(t.lang), callback_data=MatCb(k=f"builtin.{b.id}"))
+    await message.answer(t("mentor_base.materials_header"), reply_markup=kb.adjust(1).as_markup())
+
+
+async def open_material(
+    cb: CallbackQuery, callback_data: MatCb, repos: Repos, t: Translator, me: ParticipantDTO
+) -> None:
+    if not isinstance(cb.message, Message):
         await cb.answer()
-
-    # ------------------------------------------------------------------ materials
-    def _builtin_for(audiences: set[str]) -> list[mat.Material]:
-        out = [m for m in builtin.values() if m.kind == "memo" and m.audience in audiences]
-        if audiences & {"mentors", "mentees"}:
-            out += sorted(
-                (m for m in builtin.values() if m.kind == "scenario"), key=lambda m: STAGES.index(m.stage)
-            )
-        return out
-
-    @r.message(Command("materials"), flags=ANYONE)
-    async def materials(message: Message, repos: Repos, t: Translator, me: ParticipantDTO) -> None:
-        auds = audiences_of(me)
-        custom = await repos.mentor_base.materials_for(auds)
-        reads = await repos.mentor_base.reads(me.id)
-        rows = []
-        for m in custom:  # newest first
-            rows.append(
-                [_b(("✔️ " if f"custom:{m.id}" in reads else "") + m.title, MatCb(k=f"custom.{m.id}"))]
-            )
-        for m in _builtin_for(auds):
-            rows.append(
-                [
-                    _b(
-                        ("✔️ " if f"builtin:{m.id}" in reads else "") + m.title_for(t.lang),
-                        MatCb(k=f"builtin.{m.id}"),
-                    )
-                ]
-            )
-        await message.answer(
-            t("mentor_base.materials_header"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)
+        return
+    kind, _, ident = callback_data.k.partition(".")
+    opened = await svc.open_material(repos, me, kind, ident)
+    if opened is None:
+        await cb.answer(t("common.stale"), show_alert=True)
+        return
+    kb = InlineKeyboardBuilder()
+    kb.button(text=t("mentor_base.btn.read"), callback_data=MatCb(k=callback_data.k, read=True))
+    read_button = kb.as_markup()
+    if opened.builtin is not None:
+        await cb.message.answer(opened.builtin.message(t.lang, opened.part), reply_markup=read_button)
+    elif opened.custom is not None and opened.custom.kind == "document" and opened.custom.file_id:
+        await cb.message.answer_document(
+            opened.custom.file_id, caption=opened.custom.title, reply_markup=read_button
         )
+    elif opened.custom is not None:
+        text = f"{opened.custom.title}\n\n{opened.custom.body or ''}".strip()
+        await cb.message.answer(text, reply_markup=read_button)
+    await cb.answer()
 
-    @r.callback_query(MatCb.filter(), flags=ANYONE)
-    async def open_material(
-        cb: CallbackQuery, callback_data: MatCb, repos: Repos, t: Translator, me: ParticipantDTO, clock: Clock
-    ) -> None:
-        if not isinstance(cb.message, Message):
-            await cb.answer()
-            return
-        auds = audiences_of(me)
-        kind, _, ident = callback_data.k.partition(".")
-        if callback_data.read:
-            await repos.mentor_base.mark_read(f"{kind}:{ident}", me.id, clock())
-            await cb.answer(t("mentor_base.read_thanks"))
-            await cb.message.edit_reply_markup(reply_markup=None)
-            return
-        read_button = InlineKeyboardMarkup(
-            inline_keyboard=[[_b(t("mentor_base.btn.read"), MatCb(k=callback_data.k, read=True))]]
-        )
-        if kind == "builtin" and ident in builtin and builtin[ident] in _builtin_for(auds):
-            m = builtin[ident]
-            part = None
-            if m.kind == "scenario":
-                part = "mentor" if (Role.MENTOR in me.roles or me.is_curator) else "mentee"
-            await cb.message.answer(m.message(t.lang, part), reply_markup=read_button)
-        elif kind == "custom" and (material_id := parse_int(ident)) is not None:
-            m2 = await repos.mentor_base.material(material_id)
-            if m2 is None or m2.audience not in auds:
-                await cb.answer(t("common.stale"), show_alert=True)
-                return
-            if m2.kind == "document" and m2.file_id:
-                await cb.message.answer_document(m2.file_id, caption=m2.title, reply_markup=read_button)
-            else:
-                await cb.message.answer(f"{m2.title}\n\n{m2.body or ''}".strip(), reply_markup=read_button)
-        else:
-            await cb.answer(t("common.stale"), show_alert=True)
-            return
+
+async def mark_read(
+    cb: CallbackQuery, callback_data: MatCb, repos: Repos, t: Translator, me: ParticipantDTO, clock: Clock
+) -> None:
+    if not isinstance(cb.message, Message):
         await cb.answer()
+        return
+    kind, _, ident = callback_data.k.partition(".")
+    await svc.mark_read(repos, me, kind, ident, clock())
+    await cb.answer(t("mentor_base.read_thanks"))
+    await cb.message.edit_reply_markup(reply_markup=None)
 
-    @r.message(Command("material_add"), flags=CURATOR)
-    async def material_add(message: Message, state: FSMContext, t: Translator) -> None:
-        await state.clear()
-        rows = [
-            [_b(t(f"mentor_base.audience.{a}"), AddMatCb(a="aud", v=a))]
-            for a in ("mentors", "mentees", "parents")
-        ]
-        await message.answer(
-            t("mentor_base.ask_audience"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)
-        )
 
-    @r.callback_query(AddMatCb.filter(), flags=CURATOR)
-    async def material_add_step(
-        cb: CallbackQuery, callback_data: AddMatCb, state: FSMContext, t: Translator
-    ) -> None:
-        if not isinstance(cb.message, Message):
-            await cb.answer()
-            return
-        if callback_data.a == "aud" and callback_data.v in ("mentors", "mentees", "parents"):
-            await state.set_data({"audience": callback_data.v})
-            rows = [[_b(t(f"meetings.stage.{s}"), AddMatCb(a="stage", v=s))] for s in STAGES]
-            rows.append([_b(t("mentor_base.any_stage"), AddMatCb(a="stage", v="-"))])
-            await cb.message.edit_text(
-                t("mentor_base.ask_stage"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)
-            )
-        elif (
-            callback_data.a == "stage"
-            and (callback_data.v in STAGES or callback_data.v == "-")
-            and (await state.get_data()).get("audience")
-        ):
-            await state.update_data(stage=None if callback_data.v == "-" else callback_data.v)
-            await state.set_state(AddMaterial.content)
-            await cb.message.edit_text(t("mentor_base.ask_content"))
-        else:
-            await cb.answer(t("common.stale"), show_alert=True)
-            return
-        await cb.answer()
+async def material_add(message: Message, state: FSMContext, t: Translator) -> None:
+    await state.clear()
+    kb = InlineKeyboardBuilder()
+    for a in svc.AUDIENCES:
+        kb.button(text=t(f"mentor_base.audience.{a}"), callback_data=AddMatCb(a=AddMatStep.AUDIENCE, v=a))
+    await message.answer(t("mentor_base.ask_audience"), reply_markup=kb.adjust(1).as_markup())
 
-    @r.message(AddMaterial.content, flags=CURATOR)
-    async def material_content(
-        message: Message, state: FSMContext, repos: Repos, t: Translator, me: ParticipantDTO, clock: Clock
-    ) -> None:
-        data = await state.get_data()
-        if message.document is not None:
-            kind, title = "document", (message.caption or message.document.file_name or "document")[:200]
-            body, file_id = None, message.document.file_id
-        elif message.text and not message.text.startswith("/"):
-            text = message.text.strip()
-            if len(text) < 5 or len(text) > 3500:
-                await message.answer(t("mentor_base.bad_content"))
-                return
-            kind = "link" if text.startswith(("http://", "https://")) and " " not in text else "text"
-            title = text.splitlines()[0][:200]
-            body, file_id = text, None
-        else:
-            await message.answer(t("mentor_base.bad_content"))
-            return
-        await state.clear()
-        now = clock()
-        mid = await repos.mentor_base.add_material(
-            audience=data["audience"],
-            stage=data.get("stage"),
-            kind=kind,
-            title=title,
-            body=body,
-            file_id=file_id,
-            by=me.id,
-            now=now,
-        )
-        await repos.audit.log("material.add", now, actor_id=me.id, object_type="material", object_id=mid)
-        await message.answer(t("mentor_base.material_saved"))
 
-    # ------------------------------------------------------------------ registries
-    @r.message(Command("registry"), flags=CURATOR)
-    async def registry(
-        message: Message, repos: Repos, t: Translator, me: ParticipantDTO, settings: Settings, clock: Clock
-    ) -> None:
-        now = clock()
-        today = now.astimezone(settings.tz).date()
-        programme = await programmes.current(repos, me.id)
-        institution = programme.title if programme else ""
-        mentors_rows, mentee_rows, pair_rows = await svc.registry_rows(repos, engine.forms, t, today)
-        files = [
-            (
-                reg.mentor_registry_xlsx(mentors_rows, institution, today, t),
-                file_name(t, "mentor_registry", "xlsx", day=today),
-            ),
-            (
-                reg.mentee_base_xlsx(mentee_rows, institution, today, t),
-                file_name(t, "mentee_base", "xlsx", day=today),
-            ),
-            (
-                reg.pairs_order_xlsx(pair_rows, institution, today, t),
-                file_name(t, "pairs_order", "xlsx", day=today),
-            ),
-            (
-                reg.pairs_order_docx(pair_rows, institution, today, t),
-                file_name(t, "pairs_order", "docx", day=today),
-            ),
-        ]
-        await repos.audit.log("export.registry", now, actor_id=me.id, files=len(files))
-        await message.answer(t("mentor_base.registry_intro"))
-        for data, name in files:
-            await message.answer_document(BufferedInputFile(data, filename=name))
+async def material_audience(
+    cb: CallbackQuery, callback_data: AddMatCb, state: FSMContext, t: Translator
+) -> None:
+    if not isinstance(cb.message, Message) or callback_data.v not in svc.AUDIENCES:
+        await cb.answer(t("common.stale"), show_alert=True)
+        return
+    await state.set_data({"audience": callback_data.v})
+    kb = InlineKeyboardBuilder()
+    for s in STAGE_ORDER:
+        kb.button(text=t(s.label_key), callback_data=AddMatCb(a=AddMatStep.STAGE, v=s))
+    kb.button(text=t("mentor_base.any_stage"), callback_data=AddMatCb(a=AddMatStep.STAGE, v=ANY_STAGE))
+    await cb.message.edit_text(t("mentor_base.ask_stage"), reply_markup=kb.adjust(1).as_markup())
+    await cb.answer()
 
-    return r
+
+async def material_stage(
+    cb: CallbackQuery, callback_data: AddMatCb, state: FSMContext, t: Translator
+) -> None:
+    stage = callback_data.v
+    known = stage in STAGE_ORDER or stage == ANY_STAGE
+    if not isinstance(cb.message, Message) or not known or not (await state.get_data()).get("audience"):
+        await cb.answer(t("common.stale"), show_alert=True)
+        return
+    await state.update_data(stage=None if stage == ANY_STAGE else stage)
+    await state.set_state(AddMaterial.content)
+    await cb.message.edit_text(t("mentor_base.ask_content"))
+    await cb.answer()
+
+
+async def material_content(
+    message: Message, state: FSMContext, repos: Repos, t: Translator, me: ParticipantDTO, clock: Clock
+) -> None:
+    data = await state.get_data()
+    audience, stage = data["audience"], data.get("stage")
+    material: svc.NewMaterial | None = None
+    if message.document is not None:
+        title = (message.caption or message.document.file_name or "document")[:200]
+        material = svc.NewMaterial(audience, stage, "document", title, file_id=message.document.file_id)
+    elif message.text and not message.text.startswith("/"):
+        material = svc.text_material(audience, stage, message.text)
+    if material is None:
+        await message.answer(t("mentor_base.bad_content"))
+        return
+    await state.clear()
+    await svc.add_material(repos, material, me.id, clock())
+    await message.answer(t("mentor_base.material_saved"))
+
+
+# ------------------------------------------------------------------------------------------ registries
+async def registry(
+    message: Message,
+    repos: Repos,
+    t: Translator,
+    me: ParticipantDTO,
+    settings: Settings,
+    clock: Clock,
+    engine: Engine,
+) -> None:
+    now = clock()
+    files = await svc.registry_files(repos, engine.forms, t, me.id, now, now.astimezone(settings.tz).date())
+    await message.answer(t("mentor_base.registry_intro"))
+    for data, name in files:
+        await message.answer_document(BufferedInputFile(data, filename=name))
+
+
+# ------------------------------------------------------------------------------------------ wiring
+def routers() -> list[Router]:
+    """The curators' mentor base, training, new materials and registries; a mentor's /rest; everyone's
+    /materials. Built fresh per dispatcher."""
+    typed = (F.text, ~F.text.startswith("/"))
+    cur = curators_only(f"{__name__}.curators")
+    cur.message.register(mentors, Command("mentors"))
+    cur.callback_query.register(view_candidate, MentorCb.filter(F.a == MentorAction.VIEW))
+    cur.callback_query.register(
+        ask_about_candidate, MentorCb.filter(F.a.in_({MentorAction.INTERVIEW, MentorAction.DECLINE}))
+    )
+    cur.callback_query.register(approve, MentorCb.filter(F.a == MentorAction.APPROVE))
+    cur.message.register(interview_date, Interview.date, *typed)
+    cur.message.register(interview_note, Interview.note, *typed)
+    cur.message.register(decline_reason, Decline.reason, *typed)
+    cur.message.register(training, Command("training"))
+    cur.message.register(training_date, Training.date, *typed)
+    cur.message.register(training_topic, Training.topic, *typed)
+    cur.callback_query.register(attendance, TrainCb.filter())
+    cur.message.register(material_add, Command("material_add"))
+    cur.callback_query.register(material_audience, AddMatCb.filter(F.a == AddMatStep.AUDIENCE))
+    cur.callback_query.register(material_stage, AddMatCb.filter(F.a == AddMatStep.STAGE))
+    cur.message.register(material_content, AddMaterial.content)
+    cur.message.register(registry, Command("registry"))
+    mentor = only_for(Router(name=f"{__name__}.mentors"), Role.MENTOR)
+    mentor.message.register(rest, Command("rest"))
+    anyone = only_for(
+        Router(name=f"{__name__}.materials"), Role.MENTEE, Role.MENTOR, Role.PARENT, Role.CURATOR
+    )
+    anyone.message.register(materials, Command("materials"))
+    anyone.callback_query.register(open_material, MatCb.filter(~F.read))
+    anyone.callback_query.register(mark_read, MatCb.filter(F.read))
+    return [cur, mentor, anyone]
