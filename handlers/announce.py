@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import Bot, F, Router
@@ -13,21 +14,22 @@ from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramRet
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.callbacks import Callback
+from bot.callbacks.announce import AnnounceAction as A
+from bot.callbacks.announce import AnnounceCb
 from bot.clock import Clock
-from bot.domain.entities import ParticipantDTO, Role
+from bot.domain.entities import ParticipantDTO, ProgrammeDTO
 from bot.i18n import Translator
+from bot.middlewares.access import curators_only
 from bot.numbers import parse_int
 from bot.services import announce as svc
 from handlers.programmes import refusal
-from storage.db import create_session_factory
 from storage.uow import Repos, unit_of_work
 
 log = logging.getLogger("nastavnik.announce")
-CURATOR = {"roles": {Role.CURATOR}}
 PROGRESS_EVERY = 2.0  # seconds between progress edits
 MAX_BUTTONS = 60
 
@@ -41,41 +43,50 @@ class Announce(StatesGroup):
     confirm = State()
 
 
-class AnnounceCb(Callback, prefix="ca"):
-    a: str  # aud (a role audience) | menu (programme/stage/class list, "" = top) | prog | stage | cls | who
-    #         | send (v = batch id) | chg (another audience after a preview) | cancel
-    v: str = ""
-
-
-def _b(text: str, a: str, v: str = "") -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=AnnounceCb(a=a, v=v).pack())
-
-
-def _rows(buttons: list[InlineKeyboardButton], per_row: int) -> list[list[InlineKeyboardButton]]:
-    return [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]
+def _add(kb: InlineKeyboardBuilder, text: str, a: A, v: str = "") -> None:
+    kb.button(text=text, callback_data=AnnounceCb(a=a, v=v))
 
 
 def audience_menu(t: Translator) -> InlineKeyboardMarkup:
-    roles = [_b(t(f"announce.audience_btn.{k}"), "aud", k) for k in svc.ROLE_AUDIENCES]
-    rows = _rows(roles, 2)
-    rows += [[_b(t(f"announce.audience_btn.{k}"), "menu", k)] for k in ("programme", "stage", "class")]
-    rows.append([_b(t("announce.cancel_btn"), "cancel")])
-    return InlineKeyboardMarkup(inline_keyboard=rows)
+    kb = InlineKeyboardBuilder()
+    for k in svc.ROLE_AUDIENCES:
+        _add(kb, t(f"announce.audience_btn.{k}"), A.AUDIENCE, k)
+    for k in ("programme", "stage", "class"):
+        _add(kb, t(f"announce.audience_btn.{k}"), A.MENU, k)
+    _add(kb, t("announce.cancel_btn"), A.CANCEL)
+    kb.adjust(2, 2, 1, 1, 1, 1)
+    return kb.as_markup()
 
 
-def submenu(t: Translator, buttons: list[InlineKeyboardButton], per_row: int = 1) -> InlineKeyboardMarkup:
-    rows = _rows(buttons[:MAX_BUTTONS], per_row)
-    rows.append([_b(t("announce.back"), "menu"), _b(t("announce.cancel_btn"), "cancel")])
-    return InlineKeyboardMarkup(inline_keyboard=rows)
+def submenu(t: Translator, choices: list[tuple[str, A, str]], per_row: int = 1) -> InlineKeyboardMarkup:
+    """A list of choices (text, action, value), at most MAX_BUTTONS, then Back and Cancel."""
+    kb = InlineKeyboardBuilder()
+    for text, a, v in choices[:MAX_BUTTONS]:
+        _add(kb, text, a, v)
+    kb.adjust(per_row)
+    back = InlineKeyboardBuilder()
+    _add(back, t("announce.back"), A.MENU)
+    _add(back, t("announce.cancel_btn"), A.CANCEL)
+    kb.attach(back)
+    return kb.as_markup()
 
 
-async def audience_label(repos: Repos, audience: svc.Audience, t: Translator) -> str:
+def preview_keyboard(t: Translator, p: svc.Preview) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    if p.count:
+        _add(kb, t("announce.send_btn", count=p.count), A.SEND, p.batch_id)
+    _add(kb, t("announce.change_btn"), A.CHANGE)
+    _add(kb, t("announce.cancel_btn"), A.CANCEL)
+    kb.adjust(*([1] if p.count else []), 2)
+    return kb.as_markup()
+
+
+def audience_label(t: Translator, p: svc.Preview) -> str:
+    audience = p.audience
     if audience.kind in svc.ROLE_AUDIENCES:
         return t(f"announce.audience.{audience.kind}")
     if audience.kind == "programme":
-        pid = parse_int(audience.value)
-        programme = await repos.programmes.get(pid) if pid is not None else None
-        return t("announce.audience.programme", name=programme.title if programme else "—")
+        return t("announce.audience.programme", name=p.programme.title if p.programme else "—")
     if audience.kind == "stage":
         return t("announce.audience.stage", name=t(f"meetings.stage.{audience.value}"))
     return t(f"announce.audience.class_{audience.who}", name=audience.value)
@@ -92,11 +103,10 @@ async def show_preview(
     """The announcement as recipients will see it, then whom it goes to and the Send button."""
     data = await state.get_data()
     content = svc.Content.from_dict(data["content"])
-    count = len(await svc.recipients(repos, audience, exclude=me.id))
-    label = await audience_label(repos, audience, t)
-    batch = svc.new_batch_id()  # a fresh preview is a fresh announcement; a repeated Send reuses this id
+    preview = await svc.preview(repos, audience, me.id)
+    label = audience_label(t, preview)
     await state.set_state(Announce.confirm)
-    await state.update_data(audience=audience.to_dict(), batch=batch, label=label)
+    await state.update_data(audience=audience.to_dict(), batch=preview.batch_id, label=label)
     caption = content.text or None
     if content.media == "photo" and content.file_id:
         await message.answer_photo(content.file_id, caption=caption, parse_mode="HTML")
@@ -104,13 +114,9 @@ async def show_preview(
         await message.answer_document(content.file_id, caption=caption, parse_mode="HTML")
     else:
         await message.answer(content.text, parse_mode="HTML")
-    rows = []
-    if count:
-        rows.append([_b(t("announce.send_btn", count=count), "send", batch)])
-    rows.append([_b(t("announce.change_btn"), "chg"), _b(t("announce.cancel_btn"), "cancel")])
-    key = "announce.summary" if count else "announce.nobody"
+    key = "announce.summary" if preview.count else "announce.nobody"
     await message.answer(
-        t(key, audience=label, count=count), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)
+        t(key, audience=label, count=preview.count), reply_markup=preview_keyboard(t, preview)
     )
 
 
@@ -212,174 +218,205 @@ def start_watch(
     return task
 
 
-def router() -> Router:
-    r = Router(name=__name__)
+# ------------------------------------------------------------------------------- handlers
+async def announce(message: Message, state: FSMContext, t: Translator) -> None:
+    await state.set_state(Announce.compose)
+    await state.set_data({})
+    await message.answer(t("announce.compose"))
 
-    @r.message(Command("announce"), flags=CURATOR)
-    async def announce(message: Message, state: FSMContext, t: Translator) -> None:
-        await state.set_state(Announce.compose)
-        await state.set_data({})
-        await message.answer(t("announce.compose"))
 
-    @r.message(Announce.compose, F.media_group_id, flags=CURATOR)
-    async def album(message: Message, state: FSMContext, t: Translator) -> None:
-        # An album arrives as one update per item: refuse it once, not once per photo.
-        data = await state.get_data()
-        if data.get("album") != message.media_group_id:
-            await state.update_data(album=message.media_group_id)
-            await message.answer(t("announce.album"))
+async def album(message: Message, state: FSMContext, t: Translator) -> None:
+    # An album arrives as one update per item: refuse it once, not once per photo.
+    data = await state.get_data()
+    if data.get("album") != message.media_group_id:
+        await state.update_data(album=message.media_group_id)
+        await message.answer(t("announce.album"))
 
-    @r.message(Announce.compose, F.photo | F.document | (F.text & ~F.text.startswith("/")), flags=CURATOR)
-    async def content(message: Message, state: FSMContext, t: Translator) -> None:
-        if message.photo:
-            c = svc.Content(text=message.html_text, media="photo", file_id=message.photo[-1].file_id)
-        elif message.document:
-            c = svc.Content(text=message.html_text, media="document", file_id=message.document.file_id)
-        else:
-            c = svc.Content(text=message.html_text)
-        await state.set_state(Announce.audience)
-        await state.set_data({"content": c.to_dict()})
-        await message.answer(t("announce.choose_audience"), reply_markup=audience_menu(t))
 
-    @r.message(Announce.compose, flags=CURATOR)
-    async def unsupported(message: Message, t: Translator) -> None:
-        await message.answer(t("announce.unsupported"))
+def _content(message: Message) -> svc.Content:
+    if message.photo:
+        return svc.Content(text=message.html_text, media="photo", file_id=message.photo[-1].file_id)
+    if message.document:
+        return svc.Content(text=message.html_text, media="document", file_id=message.document.file_id)
+    return svc.Content(text=message.html_text)
 
-    @r.message(Announce.audience, flags=CURATOR)
-    @r.message(Announce.confirm, flags=CURATOR)
-    async def use_buttons(message: Message, t: Translator) -> None:
-        await message.answer(t("announce.use_buttons"))
 
-    @r.callback_query(AnnounceCb.filter(F.a == "send"), flags=CURATOR)
-    async def send(
-        cb: CallbackQuery,
-        callback_data: AnnounceCb,
-        state: FSMContext,
-        repos: Repos,
-        t: Translator,
-        me: ParticipantDTO,
-        bot: Bot,
-        clock: Clock,
-        after_commit: list,
-        factory: async_sessionmaker[AsyncSession] | None = None,
-        background: set[asyncio.Task[None]] | None = None,
-    ) -> None:
-        batch = callback_data.v
-        if not isinstance(cb.message, Message):
-            await cb.answer(t("common.stale"), show_alert=True)
-            return
-        if await svc.already_sent(repos, batch):
-            await cb.answer(t("announce.already_sent"), show_alert=True)
-            return
-        data = await state.get_data()
-        if data.get("batch") != batch or "content" not in data or "audience" not in data:
-            await cb.answer(t("common.stale"), show_alert=True)
-            return
-        audience = svc.Audience.from_dict(data["audience"])
-        content = svc.Content.from_dict(data["content"])
-        added = await svc.send(repos, audience, content, batch, me, clock())
-        if added is None:
-            await cb.answer(t("announce.already_sent"), show_alert=True)
-            return
-        if added == 0:
-            await cb.answer(t("announce.nobody_now"), show_alert=True)
-            return
-        await state.clear()
-        await cb.answer(t("announce.queued"))
-        await cb.message.edit_reply_markup(reply_markup=None)
-        progress = await cb.message.answer(progress_text(t, svc.Report(added, 0, 0, 0, 0, 0, pending=added)))
-        sessions = factory or create_session_factory(repos.session.bind)  # type: ignore[arg-type]
+async def content(message: Message, state: FSMContext, t: Translator) -> None:
+    await state.set_state(Announce.audience)
+    await state.set_data({"content": _content(message).to_dict()})
+    await message.answer(t("announce.choose_audience"), reply_markup=audience_menu(t))
 
-        async def watch() -> None:
-            # After the commit, so the watcher's first look already sees the queued rows.
-            start_watch(
-                bot,
-                sessions,
-                background,
-                chat_id=progress.chat.id,
-                message_id=progress.message_id,
-                batch_id=batch,
-                lang=t.lang,
-                label=str(data.get("label") or ""),
-            )
 
-        after_commit.append(watch)
+async def unsupported(message: Message, t: Translator) -> None:
+    await message.answer(t("announce.unsupported"))
 
-    @r.callback_query(AnnounceCb.filter(), flags=CURATOR)
-    async def choose(
-        cb: CallbackQuery,
-        callback_data: AnnounceCb,
-        state: FSMContext,
-        repos: Repos,
-        t: Translator,
-        me: ParticipantDTO,
-    ) -> None:
-        d = callback_data
-        data = await state.get_data()
-        if not isinstance(cb.message, Message) or "content" not in data:
-            await cb.answer(t("common.stale"), show_alert=True)
-            return
-        msg = cb.message
-        if d.a == "cancel":
-            await state.clear()
-            await cb.answer()
-            await msg.edit_text(t("announce.cancelled"))
-            return
-        await cb.answer()
-        if d.a == "chg":
-            # Under a preview: the preview stays as it was, a fresh menu goes below it.
-            await state.set_state(Announce.audience)
-            await msg.edit_reply_markup(reply_markup=None)
-            await msg.answer(t("announce.choose_audience"), reply_markup=audience_menu(t))
-            return
-        if d.a == "menu":
-            await state.set_state(Announce.audience)
-            if d.v == "programme":
-                programmes = await repos.programmes.active()
-                buttons = [_b(p.title, "prog", str(p.id)) for p in programmes]
-                await msg.edit_text(t("announce.choose_programme"), reply_markup=submenu(t, buttons))
-            elif d.v == "stage":
-                buttons = [_b(t(f"meetings.stage.{s}"), "stage", s) for s in svc.STAGES]
-                await msg.edit_text(t("announce.choose_stage"), reply_markup=submenu(t, buttons))
-            elif d.v == "class":
-                classes = (await svc.classes(repos))[:MAX_BUTTONS]
-                await state.update_data(classes=classes)
-                if not classes:
-                    await msg.edit_text(t("announce.no_classes"), reply_markup=submenu(t, []))
-                    return
-                buttons = [_b(name, "cls", str(i)) for i, name in enumerate(classes)]
-                await msg.edit_text(t("announce.choose_class"), reply_markup=submenu(t, buttons, 4))
-            else:
-                await msg.edit_text(t("announce.choose_audience"), reply_markup=audience_menu(t))
-            return
-        if d.a == "cls":
-            classes = data.get("classes") or []
-            index = parse_int(d.v)
-            if index is None or index >= len(classes):
-                await msg.edit_text(t("common.stale"))
-                return
-            name = classes[index]
-            await state.update_data(class_name=name)
-            buttons = [_b(t(f"announce.who.{w}"), "who", w) for w in svc.CLASS_WHO]
-            await msg.edit_text(t("announce.choose_who", name=name), reply_markup=submenu(t, buttons))
-            return
-        if d.a == "aud" and d.v in svc.ROLE_AUDIENCES:
-            audience = svc.Audience(kind=d.v)
-        elif d.a == "prog" and (pid := parse_int(d.v)) is not None:
-            programme = await repos.programmes.get(pid)
-            if programme is None or programme.archived:
-                # Its year is closed: an archived programme is read-only, announcements included.
-                await msg.edit_text(refusal(t, programme) if programme else t("common.stale"))
-                return
-            audience = svc.Audience(kind="programme", value=d.v)
-        elif d.a == "stage" and d.v in svc.STAGES:
-            audience = svc.Audience(kind="stage", value=d.v)
-        elif d.a == "who" and d.v in svc.CLASS_WHO and data.get("class_name"):
-            audience = svc.Audience(kind="class", value=str(data["class_name"]), who=d.v)
-        else:
-            await msg.edit_text(t("common.stale"))
-            return
-        await msg.edit_reply_markup(reply_markup=None)
-        await show_preview(msg, state, repos, t, me, audience)
 
-    return r
+async def use_buttons(message: Message, t: Translator) -> None:
+    await message.answer(t("announce.use_buttons"))
+
+
+async def send(
+    cb: CallbackQuery,
+    callback_data: AnnounceCb,
+    state: FSMContext,
+    repos: Repos,
+    t: Translator,
+    me: ParticipantDTO,
+    bot: Bot,
+    clock: Clock,
+    after_commit: list[Callable[[], Awaitable[object]]],
+    factory: async_sessionmaker[AsyncSession],
+    background: set[asyncio.Task[None]] | None = None,
+) -> None:
+    batch = callback_data.v
+    if not isinstance(cb.message, Message):
+        await cb.answer(t("common.stale"), show_alert=True)
+        return
+    if await svc.already_sent(repos, batch):
+        await cb.answer(t("announce.already_sent"), show_alert=True)
+        return
+    data = await state.get_data()
+    if data.get("batch") != batch or "content" not in data or "audience" not in data:
+        await cb.answer(t("common.stale"), show_alert=True)
+        return
+    audience = svc.Audience.from_dict(data["audience"])
+    sent = await svc.send(repos, audience, svc.Content.from_dict(data["content"]), batch, me, clock())
+    if sent.result is svc.SendResult.ALREADY_SENT:
+        await cb.answer(t("announce.already_sent"), show_alert=True)
+        return
+    if sent.result is svc.SendResult.NOBODY:
+        await cb.answer(t("announce.nobody_now"), show_alert=True)
+        return
+    await state.clear()
+    await cb.answer(t("announce.queued"))
+    await cb.message.edit_reply_markup(reply_markup=None)
+    progress = await cb.message.answer(progress_text(t, svc.Report(sent.count, 0, 0, 0, 0, 0, sent.count)))
+    watch = dict(chat_id=progress.chat.id, message_id=progress.message_id, batch_id=batch, lang=t.lang)
+
+    async def after() -> None:
+        # After the commit, so the watcher's first look already sees the queued rows.
+        start_watch(bot, factory, background, **watch, label=str(data.get("label") or ""))
+
+    after_commit.append(after)
+
+
+async def _composed(cb: CallbackQuery, state: FSMContext, t: Translator) -> tuple[Message, dict] | None:
+    """The menu's message and the conversation's data, or None (answered as stale) when there is nothing
+    composed any more (the conversation was cancelled or finished)."""
+    data = await state.get_data()
+    if not isinstance(cb.message, Message) or "content" not in data:
+        await cb.answer(t("common.stale"), show_alert=True)
+        return None
+    await cb.answer()
+    return cb.message, data
+
+
+async def cancel(cb: CallbackQuery, state: FSMContext, t: Translator) -> None:
+    data = await state.get_data()
+    if not isinstance(cb.message, Message) or "content" not in data:
+        await cb.answer(t("common.stale"), show_alert=True)
+        return
+    await state.clear()
+    await cb.answer()
+    await cb.message.edit_text(t("announce.cancelled"))
+
+
+async def change(cb: CallbackQuery, state: FSMContext, t: Translator) -> None:
+    if (found := await _composed(cb, state, t)) is None:
+        return
+    # Under a preview: the preview stays as it was, a fresh menu goes below it.
+    await state.set_state(Announce.audience)
+    await found[0].edit_reply_markup(reply_markup=None)
+    await found[0].answer(t("announce.choose_audience"), reply_markup=audience_menu(t))
+
+
+async def menu(
+    cb: CallbackQuery, callback_data: AnnounceCb, state: FSMContext, repos: Repos, t: Translator
+) -> None:
+    if (found := await _composed(cb, state, t)) is None:
+        return
+    msg = found[0]
+    await state.set_state(Announce.audience)
+    if callback_data.v == "programme":
+        choices = [(p.title, A.PROGRAMME, str(p.id)) for p in await repos.programmes.active()]
+        await msg.edit_text(t("announce.choose_programme"), reply_markup=submenu(t, choices))
+    elif callback_data.v == "stage":
+        choices = [(t(f"meetings.stage.{s}"), A.STAGE, s) for s in svc.STAGES]
+        await msg.edit_text(t("announce.choose_stage"), reply_markup=submenu(t, choices))
+    elif callback_data.v == "class":
+        classes = (await svc.classes(repos))[:MAX_BUTTONS]
+        await state.update_data(classes=classes)
+        if not classes:
+            await msg.edit_text(t("announce.no_classes"), reply_markup=submenu(t, []))
+            return
+        choices = [(name, A.CLASS, str(i)) for i, name in enumerate(classes)]
+        await msg.edit_text(t("announce.choose_class"), reply_markup=submenu(t, choices, 4))
+    else:
+        await msg.edit_text(t("announce.choose_audience"), reply_markup=audience_menu(t))
+
+
+async def one_class(cb: CallbackQuery, callback_data: AnnounceCb, state: FSMContext, t: Translator) -> None:
+    if (found := await _composed(cb, state, t)) is None:
+        return
+    msg, data = found
+    classes = data.get("classes") or []
+    index = parse_int(callback_data.v)
+    if index is None or index >= len(classes):
+        await msg.edit_text(t("common.stale"))
+        return
+    name = classes[index]
+    await state.update_data(class_name=name)
+    choices = [(t(f"announce.who.{w}"), A.WHO, w) for w in svc.CLASS_WHO]
+    await msg.edit_text(t("announce.choose_who", name=name), reply_markup=submenu(t, choices))
+
+
+async def _audience(d: AnnounceCb, data: dict, repos: Repos) -> svc.Audience | ProgrammeDTO | None:
+    if d.a is A.AUDIENCE and d.v in svc.ROLE_AUDIENCES:
+        return svc.Audience(kind=d.v)
+    if d.a is A.PROGRAMME and (pid := parse_int(d.v)) is not None:
+        return await svc.programme_audience(repos, pid)
+    if d.a is A.STAGE and d.v in svc.STAGES:
+        return svc.Audience(kind="stage", value=d.v)
+    if d.a is A.WHO and d.v in svc.CLASS_WHO and data.get("class_name"):
+        return svc.Audience(kind="class", value=str(data["class_name"]), who=d.v)
+    return None
+
+
+async def audience(
+    cb: CallbackQuery,
+    callback_data: AnnounceCb,
+    state: FSMContext,
+    repos: Repos,
+    t: Translator,
+    me: ParticipantDTO,
+) -> None:
+    if (found := await _composed(cb, state, t)) is None:
+        return
+    msg, data = found
+    chosen = await _audience(callback_data, data, repos)
+    if isinstance(chosen, ProgrammeDTO):
+        await msg.edit_text(refusal(t, chosen))
+        return
+    if chosen is None:
+        await msg.edit_text(t("common.stale"))
+        return
+    await msg.edit_reply_markup(reply_markup=None)
+    await show_preview(msg, state, repos, t, me, chosen)
+
+
+def routers() -> list[Router]:
+    """Everything here is the curator's: one guarded router."""
+    r = curators_only(__name__)
+    r.message.register(announce, Command("announce"))
+    r.message.register(album, Announce.compose, F.media_group_id)
+    r.message.register(content, Announce.compose, F.photo | F.document | (F.text & ~F.text.startswith("/")))
+    r.message.register(unsupported, Announce.compose)
+    r.message.register(use_buttons, Announce.audience)
+    r.message.register(use_buttons, Announce.confirm)
+    r.callback_query.register(send, AnnounceCb.filter(F.a == A.SEND))
+    r.callback_query.register(cancel, AnnounceCb.filter(F.a == A.CANCEL))
+    r.callback_query.register(change, AnnounceCb.filter(F.a == A.CHANGE))
+    r.callback_query.register(menu, AnnounceCb.filter(F.a == A.MENU))
+    r.callback_query.register(one_class, AnnounceCb.filter(F.a == A.CLASS))
+    r.callback_query.register(audience, AnnounceCb.filter(F.a.in_({A.AUDIENCE, A.PROGRAMME, A.STAGE, A.WHO})))
+    return [r]

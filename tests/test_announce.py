@@ -7,19 +7,16 @@ import asyncio
 import itertools
 import time
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
 
-import bot.app
-import handlers
+from bot.demo.harness import Client, Harness, make_settings
+from bot.demo.telegram import FakeTelegram
 from bot.domain.entities import Role, Status
 from bot.i18n import Translator
 from bot.services import announce as svc
 from bot.services.onboarding import CONSENT_VERSION
-from bot.demo.telegram import FakeTelegram
-from bot.demo.harness import Client, Harness, make_settings
 from handlers import announce
 from storage.models import OutboxMessage, Participant
 from storage.uow import unit_of_work
@@ -31,19 +28,8 @@ _tg = itertools.count(60_000)
 
 @pytest.fixture
 async def h(db_url: str, fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Harness]:
-    original = handlers.feature_routers
-
-    def with_announce(*args: Any, **kwargs: Any) -> list:
-        routers = original(*args, **kwargs)
-        if not any(r.name == announce.__name__ for r in routers):
-            routers.insert(len(routers) - 1, announce.router())  # before the catch-all
-        return routers
-
-    monkeypatch.setattr(bot.app, "feature_routers", with_announce)
     monkeypatch.setattr(announce, "PROGRESS_EVERY", 0.05)
     harness = await Harness.start(make_settings(db_url, curator_ids=str(CURATOR_ID)), fake)
-    if "factory" not in harness.app.dp.workflow_data:
-        harness.app.dp["factory"] = harness.app.factory
     yield harness
     for task in list(announce.progress_tasks.values()):
         task.cancel()

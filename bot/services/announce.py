@@ -2,7 +2,10 @@
 
 An announcement is one batch in the outbox. Its id is chosen when the curator sees the preview, and every
 row's dedup key is f"{batch_id}:{participant_id}", so confirming twice (or a retry after a crash) enqueues
-nothing new. Audiences leave out people who withdrew consent and people the bot has no chat with."""
+nothing new. Audiences leave out people who withdrew consent and people the bot has no chat with.
+
+The rows go to the outbox as one batch (not through bot.services.notify): the text is the curator's own, not
+a locale key, a photo or document travels by file_id, and the batch id is what the progress report counts."""
 
 from __future__ import annotations
 
@@ -10,9 +13,10 @@ import re
 import secrets
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-from bot.domain.entities import NewMessage, ParticipantDTO, Role
+from bot.domain.entities import NewMessage, ParticipantDTO, ProgrammeDTO, Role
 from bot.domain.stages import STAGE_ORDER
 from storage.repositories.announce import AnnounceRepo
 from storage.uow import Repos
@@ -61,6 +65,28 @@ class Content:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Content:
         return cls(text=str(data.get("text") or ""), media=data.get("media"), file_id=data.get("file_id"))
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What the curator confirms: how many people the audience reaches now, under a fresh batch id."""
+
+    audience: Audience
+    count: int
+    batch_id: str
+    programme: ProgrammeDTO | None = None  # for a programme audience, to name it
+
+
+class SendResult(StrEnum):
+    QUEUED = "queued"
+    ALREADY_SENT = "already_sent"  # this batch was queued before (a second confirm, a concurrent one)
+    NOBODY = "nobody"  # the audience reaches nobody any more
+
+
+@dataclass(frozen=True)
+class Sent:
+    result: SendResult
+    count: int = 0
 
 
 @dataclass(frozen=True)
@@ -154,6 +180,24 @@ async def already_sent(repos: Repos, batch_id: str) -> bool:
     return bool(await repos.outbox.batch_counts(batch_id))
 
 
+async def preview(repos: Repos, audience: Audience, author_id: int) -> Preview:
+    """A fresh preview is a fresh announcement: a new batch id, which a repeated Send then reuses."""
+    count = len(await recipients(repos, audience, exclude=author_id))
+    programme = None
+    if audience.kind == "programme" and audience.value.isdigit():
+        programme = await repos.programmes.get(int(audience.value))
+    return Preview(audience, count, new_batch_id(), programme)
+
+
+async def programme_audience(repos: Repos, programme_id: int) -> Audience | ProgrammeDTO | None:
+    """A programme as an audience; the programme itself when it is archived (its year is closed: read-only,
+    announcements included), None when there is no such programme."""
+    programme = await repos.programmes.get(programme_id)
+    if programme is None or programme.archived:
+        return programme
+    return Audience(kind="programme", value=str(programme_id))
+
+
 async def send(
     repos: Repos,
     audience: Audience,
@@ -161,14 +205,14 @@ async def send(
     batch_id: str,
     author: ParticipantDTO,
     now: datetime,
-) -> int | None:
-    """Queue the announcement; the number of recipients, or None when this batch was queued before."""
+) -> Sent:
+    """Queue the announcement to everyone the audience means now, as one outbox batch, and audit it."""
     if await already_sent(repos, batch_id):
-        return None
+        return Sent(SendResult.ALREADY_SENT)
     people = await recipients(repos, audience, exclude=author.id)
     added = await repos.outbox.enqueue(messages(people, content, batch_id), now)
     if people and not added:
-        return None  # a concurrent confirmation queued it first
+        return Sent(SendResult.ALREADY_SENT)  # a concurrent confirmation queued it first
     await repos.audit.log(
         "announce.send",
         now,
@@ -181,7 +225,7 @@ async def send(
         media=content.media or "",
         recipients=added,
     )
-    return added
+    return Sent(SendResult.QUEUED, added) if added else Sent(SendResult.NOBODY)
 
 
 def report(counts: dict[str, int]) -> Report:
