@@ -26,7 +26,6 @@ from bot.domain.stages import (
     StagePlan,
     StagePlanError,
     can_propose,
-    next_stage,
     overdue_digest,
     overdue_item,
     progress,
@@ -52,8 +51,7 @@ def meeting(
 def test_stage_order_and_labels() -> None:
     assert [s.value for s in STAGE_ORDER] == ["introduction", "trial", "planning", "joint_work", "final"]
     assert Stage.TRIAL.label_key == "meetings.stage.trial"
-    assert next_stage(Stage.JOINT_WORK) is Stage.FINAL
-    assert next_stage(Stage.FINAL) is None
+    assert Stage.JOINT_WORK.index == 3 and STAGE_ORDER[Stage.JOINT_WORK.index + 1] is Stage.FINAL
 
 
 def test_fresh_pair_starts_at_introduction() -> None:
@@ -90,7 +88,7 @@ def test_whole_sequence_from_introduction_to_final() -> None:
     for stage in (Stage.INTRODUCTION, Stage.TRIAL, Stage.PLANNING):
         add_and_check(stage)
         p = progress(plan, PAIR, meetings, PAIRED_ON, today)
-        assert p.current_stage is next_stage(stage)
+        assert p.current_stage is STAGE_ORDER[stage.index + 1]
         assert p.completed == STAGE_ORDER[: stage.index + 1]
         assert p.joint_work_done == 0
         assert can_propose(p) is None

@@ -341,8 +341,3 @@ def misfire_grace_seconds(kind: str) -> int | None:
     limit = valid_until(kind, reference)
     assert limit is not None
     return int((limit - (reference - lead)).total_seconds())
-
-
-def stale_keys(old: Iterable[PlannedReminder], new: Iterable[PlannedReminder]) -> set[str]:
-    """Dedup keys planned for an old schedule that a reschedule no longer wants (to cancel)."""
-    return {r.dedup_key for r in old} - {r.dedup_key for r in new}

@@ -381,11 +381,6 @@ def can_propose(progress: PairProgress, *, allow_parallel: bool = False) -> Refu
     return None
 
 
-def next_stage(stage: Stage) -> Stage | None:
-    index = stage.index + 1
-    return STAGE_ORDER[index] if index < len(STAGE_ORDER) else None
-
-
 @dataclass(frozen=True)
 class OverdueItem:
     pair_id: int
