@@ -1,9 +1,11 @@
 """Reminders: rows in the database, fired exactly once through the outbox.
 
-APScheduler holds one DateTrigger job per pending reminder (stable id, replace_existing), re-armed from the
-database at start; a sweep every minute is the safety net. Firing moves the row pending → sent (or dropped,
-or expired) in the same transaction that enqueues the message, whose dedup key is the reminder's own, so a
-double fire, a restart or two instances can never send it twice."""
+Reminders are grouped per due second: APScheduler holds one DateTrigger job per due second (and misfire
+grace), not one per reminder, with a stable id (replace_existing), re-armed from the database at start; each
+job fires everything then due, in batches of one transaction. A sweep every minute is the safety net.
+Firing moves the row pending → sent (or dropped, or expired) in the same transaction that enqueues the
+message, whose dedup key is the reminder's own, so a double fire, a restart or two instances can never send
+it twice."""
 
 from __future__ import annotations
 
@@ -13,24 +15,30 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from aiogram.utils.keyboard import InlineKeyboardBuilder
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.callbacks.meetings import MeetingCb
+from bot.callbacks.meetings import MeetingAction, MeetingCb
 from bot.clock import Clock
 from bot.domain import reminders as rem
 from bot.domain.entities import MeetingDTO, NewMessage, ParticipantDTO, ReminderDTO, Status
+from bot.domain.stages import OPEN_STATUSES
 from bot.i18n import Translator
-from bot.services.meetings import scenario_message
+from bot.services.meetings import ACTIVE, scenario_message
 from storage.uow import Repos, unit_of_work
 
 log = logging.getLogger(__name__)
 BATCH = 200
 
 
-def _kb(*buttons: tuple[str, str]) -> dict:
-    return {"inline_keyboard": [[{"text": text, "callback_data": data}] for text, data in buttons]}
+def _kb(*buttons: tuple[str, MeetingCb]) -> dict:
+    """Buttons one under another, as the outbox stores a keyboard."""
+    kb = InlineKeyboardBuilder()
+    for text, data in buttons:
+        kb.button(text=text, callback_data=data)
+    return kb.adjust(1).as_markup().model_dump(exclude_none=True)
 
 
 async def compose(
@@ -71,22 +79,22 @@ async def compose(
     elif r.kind == rem.KIND_AFTER_CHECK and meeting is not None:
         key = "meeting.remind.after_check"
         markup = _kb(
-            (t("meeting.btn.held_yes"), MeetingCb(a="yes", m=meeting.id).pack()),
-            (t("meeting.btn.held_no"), MeetingCb(a="no", m=meeting.id).pack()),
+            (t("meeting.btn.held_yes"), MeetingCb(a=MeetingAction.YES, m=meeting.id)),
+            (t("meeting.btn.held_no"), MeetingCb(a=MeetingAction.NO, m=meeting.id)),
         )
     elif r.kind.startswith(rem.FEEDBACK_PREFIX) and meeting is not None:
         key = "meeting.remind.feedback"
-        markup = _kb((t("meeting.btn.feedback"), MeetingCb(a="fb", m=meeting.id).pack()))
+        markup = _kb((t("meeting.btn.feedback"), MeetingCb(a=MeetingAction.FB, m=meeting.id)))
     elif r.kind == rem.KIND_STAGE_DEADLINE and r.pair_id is not None:
         pair = await repos.pairs.get(r.pair_id)
-        if pair is None or pair.status != "active":
+        if pair is None or pair.status != ACTIVE:
             return []
         # The key names the stage the nudge was planned for ("pair:<id>:stage_deadline:<stage>:…").
         planned_for = r.dedup_key.split(":")[3] if r.dedup_key.count(":") >= 3 else pair.stage
         if planned_for != pair.stage:
             return []  # that stage is done: a nudge now would name the wrong stage
         meetings = await repos.meetings.for_pair(pair.id)
-        if any(m.stage == pair.stage and m.status in ("proposed", "confirmed") for m in meetings):
+        if any(m.stage == pair.stage and m.status in OPEN_STATUSES for m in meetings):
             return []  # a meeting was scheduled since: no nudge needed
         key, params = "meeting.remind.stage_deadline", {"stage": t(f"meetings.stage.{pair.stage}")}
     else:
@@ -167,7 +175,7 @@ async def fire_batch(repos: Repos, due: list[ReminderDTO], now: datetime, tz: Zo
             late.append(r.id)
             continue
         # A pair that ended (dissolved, closed) gets no more reminders, whatever was still pending.
-        ended = r.pair_id is not None and pair_status.get(r.pair_id, "active") != "active"
+        ended = r.pair_id is not None and pair_status.get(r.pair_id, ACTIVE) != ACTIVE
         out = [] if ended else await compose(repos, r, tz, people, meetings_by_id)
         if out:
             messages[r.id] = out
