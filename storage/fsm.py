@@ -1,7 +1,8 @@
 """aiogram FSM storage on the bot's own database (aiogram ships none for SQL).
 
-Inside an update it writes through the update's session, so a conversation step and the answer it stored
-commit together or not at all; outside an update it opens its own short transaction."""
+Inside a unit of work that the running task opened (an update's, a job's) it writes through that unit's
+session, so a conversation step and the answer it stored commit together or not at all; elsewhere (including a
+task started from inside an update) it opens its own short transaction."""
 
 from __future__ import annotations
 
@@ -13,8 +14,7 @@ from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, KeyBuilder,
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock, utc_now
-from storage.repositories.fsm import FsmRepo
-from storage.uow import current_session, unit_of_work
+from storage.uow import current_unit, unit_of_work
 
 
 class SqlStorage(BaseStorage):
@@ -30,18 +30,18 @@ class SqlStorage(BaseStorage):
 
     async def _put(self, key: StorageKey, **values: Any) -> None:
         k = self.key_builder.build(key)
-        session = current_session.get()
-        if session is not None:
-            await FsmRepo(session).put(k, self.clock(), **values)
+        unit = current_unit()
+        if unit is not None:
+            await unit.fsm.put(k, self.clock(), **values)
             return
         async with unit_of_work(self.factory) as repos:
             await repos.fsm.put(k, self.clock(), **values)
 
     async def _get(self, key: StorageKey) -> tuple[str | None, dict[str, Any]]:
         k = self.key_builder.build(key)
-        session = current_session.get()
-        if session is not None:
-            return await FsmRepo(session).get(k)
+        unit = current_unit()
+        if unit is not None:
+            return await unit.fsm.get(k)
         async with unit_of_work(self.factory) as repos:
             return await repos.fsm.get(k)
 

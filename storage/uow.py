@@ -1,13 +1,26 @@
-"""One holder of repositories per unit of work. Repositories never commit; whoever opened the session does."""
+"""The unit of work: one session, the repositories on it, one transaction.
+
+Repositories never commit. The transaction ends where the unit was opened:
+
+- ``unit_of_work(factory)`` (scheduler jobs, the outbox sender, command-line tools) commits when its block
+  ends normally and rolls back on any exception.
+- An update's unit (bot/middlewares/db.py) commits the same way at the end of the update, and in addition
+  right before each request the handler makes to Telegram (a message, an edit, a button's answer): what a
+  person is told is already saved. See ``Repos.commit_before_reply``; the request middleware in bot/app.py
+  calls it. A use case therefore needs no commit of its own: everything it wrote before the handler replies is
+  committed by that reply, and what it writes after is committed at the end of the update."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.repositories.announce import AnnounceRepo
 from storage.repositories.audit import AuditRepo
 from storage.repositories.completion import CompletionRepo
 from storage.repositories.consents import ConsentRepo
@@ -23,14 +36,17 @@ from storage.repositories.participants import ParticipantRepo
 from storage.repositories.privacy import PrivacyRepo
 from storage.repositories.programmes import ProgrammeRepo
 from storage.repositories.reports import ReportRepo
-
-# The update's open session, so the FSM storage writes in the same transaction as the handler.
-current_session: ContextVar[AsyncSession | None] = ContextVar("current_session", default=None)
+from storage.repositories.roadmap import RoadmapRepo
+from storage.repositories.updates import UpdateRepo
 
 
 class Repos:
-    def __init__(self, session: AsyncSession) -> None:
+    """Every repository of one unit of work, all on the same session (``session``)."""
+
+    def __init__(self, session: AsyncSession, *, commits_before_reply: bool = False) -> None:
         self.session = session
+        # True for an update's unit: a request to Telegram commits what was written so far.
+        self.commits_before_reply = commits_before_reply
         self.participants = ParticipantRepo(session)
         self.invitations = InvitationRepo(session)
         self.consents = ConsentRepo(session)
@@ -48,18 +64,48 @@ class Repos:
         self.reports = ReportRepo(session)
         self.completion = CompletionRepo(session)
         self.privacy = PrivacyRepo(session)
+        self.roadmap = RoadmapRepo(session)
+        self.announce = AnnounceRepo(session)
+        self.updates = UpdateRepo(session)
+
+    async def commit_before_reply(self) -> None:
+        """The update's rule "what a person is told is saved": commit the transaction so far before a request
+        to Telegram leaves. A kill right after the reply cannot lose an answer the person saw acknowledged,
+        and no database lock is held while Telegram answers. The work continues in a new transaction that
+        commits at the end of the update. Does nothing for a unit that is not an update's."""
+        if self.commits_before_reply and self.session.in_transaction():
+            await self.session.commit()
+
+
+# The unit the running task opened, with that task: the FSM storage (storage/fsm.py) writes in its
+# transaction, and a request to Telegram commits it (bot/middlewares/db.py). A task started from inside a unit
+# (a progress watcher) inherits the variable but is not its owner, so it gets None from current_unit().
+_current: ContextVar[tuple[Repos, asyncio.Task[Any] | None] | None] = ContextVar("current_unit", default=None)
+
+
+def current_unit() -> Repos | None:
+    """The unit of work the running task opened and is inside of, or None."""
+    opened = _current.get()
+    if opened is None:
+        return None
+    repos, owner = opened
+    return repos if owner is asyncio.current_task() else None
 
 
 @asynccontextmanager
-async def unit_of_work(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[Repos]:
-    """Commit on success, roll back on any exception."""
+async def unit_of_work(
+    factory: async_sessionmaker[AsyncSession], *, commits_before_reply: bool = False
+) -> AsyncIterator[Repos]:
+    """Commit on success, roll back on any exception. ``commits_before_reply``: this is an update's unit (see
+    ``Repos.commit_before_reply``)."""
     async with factory() as session:
-        token = current_session.set(session)
+        repos = Repos(session, commits_before_reply=commits_before_reply)
+        token = _current.set((repos, asyncio.current_task()))
         try:
-            yield Repos(session)
+            yield repos
             await session.commit()
         except BaseException:
             await session.rollback()
             raise
         finally:
-            current_session.reset(token)
+            _current.reset(token)

@@ -1,34 +1,32 @@
-"""One unit of work per update: open a session, hand the handler its repositories, commit or roll back."""
+"""One unit of work per update: open a session, hand the handler its repositories, commit or roll back.
+
+When the update's transaction commits:
+- before each request the handler makes to Telegram (a reply, an edit, a button's answer; not the get*
+  methods): ``commit_before_reply`` below, called by the request middleware in bot/app.py. What a person is
+  told is already saved, so a crash right after a reply loses no answer the person saw acknowledged;
+- at the end of the update (or it rolls back if the handler raised; what was committed before a reply stays).
+Then the ``after_commit`` actions run: work that must see committed rows (arming a reminder job that reads
+its row back, forgetting an erased person's conversation). Messages to other people go through the outbox
+table in the same transaction (bot/services/notify.py): sent once, and only if the update's work was saved."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
 from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.uow import unit_of_work
-
-# The update's session and the task handling it: requests to Telegram made by that task commit what the update
-# has written so far before they leave (bot/app.py PacingMiddleware). A task the handler started (a progress
-# watcher) inherits the variable but is not the owner, so it never commits the handler's session.
-update_session: ContextVar[tuple[AsyncSession, asyncio.Task[Any] | None] | None] = ContextVar(
-    "update_session", default=None
-)
+from storage.uow import current_unit, unit_of_work
 
 
 async def commit_before_reply() -> None:
-    """Called before a request to Telegram: commit the update's transaction so far, if this task owns it."""
-    owned = update_session.get()
-    if owned is None:
-        return
-    session, task = owned
-    if task is asyncio.current_task() and session.in_transaction():
-        await session.commit()
+    """Called before a request to Telegram: commit the update's transaction so far, if the running task is
+    the one handling the update (a task it started, such as a progress watcher, never commits its work)."""
+    unit = current_unit()
+    if unit is not None:
+        await unit.commit_before_reply()
 
 
 class UnitOfWorkMiddleware(BaseMiddleware):
@@ -45,14 +43,10 @@ class UnitOfWorkMiddleware(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         after_commit: list[Callable[[], Awaitable[Any]]] = []
-        async with unit_of_work(self.factory) as repos:
+        async with unit_of_work(self.factory, commits_before_reply=True) as repos:
             data["repos"] = repos
             data["after_commit"] = after_commit
-            token = update_session.set((repos.session, asyncio.current_task()))
-            try:
-                result = await handler(event, data)
-            finally:
-                update_session.reset(token)
+            result = await handler(event, data)
         if self.on_commit is not None:
             self.on_commit()
         # Work that must see committed rows (e.g. arming a reminder job that reads its row back).

@@ -20,7 +20,7 @@ from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.types import TelegramObject, Update
 
 from bot.clock import Clock
-from storage.repositories.updates import UpdateRepo
+from storage.uow import Repos
 
 log = logging.getLogger("nastavnik.updates")
 KEEP = timedelta(days=2)  # Telegram gives up on an update after 24 hours
@@ -80,7 +80,8 @@ class HandledOnce(BaseMiddleware):
     ) -> Any:
         if not isinstance(event, Update):
             return await handler(event, data)
-        updates = UpdateRepo(data["repos"].session)
+        repos: Repos = data["repos"]
+        updates = repos.updates
         if await updates.seen(event.update_id):
             log.info("update_id=%s was handled before: skipped", event.update_id)
             return UNHANDLED
