@@ -22,6 +22,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from bot.domain.entities import Status
+from bot.domain.stages import MeetingStatus
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -102,7 +105,7 @@ class Participant(Base):
     username: Mapped[str | None] = mapped_column(String(64))
     full_name: Mapped[str | None] = mapped_column(String(200))
     language: Mapped[str] = mapped_column(String(8), default="ru")
-    status: Mapped[str] = mapped_column(String(32), default="onboarding", index=True)
+    status: Mapped[str] = mapped_column(String(32), default=Status.ONBOARDING.value, index=True)
     is_minor: Mapped[bool | None] = mapped_column(Boolean)
     group_name: Mapped[str | None] = mapped_column(String(100))
     position: Mapped[str | None] = mapped_column(String(200))
@@ -323,9 +326,7 @@ class Meeting(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     pair_id: Mapped[int] = mapped_column(ForeignKey("pairs.id", ondelete="CASCADE"), index=True)
     stage: Mapped[str] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(
-        String(16), default="proposed"
-    )  # proposed|confirmed|held|cancelled|missed
+    status: Mapped[str] = mapped_column(String(16), default=MeetingStatus.PROPOSED.value)  # MeetingStatus
     starts_at: Mapped[datetime] = mapped_column(UtcDateTime())
     ends_at: Mapped[datetime] = mapped_column(UtcDateTime())
     format: Mapped[str] = mapped_column(String(16))  # online | offline

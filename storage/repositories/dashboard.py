@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.entities import ProgrammeScope
+from bot.domain.entities import ProgrammeScope, Role
 from storage.models import Campaign, FormResponse, Invitation, ParentLink, Participant, ParticipantRole
 from storage.repositories.programmes import in_scope
 
@@ -27,20 +27,20 @@ class DashboardRepo:
         )
         counts = {(role, status): n for role, status, n in rows.all()}
         if scope is not None:
-            counts = {k: n for k, n in counts.items() if k[0] != "parent"}
+            counts = {k: n for k, n in counts.items() if k[0] != Role.PARENT}
             parents = await self.s.execute(
                 select(Participant.status, func.count(func.distinct(Participant.id)))
                 .join(ParentLink, ParentLink.parent_id == Participant.id)
                 .where(ParentLink.child_id.in_(self._mentees(scope)))
                 .group_by(Participant.status)
             )
-            counts.update({("parent", status): n for status, n in parents.all()})
+            counts.update({(Role.PARENT.value, status): n for status, n in parents.all()})
         return counts
 
     @staticmethod
     def _mentees(scope: ProgrammeScope) -> Any:
         return select(ParticipantRole.participant_id).where(
-            ParticipantRole.role == "mentee", in_scope(ParticipantRole.programme_id, scope)
+            ParticipantRole.role == Role.MENTEE, in_scope(ParticipantRole.programme_id, scope)
         )
 
     async def unreachable_counts(self, scope: ProgrammeScope | None = None) -> dict[str, int]:

@@ -9,6 +9,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.entities import GoalDTO, MeetingDTO, ReminderDTO
+from bot.domain.stages import MeetingStatus
 from storage.models import DevelopmentGoal, FormResponse, Meeting, Reminder
 
 MEETING_FIELDS = {
@@ -75,7 +76,7 @@ class MeetingRepo:
         row = Meeting(
             pair_id=pair_id,
             stage=stage,
-            status="proposed",
+            status=MeetingStatus.PROPOSED,
             starts_at=starts_at,
             ends_at=ends_at,
             format=fmt,

@@ -9,7 +9,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.entities import NewMessage, OutboxItem
+from bot.domain.entities import NewMessage, OutboxItem, Status
+from bot.domain.stages import MeetingStatus
 from bot.text import split_text
 from storage.models import Meeting, OutboxMessage, Pair, PairMember, Participant
 
@@ -36,7 +37,7 @@ def _stale(now: datetime) -> ColumnElement[bool]:
     meeting_ok = exists(
         select(Meeting.id).where(
             Meeting.id == OutboxMessage.meeting_id,
-            Meeting.status.not_in(("cancelled", "missed")),
+            Meeting.status.not_in((MeetingStatus.CANCELLED, MeetingStatus.MISSED)),
             or_(OutboxMessage.meeting_sequence.is_(None), Meeting.sequence == OutboxMessage.meeting_sequence),
         )
     )
@@ -219,7 +220,7 @@ class OutboxRepo:
                 return set()
         withdrawn = (
             select(Participant.id)
-            .where(Participant.telegram_id == OutboxMessage.chat_id, Participant.status == "withdrawn")
+            .where(Participant.telegram_id == OutboxMessage.chat_id, Participant.status == Status.WITHDRAWN)
             .exists()
         )
         taken = await self.s.scalars(

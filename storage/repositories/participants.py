@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.entities import ParticipantDTO, ProgrammeScope, Role, RoleHolding
+from bot.domain.entities import ParticipantDTO, ProgrammeScope, Role, RoleHolding, Status
 from storage.models import Consent, FsmRecord, ParentLink, Participant, ParticipantRole
 from storage.repositories.programmes import in_scope
 
@@ -238,12 +238,12 @@ class ParticipantRepo:
     async def chat_is_writable(self, chat_id: int) -> bool:
         """False for people who withdrew consent: the bot stops writing to them."""
         status = await self.s.scalar(select(Participant.status).where(Participant.telegram_id == chat_id))
-        return status != "withdrawn"
+        return status != Status.WITHDRAWN
 
     async def due_for_anonymisation(self, now: datetime) -> list[int]:
         rows = await self.s.scalars(
             select(Participant.id).where(
-                Participant.status == "withdrawn",
+                Participant.status == Status.WITHDRAWN,
                 Participant.deletion_due_at <= now,
                 Participant.full_name.is_not(None) | Participant.telegram_id.is_not(None),
             )

@@ -15,6 +15,8 @@ from typing import Any
 from sqlalchemy import JSON, String, Table, Text, cast, delete, false, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.entities import Role
+from bot.domain.stages import MeetingStatus
 from storage.models import (
     AuditEntry,
     Base,
@@ -42,7 +44,7 @@ from storage.models import (
 
 # Outbox rows still to be sent; anything else is final.
 _OPEN = ("pending",)
-_OVER = ("held", "cancelled", "missed")
+_OVER = (MeetingStatus.HELD, MeetingStatus.CANCELLED, MeetingStatus.MISSED)
 REDACTED = "—"
 GOAL_ERASED = "—"
 _SCAN_PAGE = 500
@@ -284,7 +286,7 @@ class PrivacyRepo:
             {
                 "id": pr.id,
                 "programme_id": pr.programme_id,
-                "my_role": "mentor" if pr.mentor_id == pid else "mentee",
+                "my_role": Role.MENTOR if pr.mentor_id == pid else Role.MENTEE,
                 "status": pr.status,
                 "stage": pr.stage,
                 "created_at": pr.created_at,
@@ -339,7 +341,7 @@ class PrivacyRepo:
         out["match_proposals"] = [
             {
                 "id": m.id,
-                "my_role": "mentor" if m.mentor_id == pid else "mentee",
+                "my_role": Role.MENTOR if m.mentor_id == pid else Role.MENTEE,
                 "score": m.score,
                 "reasons": list(m.reasons or []),
                 "status": m.status,

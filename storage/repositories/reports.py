@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.entities import ProgrammeScope
+from bot.domain.entities import ProgrammeScope, Role
 from storage.models import FormResponse, Meeting, Pair, PairMember, ParentLink, Participant, ParticipantRole
 from storage.repositories.programmes import in_scope
 
@@ -147,7 +147,7 @@ class ReportRepo:
             in_scope(ParticipantRole.programme_id, scope)
         )
         mentees = select(ParticipantRole.participant_id).where(
-            ParticipantRole.role == "mentee", in_scope(ParticipantRole.programme_id, scope)
+            ParticipantRole.role == Role.MENTEE, in_scope(ParticipantRole.programme_id, scope)
         )
         parents = select(ParentLink.parent_id).where(ParentLink.child_id.in_(mentees))
         return or_(Participant.id.in_(in_programme), Participant.id.in_(parents))
