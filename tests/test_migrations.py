@@ -1,10 +1,10 @@
-"""Stairway: every migration goes up, down and up again — on SQLite, and on PostgreSQL when it is there."""
+"""Stairway: every migration goes up, down and up again — on SQLite, and on PostgreSQL (skipped where it
+is absent, a failure under CI=true)."""
 
 from __future__ import annotations
 
 import uuid
 
-import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
@@ -62,21 +62,12 @@ async def test_models_match_migrations(tmp_path):
         await engine.dispose()
 
 
-async def test_stairway_postgresql():
-    import asyncpg
-
+async def test_stairway_postgresql(pg_admin):
     schema = f"stairs_{uuid.uuid4().hex[:8]}"
-    try:
-        conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/test", timeout=3)
-    except (OSError, asyncpg.PostgresError) as exc:
-        pytest.skip(f"PostgreSQL not reachable at 127.0.0.1:5432 ({exc.__class__.__name__})")
-    await conn.execute(f"CREATE SCHEMA {schema}")
-    await conn.close()
+    await pg_admin.execute(f"CREATE SCHEMA {schema}")
     engine = create_engine(PG_URL, connect_args={"server_settings": {"search_path": schema}})
     try:
         await _stairway(engine)
     finally:
         await engine.dispose()
-        conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/test")
-        await conn.execute(f"DROP SCHEMA {schema} CASCADE")
-        await conn.close()
+        await pg_admin.execute(f"DROP SCHEMA {schema} CASCADE")

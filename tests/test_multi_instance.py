@@ -1,6 +1,6 @@
 """Two bot instances behind one webhook on the real PostgreSQL and Redis: any instance handles any update,
 exactly one runs the scheduler, and when it is killed (-9) the other takes over with no lost or repeated
-reminder. Skipped where PostgreSQL or Redis is absent."""
+reminder. Skipped where PostgreSQL or Redis is absent, a failure under CI=true."""
 
 from __future__ import annotations
 
@@ -16,31 +16,25 @@ from datetime import timedelta
 import aiohttp
 import pytest
 
+from bot.demo.harness import Harness, make_settings
+from bot.demo.telegram import FakeTelegram, serve_http
 from bot.domain.entities import Role
 from bot.services import matching
 from bot.services import meetings as msvc
-from bot.demo.telegram import FakeTelegram, serve_http
-from bot.demo.harness import Harness, make_settings
 from storage.uow import unit_of_work
 from tests.test_matching_flow import mentee_answers, mentor_answers, seed
-from tests.test_postgres import pg_url  # noqa: F401 — the fixture
 
-REDIS_URL = "redis://127.0.0.1:6379/14"
 SECRET = "multi-instance-secret-0123456789"
 PAIRS = 5
 
 
 @pytest.fixture
-async def redis_ok():
+async def redis_url(redis_db):
+    url = await redis_db(14)
+    yield url
     from redis.asyncio import Redis
 
-    client = Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        await client.ping()
-        await client.flushdb()
-    except Exception as exc:
-        pytest.skip(f"Redis not reachable at {REDIS_URL} ({exc.__class__.__name__})")
-    yield
+    client = Redis.from_url(url)
     await client.flushdb()
     await client.aclose()
 
@@ -86,7 +80,7 @@ async def health(session: aiohttp.ClientSession, port: int) -> dict | None:
         return None
 
 
-async def test_two_instances_one_scheduler_failover_without_loss_or_repeat(pg_url, redis_ok, tmp_path):  # noqa: F811
+async def test_two_instances_one_scheduler_failover_without_loss_or_repeat(pg_url, redis_url, tmp_path):
     fake = FakeTelegram()
     runner, base = await serve_http(fake)
     from storage.db import create_engine
@@ -106,7 +100,7 @@ async def test_two_instances_one_scheduler_failover_without_loss_or_repeat(pg_ur
             BOT_TOKEN=fake.token,
             BOT_API_URL=base,
             DATABASE_URL=pg_url,
-            REDIS_URL=REDIS_URL,
+            REDIS_URL=redis_url,
             WEBHOOK_URL=f"http://127.0.0.1:{port}",
             WEBHOOK_SECRET=SECRET,
             WEBHOOK_PORT=str(port),
