@@ -31,6 +31,7 @@ from storage.uow import Repos, unit_of_work
 
 log = logging.getLogger(__name__)
 BATCH = 200
+_Text = tuple[str, dict, dict | None]  # locale key, its parameters, the keyboard
 
 
 def _kb(*buttons: tuple[str, MeetingCb]) -> dict:
@@ -39,6 +40,44 @@ def _kb(*buttons: tuple[str, MeetingCb]) -> dict:
     for text, data in buttons:
         kb.button(text=text, callback_data=data)
     return kb.adjust(1).as_markup().model_dump(exclude_none=True)
+
+
+def _about_meeting(r: ReminderDTO, t: Translator, meeting: MeetingDTO, tz: ZoneInfo) -> _Text | None:
+    """The text and buttons of a reminder about a meeting (before it, "did it happen?", feedback)."""
+    params = dict(
+        stage=t(f"meetings.stage.{meeting.stage}"),
+        when=meeting.starts_at.astimezone(tz).strftime("%d.%m.%Y %H:%M"),
+        place=meeting.place or "—",
+        fmt=t(f"meeting.format.{meeting.format}"),
+    )
+    if rem.is_before_meeting(r.kind):
+        return "meeting.remind.before_1h" if r.urgent else "meeting.remind.before", params, None
+    if r.kind == rem.KIND_AFTER_CHECK:
+        markup = _kb(
+            (t("meeting.btn.held_yes"), MeetingCb(a=MeetingAction.YES, m=meeting.id)),
+            (t("meeting.btn.held_no"), MeetingCb(a=MeetingAction.NO, m=meeting.id)),
+        )
+        return "meeting.remind.after_check", params, markup
+    if r.kind.startswith(rem.FEEDBACK_PREFIX):
+        markup = _kb((t("meeting.btn.feedback"), MeetingCb(a=MeetingAction.FB, m=meeting.id)))
+        return "meeting.remind.feedback", params, markup
+    return None
+
+
+async def _stage_deadline(repos: Repos, r: ReminderDTO, t: Translator) -> _Text | None:
+    """The nudge before a stage's deadline, unless the pair ended, the stage is done or a meeting of it is
+    scheduled since."""
+    pair = await repos.pairs.get(r.pair_id) if r.pair_id is not None else None
+    if pair is None or pair.status != ACTIVE:
+        return None
+    # The key names the stage the nudge was planned for ("pair:<id>:stage_deadline:<stage>:…").
+    planned_for = r.dedup_key.split(":")[3] if r.dedup_key.count(":") >= 3 else pair.stage
+    if planned_for != pair.stage:
+        return None  # that stage is done: a nudge now would name the wrong stage
+    meetings = await repos.meetings.for_pair(pair.id)
+    if any(m.stage == pair.stage and m.status in OPEN_STATUSES for m in meetings):
+        return None  # a meeting was scheduled since: no nudge needed
+    return "meeting.remind.stage_deadline", {"stage": t(f"meetings.stage.{pair.stage}")}, None
 
 
 async def compose(
@@ -65,40 +104,15 @@ async def compose(
             if meetings_by_id is not None and r.meeting_id in meetings_by_id
             else await repos.meetings.get(r.meeting_id)
         )
-    markup = None
-    params: dict = {}
-    if meeting is not None:
-        params = dict(
-            stage=t(f"meetings.stage.{meeting.stage}"),
-            when=meeting.starts_at.astimezone(tz).strftime("%d.%m.%Y %H:%M"),
-            place=meeting.place or "—",
-            fmt=t(f"meeting.format.{meeting.format}"),
-        )
-    if rem.is_before_meeting(r.kind) and meeting is not None:
-        key = "meeting.remind.before_1h" if r.urgent else "meeting.remind.before"
-    elif r.kind == rem.KIND_AFTER_CHECK and meeting is not None:
-        key = "meeting.remind.after_check"
-        markup = _kb(
-            (t("meeting.btn.held_yes"), MeetingCb(a=MeetingAction.YES, m=meeting.id)),
-            (t("meeting.btn.held_no"), MeetingCb(a=MeetingAction.NO, m=meeting.id)),
-        )
-    elif r.kind.startswith(rem.FEEDBACK_PREFIX) and meeting is not None:
-        key = "meeting.remind.feedback"
-        markup = _kb((t("meeting.btn.feedback"), MeetingCb(a=MeetingAction.FB, m=meeting.id)))
-    elif r.kind == rem.KIND_STAGE_DEADLINE and r.pair_id is not None:
-        pair = await repos.pairs.get(r.pair_id)
-        if pair is None or pair.status != ACTIVE:
-            return []
-        # The key names the stage the nudge was planned for ("pair:<id>:stage_deadline:<stage>:…").
-        planned_for = r.dedup_key.split(":")[3] if r.dedup_key.count(":") >= 3 else pair.stage
-        if planned_for != pair.stage:
-            return []  # that stage is done: a nudge now would name the wrong stage
-        meetings = await repos.meetings.for_pair(pair.id)
-        if any(m.stage == pair.stage and m.status in OPEN_STATUSES for m in meetings):
-            return []  # a meeting was scheduled since: no nudge needed
-        key, params = "meeting.remind.stage_deadline", {"stage": t(f"meetings.stage.{pair.stage}")}
+    if meeting is not None and r.kind != rem.KIND_STAGE_DEADLINE:
+        found = _about_meeting(r, t, meeting, tz)
+    elif r.kind == rem.KIND_STAGE_DEADLINE:
+        found = await _stage_deadline(repos, r, t)
     else:
+        found = None
+    if found is None:
         return []
+    key, params, markup = found
     out = [
         NewMessage(
             chat_id=person.telegram_id,
