@@ -1,9 +1,10 @@
 """When to remind a pair about a meeting, and whether a late reminder is still worth sending.
 
-Pure domain code: the caller passes ``now`` and the recipient's time zone and turns each
-``PlannedReminder`` into a scheduled job / outbox message, using ``dedup_key`` so planning the
-same meeting twice is a no-op. Keys embed the meeting start, so a rescheduled meeting gets
-fresh keys and the stale jobs can be told apart (and cancelled) by key.
+Pure domain code: the caller passes ``now`` and the recipient's time zone and stores each
+``PlannedReminder`` as a reminder row per recipient (bot.services.meetings), which scheduler/reminders.py
+fires through the outbox (one APScheduler job per due second). ``dedup_key`` makes planning the same
+meeting twice a no-op; keys embed the meeting start, so a rescheduled meeting gets fresh keys (its old
+rows are cancelled by meeting).
 """
 
 from __future__ import annotations
