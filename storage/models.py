@@ -1,4 +1,5 @@
-"""Typed SQLAlchemy models. Only storage/ imports this module."""
+"""Typed SQLAlchemy models. In the product only storage/ imports this module (tests and benchmarks use it
+to set up and inspect rows)."""
 
 from __future__ import annotations
 
