@@ -13,14 +13,14 @@ import openpyxl
 import pytest
 from sqlalchemy import insert, select
 
-import bot.app
+from bot.demo.harness import Harness, make_settings
 from bot.domain.entities import Role, Status
 from bot.domain.kpi import Light
 from bot.domain.stages import StagePlan
 from bot.i18n import Translator
 from bot.services import export as ex
+from bot.services import reports as reports_svc
 from bot.services.onboarding import CONSENT_VERSION
-from bot.demo.harness import Harness, make_settings
 from handlers import reports as reports_handlers
 from storage.models import AuditEntry, FormResponse, Meeting, Pair, PairMember, Participant, ParticipantRole
 from storage.repositories.reports import FeedbackRow, MeetingRow, PairRow, PersonRow, ReportRepo
@@ -112,7 +112,7 @@ async def programme(h: Harness) -> dict[str, int]:
 
 async def export_data(h: Harness, t: Translator) -> ex.ExportData:
     async with unit_of_work(h.app.factory) as repos:
-        return await reports_handlers.collect(repos, ReportRepo(repos.session), h.app.dp["engine"], t, NOW)
+        return await reports_svc.collect(repos, ReportRepo(repos.session), h.app.dp["engine"], t, NOW)
 
 
 def rows(ws) -> list[tuple]:
@@ -468,19 +468,8 @@ async def test_ten_thousand_participants_export(h):
 
 # ------------------------------------------------------------------------------------------------ in chat
 @pytest.fixture
-async def hr(db_url, fake, monkeypatch):
-    """The real dispatcher with the reports router, wired the way handlers/__init__.py will wire it."""
-    original = bot.app.feature_routers
-
-    def with_reports(engine, default_language="ru"):
-        routers = original(engine, default_language)
-        if any(r.name == reports_handlers.__name__ for r in routers):
-            return routers
-        return [*routers[:-1], reports_handlers.router(engine), routers[-1]]
-
-    monkeypatch.setattr(bot.app, "feature_routers", with_reports)
-    if "reports" not in Repos.__init__.__code__.co_names:  # until storage/uow.py holds ReportRepo
-        monkeypatch.setattr(Repos, "reports", property(lambda self: ReportRepo(self.session)), raising=False)
+async def hr(db_url, fake):
+    """The real dispatcher, wired as in production."""
     harness = await Harness.start(make_settings(db_url, curator_ids="1000"), fake)
     yield harness
     await harness.close()

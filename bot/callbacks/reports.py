@@ -1,0 +1,16 @@
+"""Callback data: the curator's /export."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from bot.callbacks import Callback
+
+
+class ExportFormat(StrEnum):
+    XLSX = "xlsx"
+    CSV = "csv"
+
+
+class ExportCb(Callback, prefix="ce"):
+    f: ExportFormat

@@ -1,0 +1,162 @@
+"""The curator's /export and /report as use cases: gather the programme's rows (a handful of queries, KPIs
+computed), build the file or the charts (pure, in a worker thread: bot/services/export.py and charts.py), and
+record that an export left the bot."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.callbacks.reports import ExportFormat
+from bot.domain.entities import ProgrammeDTO
+from bot.domain.forms import Audience, Form
+from bot.domain.kpi import KpiReport
+from bot.domain.programme_templates import calendar_label_key, load_templates
+from bot.domain.roadmap import RoadmapRow
+from bot.domain.stages import StagePlan, StagePlanError
+from bot.i18n import Translator
+from bot.services import charts, completion, programmes
+from bot.services import export as ex
+from bot.services.questionnaires import Engine
+from storage.repositories.reports import ReportRepo
+from storage.uow import Repos
+
+DEFAULT_TZ = "Europe/Moscow"
+EXTENSIONS = {ExportFormat.XLSX: "xlsx", ExportFormat.CSV: "zip"}
+
+
+def _programme_context(
+    programme: ProgrammeDTO | None, t: Translator
+) -> tuple[str, dict, StagePlan, list[RoadmapRow]]:
+    """Time zone, KPI targets, stage plan and roadmap items of the programme (its template's, if any)."""
+    tz = programme.timezone if programme else DEFAULT_TZ
+    template = load_templates().get(programme.template) if programme and programme.template else None
+    try:
+        plan = StagePlan.from_mapping((programme.settings if programme else {}).get("stage_plan"))
+    except StagePlanError:
+        plan = StagePlan()
+    # The export's roadmap sheet shows the template's calendar (the items kept in chat are on /roadmap).
+    roadmap = [
+        RoadmapRow(activity=t(calendar_label_key(event)), responsible=None, deadline=deadline, result=None)
+        for event, deadline in (template.calendar.items() if template else ())
+    ]
+    # The programme's own targets (filled from its template when it was created), else the template's.
+    stored = (programme.settings if programme else {}).get("kpi_targets")
+    if isinstance(stored, dict):
+        targets: dict = {
+            code: {int(y): float(v) for y, v in by_year.items()} for code, by_year in stored.items()
+        }
+    else:
+        targets = dict(template.kpi_targets) if template else {}
+    return tz, targets, plan, roadmap
+
+
+async def collect(
+    repos: Repos,
+    reports: ReportRepo,
+    engine: Engine,
+    t: Translator,
+    now: datetime,
+    *,
+    answers: bool = True,
+    programme: ProgrammeDTO | None = None,
+) -> ex.ExportData:
+    """Everything the export and the charts need, in a handful of queries, with the KPIs computed: of one
+    programme (an archived one too), or without one, of everyone (the first active programme's settings)."""
+    scope = await repos.programmes.scope(programme.id) if programme is not None else None
+    if programme is None:
+        active = await repos.programmes.active()
+        programme = active[0] if active else None
+    tz, targets, plan, roadmap = _programme_context(programme, t)
+    intake = [f.id for f in engine.forms.values() if f.audience in (Audience.MENTEE, Audience.MENTOR)]
+    people = await reports.people(scope)
+    pairs = await reports.pairs(scope)
+    meetings = await reports.meetings()
+    feedback = await reports.feedback(ex.SCORE_KEYS)
+    answer_rows = await reports.answers(intake) if answers else []
+    if scope is not None:
+        # Meetings of the programme's pairs; feedback on them, and surveys by its people.
+        pair_ids = {p.id for p in pairs}
+        meetings = [m for m in meetings if m.pair_id in pair_ids]
+        meeting_ids = {m.id for m in meetings}
+        person_ids = {p.id for p in people}
+        feedback = [
+            f
+            for f in feedback
+            if f.meeting_id in meeting_ids or (f.meeting_id is None and f.participant_id in person_ids)
+        ]
+        answer_rows = [a for a in answer_rows if a.participant_id in person_ids]
+    kpis: list[KpiReport] = ex.kpi_reports(
+        people,
+        pairs,
+        meetings,
+        feedback,
+        targets=targets,
+        plan=plan,
+        timezone=tz,
+        today=now.astimezone(ZoneInfo(tz)).date(),
+        programme_id=str(programme.id) if programme else "",
+    )
+    return ex.ExportData(
+        people=people,
+        answers=answer_rows,
+        pairs=pairs,
+        meetings=meetings,
+        feedback=feedback,
+        forms=engine.forms,
+        intake_forms=intake,
+        kpis=kpis,
+        roadmap=roadmap,
+        timezone=tz,
+        cases=await completion.published_cases(repos),
+    )
+
+
+async def curator_data(
+    repos: Repos, engine: Engine, t: Translator, now: datetime, curator_id: int, *, answers: bool = True
+) -> ex.ExportData:
+    """The rows of the programme the curator works on; an archived one exports as it ended."""
+    programme = await programmes.current(repos, curator_id)
+    return await collect(repos, repos.reports, engine, t, now, answers=answers, programme=programme)
+
+
+def build_file(data: ex.ExportData, fmt: ExportFormat, t: Translator, progress: ex.Progress) -> bytes:
+    """The export file (CPU work: run it in a worker thread)."""
+    build = ex.build_workbook if fmt is ExportFormat.XLSX else ex.build_csv
+    return build(data, t, progress)
+
+
+async def record_export(
+    repos: Repos, now: datetime, curator_id: int, fmt: ExportFormat, data: ex.ExportData, size: int
+) -> None:
+    """The audit line of an export that left the bot (counts only, no personal data)."""
+    await repos.audit.log(
+        "export",
+        now,
+        actor_id=curator_id,
+        format=fmt.value,
+        participants=len(data.people),
+        pairs=len(data.pairs),
+        bytes=size,
+    )
+
+
+def chart_images(data: ex.ExportData, t: Translator) -> list[tuple[str, bytes]]:
+    """The /report charts as PNGs: stage funnel, satisfaction, KPIs (CPU work: run it in a worker thread)."""
+    # The final survey is the programme's verdict; before anyone has taken it, the intermediate one is news.
+    survey = "final"
+    mentees, mentors = ex.survey_scores(data.feedback, data.pairs, survey)
+    if not mentees and not mentors:
+        interim = ex.survey_scores(data.feedback, data.pairs, "intermediate")
+        if any(interim):
+            survey, (mentees, mentors) = "intermediate", interim
+    forms: Mapping[str, Form] = data.forms
+    form = forms.get(survey)
+    scale = form.question("satisfaction").scale if form and "satisfaction" in form.keys else None
+    low, high = (scale.min, scale.max) if scale else (1, 10)
+    return [
+        ("funnel", charts.funnel_chart(ex.stage_funnel(data.pairs), t)),
+        ("satisfaction", charts.satisfaction_chart(mentees, mentors, t, survey=survey, low=low, high=high)),
+        ("kpi", charts.kpi_chart(data.kpis[-6:], t)),
+    ]
