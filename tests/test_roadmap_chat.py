@@ -14,15 +14,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-import handlers
 import scheduler
-from bot import app as app_module
+from bot.demo.harness import Client, Harness, make_settings
 from bot.domain.entities import Role
 from bot.domain.roadmap import read_roadmap_file
 from bot.i18n import Translator
-from bot.middlewares import access
 from bot.services import roadmap as svc
-from bot.demo.harness import Client, Harness, make_settings
 from handlers import roadmap as roadmap_handlers
 from scheduler import digest as scheduler_digest
 from storage.models import RoadmapItem
@@ -36,25 +33,6 @@ FIXTURES = Path(__file__).parent / "fixtures" / "roadmaps"
 MSK = ZoneInfo("Europe/Moscow")
 SEED_002_ITEMS = 23
 _msg_ids = itertools.count(7_000_000)
-
-
-@pytest.fixture(autouse=True)
-def wired(monkeypatch):
-    """The roadmap router before the catch-all, and its callback prefixes curator-only, until both are wired
-    in handlers/__init__.py and handlers/callbacks.py."""
-    original = handlers.feature_routers
-
-    def routers(engine, default_language="ru"):
-        out = original(engine, default_language)
-        if not any(r.name == roadmap_handlers.__name__ for r in out):
-            out.insert(len(out) - 1, roadmap_handlers.router())
-        return out
-
-    monkeypatch.setattr(handlers, "feature_routers", routers)
-    monkeypatch.setattr(app_module, "feature_routers", routers, raising=False)
-    monkeypatch.setattr(
-        access, "CURATOR_PREFIXES", tuple(dict.fromkeys((*access.CURATOR_PREFIXES, "cq", "cw")))
-    )
 
 
 @pytest.fixture

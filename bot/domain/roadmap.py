@@ -86,6 +86,11 @@ class DeadlineKind(StrEnum):
     OPEN = "open"
 
 
+class ItemStatus(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+
+
 @dataclass(frozen=True)
 class Deadline:
     """A parsed roadmap deadline.

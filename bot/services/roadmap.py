@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from bot import files
 from bot.domain import roadmap as rm
-from bot.domain.entities import NewMessage, Status
+from bot.domain.entities import NewMessage, ProgrammeDTO, Status
 from bot.domain.reminders import defer_out_of_quiet_hours
 from bot.i18n import Translator
 from storage.repositories.roadmap import (
@@ -240,8 +240,8 @@ async def overview(
         overdue=[i for i in due if i.due_on is not None and i.due_on < today],
         soon=[i for i in due if i.due_on is not None and i.due_on >= today],
         undated=len(await r.list(pid, undated=True)),
-        open=counts.get("open", 0),
-        done=counts.get("done", 0),
+        open=counts.get(rm.ItemStatus.OPEN.value, 0),
+        done=counts.get(rm.ItemStatus.DONE.value, 0),
     )
 
 
@@ -254,7 +254,7 @@ class Done:
 async def mark_done(repos: Repos, item_id: int, note: str | None, today: date, now: datetime) -> Done:
     r = repo(repos)
     item = await r.get(item_id)
-    if item is None or item.status != "open":
+    if item is None or item.status != rm.ItemStatus.OPEN:
         return Done(False)
     following = None
     if item.deadline_kind == rm.DeadlineKind.RECURRING.value and item.due_on is not None:
@@ -282,6 +282,89 @@ async def move(
         return rm.Invalid("roadmap_chat.already")
     item = await r.get(item_id)
     assert item is not None
+    return item
+
+
+# --- the curator's actions in chat (each audited) --------------------------------------------------
+
+
+async def import_items(
+    repos: Repos, curator_id: int, programme: int, filename: str, data: bytes, today: date, now: datetime
+) -> ImportOutcome:
+    """A file sent to the bot, imported into the curator's programme (all rows or none)."""
+    outcome = await import_file(repos, filename, data, today, now, programme)
+    if outcome.ok:
+        await repos.audit.log(
+            "roadmap.import", now, actor_id=curator_id, object_type="roadmap", items=outcome.imported
+        )
+    return outcome
+
+
+async def add_item(
+    repos: Repos, curator_id: int, programme: int, text: str, today: date, now: datetime
+) -> RoadmapItemDTO | rm.Invalid:
+    """One item typed in chat."""
+    item = await add_from_text(repos, text, today, now, programme)
+    if not isinstance(item, rm.Invalid):
+        await repos.audit.log(
+            "roadmap.add", now, actor_id=curator_id, object_type="roadmap_item", object_id=item.id
+        )
+    return item
+
+
+@dataclass(frozen=True)
+class Open:
+    """An item the curator may act on: open, and of a programme that is not archived."""
+
+    item: RoadmapItemDTO | None = None
+    archived: ProgrammeDTO | None = None  # the item's programme, when it is archived (read-only)
+
+
+async def open_item(repos: Repos, item_id: int) -> Open:
+    item = await repo(repos).get(item_id)
+    if item is None or item.status != rm.ItemStatus.OPEN:
+        return Open()
+    programme = await repos.programmes.get(item.programme_id) if item.programme_id is not None else None
+    if programme is not None and programme.archived:
+        return Open(archived=programme)
+    return Open(item)
+
+
+@dataclass(frozen=True)
+class Finished:
+    item: RoadmapItemDTO | None = None  # None: it was done (or gone) already
+    next_due: date | None = None  # a recurring item's next occurrence
+    archived: ProgrammeDTO | None = None
+
+
+async def finish(
+    repos: Repos, curator_id: int, item_id: int, note: str | None, today: date, now: datetime
+) -> Finished:
+    """Mark an item done (with the curator's note, if any); a recurring one moves to its next occurrence."""
+    found = await open_item(repos, item_id)
+    if found.archived is not None:
+        return Finished(archived=found.archived)
+    done = await mark_done(repos, item_id, note, today, now)
+    if found.item is None or not done.ok:
+        return Finished()
+    await repos.audit.log(
+        "roadmap.done", now, actor_id=curator_id, object_type="roadmap_item", object_id=item_id
+    )
+    return Finished(found.item, done.next_due)
+
+
+async def reschedule(
+    repos: Repos, curator_id: int, item_id: int, text: str, today: date, now: datetime
+) -> RoadmapItemDTO | rm.Invalid | ProgrammeDTO:
+    """A new deadline typed in chat; the item's programme when it is archived (nothing moves)."""
+    found = await open_item(repos, item_id)
+    if found.archived is not None:
+        return found.archived
+    item = await move(repos, item_id, text, today, now)
+    if not isinstance(item, rm.Invalid):
+        await repos.audit.log(
+            "roadmap.move", now, actor_id=curator_id, object_type="roadmap_item", object_id=item.id
+        )
     return item
 
 
