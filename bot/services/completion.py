@@ -2,39 +2,45 @@
 of a finished pair, closing a pair early, inviting a finished mentee into the long-term mentor base with a
 pre-filled mentor questionnaire, the case base of best practices (published only with every member's consent),
 the mentors' honour board and participation certificates. No Telegram here: messages to other people go
-through the outbox."""
+through notify (the outbox)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.callbacks.completion import Answer, BecomeMentorCb, CaseConsentCb, FinalSurveyCb
 from bot.domain import forms as f
-from bot.domain.entities import FormResponseDTO, NewMessage, PairDTO, ParticipantDTO, Role, Status
+from bot.domain.entities import FormResponseDTO, PairDTO, ParticipantDTO, Role, Status
+from bot.domain.stages import OPEN_STATUSES, MeetingStatus
 from bot.i18n import Translator
 from bot.services.certificate import CertificateData
-from bot.services.questionnaires import Engine
+from bot.services.notify import notify, reachable
+from bot.services.submissions import DEFAULT_THANKS, Say, Submitted
 from storage.repositories.completion import (
     CASE_DECLINED,
+    CASE_PROPOSED,
     CASE_PUBLISHED,
     CaseDTO,
-    CompletionRepo,
     ConsentOutcome,
 )
 from storage.uow import Repos
+
+if TYPE_CHECKING:
+    from bot.services.questionnaires import Engine
 
 FINAL_FORM = "final"
 MENTOR_FORM = "mentor"
 MENTEE_FORMS = ("mentee_needs", "young_specialist_needs")
 STORY_MIN, STORY_MAX = 30, 3000
 REASON_MIN, REASON_MAX = 3, 500
-# Callback data of the participant buttons sent through the outbox (handlers/completion.py parses them with
-# FinalSurveyCb "fs" and CaseConsentCb "sp"; the service layer does not import handlers).
-FINAL_SURVEY_DATA = "fs:{pair}"
-CASE_CONSENT_DATA = "sp:{case}:{answer}"
 
 # Which mentoring forms and mentor role a former mentee of each kind takes up (see matching.mentee_kind).
 MENTOR_FORMS_BY_KIND = {
@@ -47,10 +53,12 @@ MENTOR_ROLE_BY_KIND = {"pupil": "pupil", "student": "student", "teacher": "teach
 EXPERIENCE_YEARS = {"first_year": 0, "second_year": 1, "third_year": 2, "over_three": 3}
 
 
-def repo(repos: Repos) -> CompletionRepo:
-    """The completion repository of this unit of work (``repos.completion`` once it is wired in Repos)."""
-    found = getattr(repos, "completion", None)
-    return found if isinstance(found, CompletionRepo) else CompletionRepo(repos.session)
+class Refusal(StrEnum):
+    """Why a press did nothing; the value is the locale key of what the person is told."""
+
+    STALE = "common.stale"
+    FINAL_ALREADY = "completion.final_already"
+    NOT_YOURS = "completion.certificate.not_yours"
 
 
 def final_context(pair_id: int) -> str:
@@ -71,24 +79,24 @@ def members(pair: PairDTO) -> tuple[int, ...]:
 
 def role_in(pair: PairDTO, participant_id: int) -> str | None:
     if participant_id == pair.mentor_id:
-        return "mentor"
-    return "mentee" if participant_id in pair.mentee_ids else None
+        return Role.MENTOR.value
+    return Role.MENTEE.value if participant_id in pair.mentee_ids else None
 
 
-async def names(repos: Repos, ids: Sequence[int]) -> list[str]:
-    out = []
-    for pid in ids:
-        p = await repos.participants.get(pid)
-        out.append((p.full_name if p else None) or "—")
-    return out
+async def labelled(repos: Repos, pairs: Iterable[PairDTO]) -> list[tuple[PairDTO, str]]:
+    """Each pair with its label "Mentor → Mentee, Mentee" (everyone looked up at once)."""
+    pairs = list(pairs)
+    people = await repos.participants.get_many({pid for p in pairs for pid in members(p)})
+
+    def name(pid: int) -> str:
+        p = people.get(pid)
+        return (p.full_name if p else None) or "—"
+
+    return [(p, f"{name(p.mentor_id)} → {', '.join(name(m) for m in p.mentee_ids) or '—'}") for p in pairs]
 
 
-def _reachable(p: ParticipantDTO | None) -> bool:
-    return p is not None and p.telegram_id is not None and p.status == Status.ACTIVE.value
-
-
-def _button(text: str, data: str) -> dict[str, str]:
-    return {"text": text, "callback_data": data}
+async def _label(repos: Repos, pair: PairDTO) -> str:
+    return (await labelled(repos, [pair]))[0][1]
 
 
 # ----------------------------------------------------------------------------------- a pair finishes
@@ -99,35 +107,26 @@ async def pair_finished(repos: Repos, pair_id: int, now: datetime) -> int:
     pair = await repos.pairs.get(pair_id)
     if pair is None or pair.status != "finished":
         return 0
+
+    def survey_button(t: Translator) -> InlineKeyboardMarkup:
+        return (
+            InlineKeyboardBuilder()
+            .button(text=t("completion.btn.final_survey"), callback_data=FinalSurveyCb(pair=pair.id))
+            .as_markup()
+        )
+
     early = pair.close_reason is not None
-    out = []
-    for pid in members(pair):
-        p = await repos.participants.get(pid)
-        if not _reachable(p):
-            continue
-        assert p is not None and p.telegram_id is not None
-        t = Translator(p.language)
-        text = (
-            t("completion.closed_early_to_you", reason=pair.close_reason)
-            if early
-            else t("completion.finished_to_you")
-        )
-        out.append(
-            NewMessage(
-                chat_id=p.telegram_id,
-                participant_id=p.id,
-                kind="final_survey",
-                priority=2,
-                text=text,
-                dedup_key=f"final-survey:{pair.id}:{p.id}",
-                reply_markup={
-                    "inline_keyboard": [
-                        [_button(t("completion.btn.final_survey"), FINAL_SURVEY_DATA.format(pair=pair.id))]
-                    ]
-                },
-            )
-        )
-    added = await repos.outbox.enqueue(out, now)
+    added = await notify(
+        repos,
+        now,
+        members(pair),
+        "completion.closed_early_to_you" if early else "completion.finished_to_you",
+        kind="final_survey",
+        priority=2,
+        dedup=f"final-survey:{pair.id}",
+        params={"reason": pair.close_reason} if early else None,
+        buttons=survey_button,
+    )
     # "active" means leading a pair: with none left the mentor is back among the approved, ready to match.
     if not await repos.pairs.is_paired(pair.mentor_id):
         await repos.mentor_base.set_status(pair.mentor_id, "approved", now, expect=("active",))
@@ -140,12 +139,17 @@ async def close_pair(
     """The curator ends an active pair early. Open meetings are cancelled with the reason, pending reminders
     too (their ids are returned so the scheduler can drop its jobs); both sides are told and offered the final
     survey. False when the pair was not active (a double press, or someone else was faster)."""
-    if not await repo(repos).close_pair(pair_id, reason, now):
+    if not await repos.completion.close_pair(pair_id, reason, now):
         return False, []
+    open_statuses = tuple(s.value for s in OPEN_STATUSES)
     for m in await repos.meetings.for_pair(pair_id):
-        if m.status in ("proposed", "confirmed"):
+        if m.status in open_statuses:
             await repos.meetings.update(
-                m.id, now, expect_status=("proposed", "confirmed"), status="cancelled", cancel_reason=reason
+                m.id,
+                now,
+                expect_status=open_statuses,
+                status=MeetingStatus.CANCELLED.value,
+                cancel_reason=reason,
             )
     cancelled = await repos.reminders.cancel(pair_id=pair_id)
     await repos.audit.log("pair.close_early", now, actor_id=curator_id, object_type="pair", object_id=pair_id)
@@ -153,15 +157,39 @@ async def close_pair(
     return True, cancelled
 
 
+async def closable_pairs(repos: Repos, programme_id: int) -> list[tuple[PairDTO, str]]:
+    """The programme's active pairs, each with its label, for /close_pair."""
+    return await labelled(repos, await repos.pairs.active(scope=await repos.programmes.scope(programme_id)))
+
+
+async def active_pair(repos: Repos, pair_id: int) -> tuple[PairDTO, str] | None:
+    """The active pair the curator picked to close, with its label (None: it is no longer active)."""
+    pair = await repos.pairs.get(pair_id)
+    if pair is None or pair.status != "active":
+        return None
+    return pair, await _label(repos, pair)
+
+
 # ----------------------------------------------------------------------------------- the final survey
-async def start_final_survey(
-    repos: Repos, engine: Engine, me: ParticipantDTO, pair: PairDTO, now: datetime
-) -> FormResponseDTO | None:
-    """Open (or resume) the person's final survey for this pair, with their role already answered.
-    None when they have already submitted it."""
+async def survey_pair(repos: Repos, me: ParticipantDTO, pair_id: int) -> PairDTO | None:
+    """The finished pair whose final survey this person may fill in (None: not theirs, or not finished)."""
+    pair = await repos.pairs.get(pair_id)
+    if pair is None or pair.status != "finished" or role_in(pair, me.id) is None:
+        return None
+    return pair
+
+
+async def open_final_survey(
+    repos: Repos, engine: Engine, me: ParticipantDTO, pair_id: int, now: datetime
+) -> FormResponseDTO | Refusal:
+    """Open (or resume) the person's final survey for this finished pair of theirs, with their role already
+    answered; a Refusal when the pair is not theirs or not finished, or they have already submitted it."""
+    pair = await survey_pair(repos, me, pair_id)
+    if pair is None or FINAL_FORM not in engine.forms:
+        return Refusal.STALE
     ctx = final_context(pair.id)
     if await repos.forms.latest_submitted(me.id, FINAL_FORM, ctx) is not None:
-        return None
+        return Refusal.FINAL_ALREADY
     existing = await repos.forms.open_for(me.id, FINAL_FORM, ctx)
     if existing is not None:
         return existing
@@ -176,12 +204,26 @@ async def start_final_survey(
     )
 
 
-async def survey_pair(repos: Repos, me: ParticipantDTO, pair_id: int) -> PairDTO | None:
-    """The finished pair whose final survey this person may fill in (None: not theirs, or not finished)."""
-    pair = await repos.pairs.get(pair_id)
-    if pair is None or pair.status != "finished" or role_in(pair, me.id) is None:
-        return None
-    return pair
+async def final_submitted(
+    repos: Repos, response: FormResponseDTO, me: ParticipantDTO, now: datetime
+) -> Submitted:
+    """A final survey was submitted (the row of FINAL_FORM in bot.services.submissions). A monitoring
+    campaign's survey just thanks and carries on with the intake; a pair's thanks for the whole programme and,
+    for a mentee who may mentor in turn, offers the mentor base."""
+    if pair_of_context(response.context) is None:
+        return Submitted(say=(Say(DEFAULT_THANKS),), then="intake")
+    thanks = Say("completion.final_thanks")
+    pair = await mentor_invitation_pair(repos, me, response)
+    if pair is None:
+        return Submitted(say=(thanks,))
+    offer = Say(
+        "completion.mentor_offer",
+        buttons=(
+            (("completion.btn.become_mentor", BecomeMentorCb(pair=pair.id, a=Answer.YES)),),
+            (("completion.btn.not_now", BecomeMentorCb(pair=pair.id, a=Answer.NO)),),
+        ),
+    )
+    return Submitted(say=(thanks, offer))
 
 
 async def mentor_invitation_pair(
@@ -193,13 +235,14 @@ async def mentor_invitation_pair(
     if pair_id is None or me.has(Role.MENTOR):
         return None
     pair = await survey_pair(repos, me, pair_id)
-    if pair is None or role_in(pair, me.id) != "mentee":
+    if pair is None or role_in(pair, me.id) != Role.MENTEE:
         return None
     if response.answers.get("would_mentor") is False:  # a yes/no answer is stored as a bool
         return None
     return pair
 
 
+# ----------------------------------------------------------------------------------- into the mentor base
 def mentor_prefill(
     mentor_form: f.Form,
     intake_form_id: str | None,
@@ -239,6 +282,27 @@ def mentor_prefill(
     return out
 
 
+@dataclass(frozen=True)
+class MentorOffer:
+    """The answer to "would you like to become a mentor?": `joined` when they said yes, and then the mentor
+    questionnaire to review (None when the mentor form is not installed)."""
+
+    joined: bool
+    form: FormResponseDTO | None = None
+
+
+async def answer_mentor_offer(
+    repos: Repos, engine: Engine, me: ParticipantDTO, pair_id: int, accept: bool, now: datetime
+) -> MentorOffer | Refusal:
+    """A finished mentee of this pair answers the mentor offer; a Refusal when it is not theirs to answer."""
+    pair = await survey_pair(repos, me, pair_id)
+    if pair is None or role_in(pair, me.id) != Role.MENTEE:
+        return Refusal.STALE
+    if not accept:
+        return MentorOffer(joined=False)
+    return MentorOffer(joined=True, form=await become_mentor(repos, engine, me, pair, now))
+
+
 async def become_mentor(
     repos: Repos, engine: Engine, me: ParticipantDTO, pair: PairDTO, now: datetime
 ) -> FormResponseDTO | None:
@@ -256,7 +320,16 @@ async def become_mentor(
         await repos.audit.log(
             "mentor.from_mentee", now, actor_id=me.id, object_type="pair", object_id=pair.id
         )
-        await _tell_curators(repos, me, now)
+        await notify(
+            repos,
+            now,
+            await repos.participants.with_role(Role.CURATOR),
+            "completion.curator_new_candidate",
+            kind="mentor_base",
+            priority=4,
+            dedup=f"mentor-from-mentee:{me.id}",
+            params={"name": me.full_name or "—"},
+        )
     existing = await repos.forms.open_for(me.id, MENTOR_FORM)
     if existing is not None:
         return existing
@@ -283,31 +356,16 @@ async def become_mentor(
     )
 
 
-async def _tell_curators(repos: Repos, me: ParticipantDTO, now: datetime) -> None:
-    out = []
-    for c in await repos.participants.with_role(Role.CURATOR):
-        if not _reachable(c):
-            continue
-        assert c.telegram_id is not None
-        t = Translator(c.language)
-        out.append(
-            NewMessage(
-                chat_id=c.telegram_id,
-                participant_id=c.id,
-                kind="mentor_base",
-                priority=4,
-                text=t("completion.curator_new_candidate", name=me.full_name or "—"),
-                dedup_key=f"mentor-from-mentee:{me.id}:{c.id}",
-            )
-        )
-    await repos.outbox.enqueue(out, now)
-
-
 # ----------------------------------------------------------------------------------- the case base
-async def case_candidates(repos: Repos) -> list[PairDTO]:
-    """Finished pairs without a case waiting for consent or published."""
-    taken = await repo(repos).pairs_with_live_case()
-    return [p for p in await repos.pairs.finished() if p.id not in taken]
+async def case_candidates(repos: Repos) -> list[tuple[PairDTO, str]]:
+    """Finished pairs without a case waiting for consent or published, each with its label."""
+    taken = await repos.completion.pairs_with_live_case()
+    return await labelled(repos, [p for p in await repos.pairs.finished() if p.id not in taken])
+
+
+async def case_candidate(repos: Repos, pair_id: int) -> tuple[PairDTO, str] | None:
+    """The finished pair the curator picked for a case, with its label (None: no longer a candidate)."""
+    return next((c for c in await case_candidates(repos) if c[0].id == pair_id), None)
 
 
 async def propose_case(
@@ -318,41 +376,34 @@ async def propose_case(
     pair = await repos.pairs.get(pair_id)
     if pair is None or pair.status != "finished":
         return "completion.case.not_finished"
-    if pair.id in await repo(repos).pairs_with_live_case():
+    if pair.id in await repos.completion.pairs_with_live_case():
         return "completion.case.exists"
-    people = [await repos.participants.get(pid) for pid in members(pair)]
-    if not all(_reachable(p) for p in people):
+    people = await repos.participants.get_many(list(members(pair)))
+    if not all(reachable(people.get(pid)) for pid in members(pair)):
         return "completion.case.member_unreachable"
-    case = await repo(repos).create_case(pair.id, story, list(members(pair)), curator.id, now)
-    out = []
-    for p in people:
-        assert p is not None and p.telegram_id is not None
-        t = Translator(p.language)
-        out.append(
-            NewMessage(
-                chat_id=p.telegram_id,
-                participant_id=p.id,
-                kind="case_consent",
-                priority=3,
-                text=t("completion.case.ask_consent", story=story),
-                dedup_key=f"case-consent:{case.id}:{p.id}",
-                reply_markup={
-                    "inline_keyboard": [
-                        [
-                            _button(
-                                t("completion.btn.case_yes"),
-                                CASE_CONSENT_DATA.format(case=case.id, answer="y"),
-                            ),
-                            _button(
-                                t("completion.btn.case_no"),
-                                CASE_CONSENT_DATA.format(case=case.id, answer="n"),
-                            ),
-                        ]
-                    ]
-                },
+    case = await repos.completion.create_case(pair.id, story, list(members(pair)), curator.id, now)
+
+    def consent_buttons(t: Translator) -> InlineKeyboardMarkup:
+        return (
+            InlineKeyboardBuilder()
+            .button(
+                text=t("completion.btn.case_yes"), callback_data=CaseConsentCb(case=case.id, a=Answer.YES)
             )
+            .button(text=t("completion.btn.case_no"), callback_data=CaseConsentCb(case=case.id, a=Answer.NO))
+            .as_markup()
         )
-    await repos.outbox.enqueue(out, now)
+
+    await notify(
+        repos,
+        now,
+        [people[pid] for pid in members(pair)],
+        "completion.case.ask_consent",
+        kind="case_consent",
+        priority=3,
+        dedup=f"case-consent:{case.id}",
+        params={"story": story},
+        buttons=consent_buttons,
+    )
     await repos.audit.log("case.propose", now, actor_id=curator.id, object_type="case", object_id=case.id)
     return case
 
@@ -362,31 +413,24 @@ async def answer_case(
 ) -> ConsentOutcome:
     """A member answers "may we publish your pair's story?". Any "no" declines it; when the last member says
     yes it is published. The curator who proposed it learns the outcome."""
-    case = await repo(repos).case(case_id)
+    case = await repos.completion.case(case_id)
     if case is None or me.id not in case.consents:
         return ConsentOutcome("stale")
-    outcome = await repo(repos).answer_consent(case_id, me.id, agreed, now)
+    outcome = await repos.completion.answer_consent(case_id, me.id, agreed, now)
     await repos.audit.log(
         "case.consent", now, actor_id=me.id, object_type="case", object_id=case_id, agreed=agreed
     )
     if outcome.result in (CASE_PUBLISHED, CASE_DECLINED) and case.created_by is not None:
-        curator = await repos.participants.get(case.created_by)
-        if _reachable(curator):
-            assert curator is not None and curator.telegram_id is not None
-            t = Translator(curator.language)
-            await repos.outbox.enqueue(
-                [
-                    NewMessage(
-                        chat_id=curator.telegram_id,
-                        participant_id=curator.id,
-                        kind="case",
-                        priority=3,
-                        text=t(f"completion.case.{outcome.result}_to_curator", id=case_id),
-                        dedup_key=f"case-decided:{case_id}",
-                    )
-                ],
-                now,
-            )
+        await notify(
+            repos,
+            now,
+            [case.created_by],
+            f"completion.case.{outcome.result}_to_curator",
+            kind="case",
+            priority=3,
+            dedup=f"case-decided:{case_id}",
+            params={"id": case_id},
+        )
     return outcome
 
 
@@ -403,20 +447,22 @@ class CaseView:
 async def case_views(repos: Repos, cases: Sequence[CaseDTO]) -> list[CaseView]:
     """Cases with their pair's names and dates. A case of someone who has since been forgotten (consent
     withdrawn) is left out: their story is theirs too."""
+    pairs = {c.pair_id: p for c in cases if (p := await repos.pairs.get(c.pair_id)) is not None}
+    people = await repos.participants.get_many({pid for p in pairs.values() for pid in members(p)})
     out = []
     for c in cases:
-        pair = await repos.pairs.get(c.pair_id)
+        pair = pairs.get(c.pair_id)
         if pair is None:
             continue
-        people = [await repos.participants.get(pid) for pid in members(pair)]
-        if any(p is None or not p.full_name or p.status == Status.WITHDRAWN.value for p in people):
+        them = [people.get(pid) for pid in members(pair)]
+        if any(p is None or not p.full_name or p.status == Status.WITHDRAWN for p in them):
             continue
         programme = await repos.programmes.get(pair.programme_id) if pair.programme_id else None
         out.append(
             CaseView(
                 case=c,
-                mentor=people[0].full_name or "—",  # type: ignore[union-attr]
-                mentees=tuple(p.full_name or "—" for p in people[1:]),  # type: ignore[union-attr]
+                mentor=them[0].full_name or "—",  # type: ignore[union-attr]
+                mentees=tuple(p.full_name or "—" for p in them[1:]),  # type: ignore[union-attr]
                 programme=programme.title if programme else "",
                 date_from=pair.created_at,
                 date_to=pair.closed_at,
@@ -426,7 +472,20 @@ async def case_views(repos: Repos, cases: Sequence[CaseDTO]) -> list[CaseView]:
 
 
 async def published_cases(repos: Repos) -> list[CaseView]:
-    return await case_views(repos, await repo(repos).cases(CASE_PUBLISHED))
+    return await case_views(repos, await repos.completion.cases(CASE_PUBLISHED))
+
+
+@dataclass(frozen=True)
+class CaseBase:
+    """/cases: the published stories; for a curator also those waiting for the members' consent."""
+
+    published: list[CaseView]
+    waiting: list[CaseView] | None
+
+
+async def case_base(repos: Repos, me: ParticipantDTO) -> CaseBase:
+    waiting = await case_views(repos, await repos.completion.cases(CASE_PROPOSED)) if me.is_curator else None
+    return CaseBase(await published_cases(repos), waiting)
 
 
 # The case base in the curator's export (bot/services/export.py adds this sheet).
@@ -472,14 +531,15 @@ class HonourRow:
 async def honour_board(repos: Repos) -> list[HonourRow]:
     """Mentors with at least one finished pair, most finished pairs first, then by their mentees' average
     meeting rating; those who opted out or withdrew consent are not shown."""
-    counts = await repo(repos).finished_counts()
-    hidden = await repo(repos).opted_out()
+    counts = await repos.completion.finished_counts()
+    hidden = await repos.completion.opted_out()
     ids = [pid for pid in counts if pid not in hidden]
     ratings = await repos.meetings.mentee_ratings(ids) if ids else {}
+    people = await repos.participants.get_many(ids)
     rows = []
     for pid in ids:
-        p = await repos.participants.get(pid)
-        if p is None or not p.full_name or p.status == Status.WITHDRAWN.value:
+        p = people.get(pid)
+        if p is None or not p.full_name or p.status == Status.WITHDRAWN:
             continue
         scores = ratings.get(pid, [])
         rows.append(
@@ -497,41 +557,45 @@ async def honour_board(repos: Repos) -> list[HonourRow]:
 
 async def toggle_honour(repos: Repos, me: ParticipantDTO, now: datetime) -> bool:
     """Opt out of the honour board, or back in. Returns True when the mentor is now shown."""
-    hidden = me.id in await repo(repos).opted_out()
-    await repo(repos).set_opt_out(me.id, not hidden, now)
+    hidden = me.id in await repos.completion.opted_out()
+    await repos.completion.set_opt_out(me.id, not hidden, now)
     await repos.audit.log("honour.optout", now, actor_id=me.id, shown=hidden)
     return hidden
 
 
 # ----------------------------------------------------------------------------------- certificates
-async def certificate_pairs(repos: Repos, me: ParticipantDTO) -> list[PairDTO]:
-    out = []
-    for pid in await repo(repos).finished_pair_ids_of(me.id):
+async def certificate_pairs(repos: Repos, me: ParticipantDTO) -> list[tuple[PairDTO, str]]:
+    """The finished pairs this person may have a certificate of, newest first, each with its label."""
+    pairs = []
+    for pid in await repos.completion.finished_pair_ids_of(me.id):
         pair = await repos.pairs.get(pid)
         if pair is not None and role_in(pair, me.id) is not None:
-            out.append(pair)
-    return out
+            pairs.append(pair)
+    return await labelled(repos, pairs)
 
 
-async def certificate_data(
-    repos: Repos, me: ParticipantDTO, pair: PairDTO, now: datetime, default_tz: str
-) -> CertificateData | None:
-    """The certificate of a member of a finished pair (None for anyone else)."""
-    role = role_in(pair, me.id)
-    if role is None or pair.status != "finished" or not me.full_name:
-        return None
+async def issue_certificate(
+    repos: Repos, me: ParticipantDTO, pair_id: int, now: datetime, default_tz: str
+) -> CertificateData | Refusal:
+    """The certificate of a member of a finished pair, recorded as issued; NOT_YOURS for anyone else."""
+    pair = await repos.pairs.get(pair_id)
+    role = role_in(pair, me.id) if pair is not None else None
+    if pair is None or role is None or pair.status != "finished" or not me.full_name:
+        return Refusal.NOT_YOURS
     programme = await repos.programmes.get(pair.programme_id) if pair.programme_id else None
     tz = ZoneInfo(programme.timezone if programme else default_tz)
     t = Translator(me.language)
-    others = pair.mentee_ids if role == "mentor" else (pair.mentor_id,)
+    others = pair.mentee_ids if role == Role.MENTOR else (pair.mentor_id,)
+    people = await repos.participants.get_many(list(others))
     end = pair.closed_at or now
+    await repos.audit.log("certificate.issue", now, actor_id=me.id, object_type="pair", object_id=pair.id)
     return CertificateData(
         name=me.full_name,
         programme=programme.title if programme else t("programme.default_title"),
         role=role,
         date_from=pair.created_at.astimezone(tz).date(),
         date_to=end.astimezone(tz).date(),
-        others=tuple(await names(repos, others)),
+        others=tuple(((p.full_name if (p := people.get(pid)) else None) or "—") for pid in others),
         issued_on=now.astimezone(tz).date(),
         number=f"{pair.id}-{me.id}",
     )

@@ -1,7 +1,9 @@
 """The questionnaire engine: one state machine for every form.
 
 Each call validates, stores and advances in the caller's unit of work; nothing invalid is ever written.
-Telegram rendering lives in handlers/questionnaire.py."""
+Below the engine, the use cases around it: which intake questionnaire a person fills in next, the curator's
+overview of who has filled theirs in, a nudge to finish, and one person's answers. Telegram rendering lives
+in handlers/questionnaire.py."""
 
 from __future__ import annotations
 
@@ -10,7 +12,10 @@ from datetime import date, datetime
 from typing import Any
 
 from bot.domain import forms as f
-from bot.domain.entities import FormResponseDTO, NewMessage, ParticipantDTO, ProgrammeDTO, Role
+from bot.domain.entities import FormResponseDTO, NewMessage, ParticipantDTO, ProgrammeDTO, Role, Status
+from bot.numbers import parse_int
+from bot.services import programmes
+from bot.services.notify import notify
 from storage.uow import Repos
 
 INTAKE_FORMS = ("mentee_needs", "young_specialist_needs", "mentor")
@@ -134,6 +139,30 @@ class Engine:
             return Outcome(r, result)
         return Outcome(await self._store(repos, r, result.value, now))
 
+    async def pick(
+        self,
+        repos: Repos,
+        participant_id: int,
+        response_id: int,
+        q_index: int,
+        shown: str,
+        now: datetime,
+        toggle: bool = False,
+    ) -> Outcome:
+        """A pressed option button: a choice's buttons carry the option's index (values may be long), a
+        scale's or a yes/no's the value itself. `toggle` ticks or unticks one option of a multiple choice."""
+        value = shown
+        response = await repos.forms.get(response_id)
+        index = parse_int(shown)
+        if response is not None and response.form_id in self.forms and q_index >= 0 and index is not None:
+            form = self.forms[response.form_id]
+            if q_index < len(form.questions):
+                q = form.questions[q_index]
+                if q.type in (f.QuestionType.SINGLE, f.QuestionType.MULTI):
+                    value = q.options[index].value if index < len(q.options) else "\x00"
+        call = self.toggle if toggle else self.choose
+        return await call(repos, participant_id, response_id, q_index, value, now)
+
     async def choose(
         self, repos: Repos, participant_id: int, response_id: int, q_index: int, value: str, now: datetime
     ) -> Outcome:
@@ -235,13 +264,126 @@ async def can_edit_intake(repos: Repos, me: ParticipantDTO) -> bool:
 
 
 def nudge_message(person: ParticipantDTO, text: str, now: datetime) -> NewMessage:
-    """A curator's reminder to finish a questionnaire; at most one a day per person."""
+    """A curator's reminder to finish a questionnaire; at most one a day per person (the same key as nudge's,
+    so the dashboard's nudge and this one are one message a day)."""
     assert person.telegram_id is not None
     return NewMessage(
         chat_id=person.telegram_id,
         participant_id=person.id,
         text=text,
         kind="form_nudge",
-        dedup_key=f"form-nudge:{person.id}:{now.date().isoformat()}",
+        dedup_key=f"form-nudge:{now.date().isoformat()}:{person.id}",
         priority=3,
     )
+
+
+async def next_intake(
+    repos: Repos, engine: Engine, me: ParticipantDTO, now: datetime
+) -> tuple[FormResponseDTO, bool] | None:
+    """The intake questionnaire the person fills in next and whether it is one they are resuming; None when
+    there is none left to fill."""
+    open_response = await repos.forms.open_for(me.id)
+    if open_response is not None and open_response.form_id in engine.forms:
+        return open_response, True
+    for role in (Role.MENTEE, Role.MENTOR):
+        if not me.has(role):
+            continue
+        # Each programme of the role may ask for its own questionnaire (a school's pupils and its young
+        # specialists); a programme without settings asks for the default one.
+        for programme in await programmes.role_programmes(repos, me, role) or [None]:
+            form_id = intake_form_id(me, role, programme)
+            if (
+                form_id
+                and form_id in engine.forms
+                and await repos.forms.latest_submitted(me.id, form_id) is None
+            ):
+                return await engine.begin(repos, me.id, form_id, now), False
+    return None
+
+
+@dataclass(frozen=True)
+class Overview:
+    """/questionnaires: how many mentees and mentors of the curator's programme have filled in their intake.
+    `unfinished` pairs each person with "in_progress" or "not_started"; `declined`: minors whose parent said
+    no (they never reach the questionnaire)."""
+
+    counts: dict[str, int]
+    unfinished: list[tuple[ParticipantDTO, str]]
+    finished: list[ParticipantDTO]
+    declined: list[ParticipantDTO]
+
+
+async def overview(repos: Repos, curator: ParticipantDTO) -> Overview:
+    scope = await programmes.scope(repos, await programmes.current(repos, curator.id))
+    status = await repos.forms.status_by_participant(list(INTAKE_FORMS))
+    people = {
+        p.id: p
+        for role in (Role.MENTEE, Role.MENTOR)
+        for p in await repos.participants.with_role(role, scope)
+    }
+    counts = {"submitted": 0, "in_progress": 0, "not_started": 0}
+    unfinished: list[tuple[ParticipantDTO, str]] = []
+    finished: list[ParticipantDTO] = []
+    for p in people.values():
+        if p.status != Status.ACTIVE or not p.full_name:
+            continue
+        mine = status.get(p.id, {})
+        if mine and all(v == "submitted" for v in mine.values()):
+            counts["submitted"] += 1
+            finished.append(p)
+        else:
+            key = "in_progress" if "in_progress" in mine.values() else "not_started"
+            counts[key] += 1
+            unfinished.append((p, key))
+    declined = [p for p in people.values() if p.parent_declined_at and p.status == Status.AWAITING_PARENT]
+    return Overview(counts, unfinished, finished, declined)
+
+
+async def nudge(repos: Repos, curator: ParticipantDTO, person_id: int, now: datetime) -> bool | None:
+    """The curator reminds someone to finish their questionnaire: True when sent, False when they were
+    reminded today already, None when there is no such person to write to."""
+    person = await repos.participants.get(person_id)
+    if person is None or person.telegram_id is None:
+        return None
+    added = await notify(
+        repos,
+        now,
+        [person],
+        "questionnaire.nudge_text",
+        kind="form_nudge",
+        priority=3,
+        dedup=f"form-nudge:{now.date().isoformat()}",
+    )
+    await repos.audit.log(
+        "form.nudge", now, actor_id=curator.id, object_type="participant", object_id=person.id
+    )
+    return bool(added)
+
+
+@dataclass(frozen=True)
+class Answers:
+    """One person's intake answers as the curator sees them: each form with its latest response (submitted,
+    or the one being filled in)."""
+
+    person: ParticipantDTO
+    forms: list[tuple[f.Form, FormResponseDTO]]
+
+
+async def answers_of(
+    repos: Repos, engine: Engine, curator: ParticipantDTO, person_id: int, now: datetime
+) -> Answers | None:
+    """The curator views someone's answers (recorded in the audit log); None: no such person to show."""
+    person = await repos.participants.get(person_id)
+    if person is None or person.telegram_id is None:
+        return None
+    forms = []
+    for form_id in INTAKE_FORMS:
+        last = await repos.forms.latest_submitted(person.id, form_id) or await repos.forms.open_for(
+            person.id, form_id
+        )
+        if last is not None and form_id in engine.forms:
+            forms.append((engine.forms[form_id], last))
+    await repos.audit.log(
+        "form.view", now, actor_id=curator.id, object_type="participant", object_id=person.id
+    )
+    return Answers(person, forms)

@@ -13,6 +13,7 @@ from typing import Any
 from aiogram.filters.callback_data import CallbackData
 
 from bot.domain.entities import FormResponseDTO, ParticipantDTO
+from bot.i18n import catalog
 from storage.uow import Repos
 
 
@@ -37,12 +38,15 @@ class Submitted:
     state_data: Mapping[str, Any] = field(default_factory=dict)
 
 
+DEFAULT_THANKS = "questionnaire.submitted.default"
 OnSubmit = Callable[[Repos, FormResponseDTO, ParticipantDTO, datetime], Awaitable[Submitted]]
 
 
 def default(form_id: str) -> Submitted:
-    """A form with no use case behind it: thank the person (the form's own text if it has one) and go on."""
-    return Submitted(say=(Say(f"questionnaire.submitted.{form_id}"),), then="intake")
+    """A form with no use case behind it: thank the person (the form's own text if it has one, else the
+    general thanks) and go on with their intake."""
+    own = f"questionnaire.submitted.{form_id}"
+    return Submitted(say=(Say(own if own in catalog("ru") else DEFAULT_THANKS),), then="intake")
 
 
 def table() -> dict[str, OnSubmit]:
