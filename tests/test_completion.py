@@ -10,17 +10,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-import handlers
-from bot import app as app_module
+from bot.demo.harness import Harness, make_settings
 from bot.domain.entities import Role
 from bot.i18n import Translator
-from bot.middlewares import access
 from bot.services import certificate as cert
 from bot.services import completion as svc
 from bot.services import matching
-from bot.demo.harness import Harness, make_settings
-from handlers import completion as completion_handlers
-from handlers import questionnaire as questionnaire_handlers
 from storage.models import CaseStory, FormResponse
 from storage.uow import unit_of_work
 from tests.helpers import onboard_curator
@@ -28,50 +23,6 @@ from tests.test_matching_flow import mentee_answers, mentor_answers, seed
 from tests.test_meetings import FakeClock, hold_and_feedback, make_pair, propose_and_confirm
 
 SURVEY_BUTTON = "📝 Заполнить итоговый опрос"
-
-
-@pytest.fixture(autouse=True)
-def wired(monkeypatch):
-    """The completion router before the catch-all, its "final" hook in the questionnaire's hooks, the
-    meetings hook followed by pair_finished (idempotent, so harmless once handlers/meetings.py calls it) and
-    its curator prefixes — until all of it is wired in handlers/__init__.py, handlers/meetings.py and
-    handlers/callbacks.py."""
-    captured: dict = {}
-    original_questionnaire = questionnaire_handlers.router
-
-    def questionnaire_router(engine, hooks=None):
-        captured["hooks"] = hooks
-        return original_questionnaire(engine, hooks)
-
-    original = handlers.feature_routers
-
-    def routers(engine, default_language="ru"):
-        out = original(engine, default_language)
-        hooks = captured["hooks"]
-        if not any(r.name == completion_handlers.__name__ for r in out):
-            out.insert(len(out) - 1, completion_handlers.router(engine, hooks))
-        inner = hooks.get("meeting_feedback")
-        if inner is not None and not getattr(inner, "completion_wired", False):
-
-            async def on_feedback(message, repos, response, me, t, state, clock, settings):
-                await inner(message, repos, response, me, t, state, clock, settings)
-                meeting = await repos.meetings.get(int((response.context or "x:0").split(":")[1]))
-                pair = await repos.pairs.get(meeting.pair_id) if meeting else None
-                if pair is not None and pair.status == "finished":
-                    await svc.pair_finished(repos, pair.id, clock())
-
-            on_feedback.completion_wired = True
-            hooks["meeting_feedback"] = on_feedback
-        return out
-
-    monkeypatch.setattr(questionnaire_handlers, "router", questionnaire_router)
-    monkeypatch.setattr(handlers, "feature_routers", routers)
-    monkeypatch.setattr(app_module, "feature_routers", routers)
-    monkeypatch.setattr(
-        access,
-        "CURATOR_PREFIXES",
-        tuple(dict.fromkeys((*access.CURATOR_PREFIXES, *completion_handlers.CURATOR_PREFIXES))),
-    )
 
 
 @pytest.fixture
