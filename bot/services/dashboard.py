@@ -3,14 +3,31 @@ and the monitoring campaigns (intermediate survey in December and June). No Tele
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.callbacks.dashboard import SurveyCb
 from bot.domain import kpi
-from bot.domain.entities import NewMessage, ProgrammeDTO, ProgrammeScope, Role, Status
-from bot.domain.stages import STAGE_ORDER, Stage
+from bot.domain.entities import (
+    FormResponseDTO,
+    NewMessage,
+    ParticipantDTO,
+    ProgrammeDTO,
+    ProgrammeScope,
+    Role,
+    Status,
+)
+from bot.domain.forms import Form
+from bot.domain.stages import STAGE_ORDER, MeetingStatus
 from bot.i18n import Translator
+from bot.services import questionnaires as qs
 from bot.services.meetings import pair_state
+from bot.services.notify import compose, notify, reachable
 from storage.uow import Repos
 
 INTAKE = ("mentee_needs", "young_specialist_needs", "mentor")
@@ -18,6 +35,7 @@ SURVEYS = ("intermediate", "final")
 CAMPAIGN_FORM = "intermediate"
 CAMPAIGN_DAYS = 21
 CAMPAIGN_REMINDERS = (3, 7)  # days after the start, to those who have not answered
+PAIR_ACTIVE = "active"  # a pair's status has no enum in bot/domain/entities.py
 
 
 @dataclass
@@ -69,14 +87,14 @@ async def build(
     completions: list[kpi.StageCompletion] = []
     for pair in [*pairs, *finished]:
         st = await pair_state(repos, pair, now, tz_name)
-        if pair.status == "active":
+        if pair.status == PAIR_ACTIVE:
             d.pairs_by_stage[pair.stage] = d.pairs_by_stage.get(pair.stage, 0) + 1
             if st.progress.overdue:
                 d.overdue += 1
         paired_on = pair.created_at.date()
         done_on: dict[str, date] = {}
         for m in st.meetings:
-            if m.status == "held" and m.held_at is not None:
+            if m.status == MeetingStatus.HELD and m.held_at is not None:
                 done_on[m.stage] = max(done_on.get(m.stage, m.held_at.date()), m.held_at.date())
         for stage in st.progress.completed:
             completions.append(
@@ -169,37 +187,34 @@ async def run_campaigns(repos: Repos, now: datetime, today: date) -> list[NewMes
         programme_id = await repos.campaigns.programme_of(cid)
         scope = await repos.programmes.scope(programme_id) if programme_id is not None else None
         for person in await _paired_people(repos, scope):
-            if person.id in answered or person.telegram_id is None:
+            if person.id in answered:
                 continue
-            t = Translator(person.language)
-            markup = {
-                "inline_keyboard": [[{"text": t("dashboard.survey_button"), "callback_data": f"sv:{cid}"}]]
-            }
-            out.append(
-                NewMessage(
-                    chat_id=person.telegram_id,
-                    participant_id=person.id,
-                    kind="campaign",
-                    text=t("dashboard.survey_invite", period=period),
-                    reply_markup=markup,
-                    dedup_key=f"campaign:{cid}:{person.id}:invite",
-                    batch_id=f"campaign:{cid}",
-                    priority=5,
-                )
-            )
-            for day in CAMPAIGN_REMINDERS:
-                if age >= day:
-                    out.append(
-                        NewMessage(
-                            chat_id=person.telegram_id,
-                            participant_id=person.id,
-                            kind="campaign",
-                            text=t("dashboard.survey_reminder", period=period),
-                            reply_markup=markup,
-                            dedup_key=f"campaign:{cid}:{person.id}:remind{day}",
-                            priority=5,
-                        )
-                    )
+            out += _campaign_messages(person, cid, period, age)
+    return out
+
+
+def _survey_button(cid: int) -> Callable[[Translator], InlineKeyboardMarkup]:
+    def buttons(t: Translator) -> InlineKeyboardMarkup:
+        kb = InlineKeyboardBuilder()
+        kb.button(text=t("dashboard.survey_button"), callback_data=SurveyCb(c=cid))
+        return kb.as_markup()
+
+    return buttons
+
+
+def _campaign_messages(person: ParticipantDTO, cid: int, period: str, age: int) -> list[NewMessage]:
+    """The invitation (one row of the campaign's batch, which the response rate counts) and the reminders
+    due by the campaign's age. Their dedup keys keep the form they had before notify existed (the person's id
+    before the step), so an open campaign's invitations are not sent again: compose's key is replaced."""
+    common = {"kind": "campaign", "params": {"period": period}, "buttons": _survey_button(cid)}
+    out = []
+    invite = compose(person, "dashboard.survey_invite", dedup="-", batch_id=f"campaign:{cid}", **common)
+    if invite is not None:
+        out.append(replace(invite, dedup_key=f"campaign:{cid}:{person.id}:invite"))
+    for day in CAMPAIGN_REMINDERS:
+        reminder = compose(person, "dashboard.survey_reminder", dedup="-", **common) if age >= day else None
+        if reminder is not None:
+            out.append(replace(reminder, dedup_key=f"campaign:{cid}:{person.id}:remind{day}"))
     return out
 
 
@@ -213,18 +228,160 @@ async def in_audience(repos: Repos, campaign_id: int, participant_id: int) -> bo
     if programme_id is None:
         return False
     scope = await repos.programmes.scope(programme_id)
-    return any(getattr(p, "id", None) == participant_id for p in await _paired_people(repos, scope))
+    return any(p.id == participant_id for p in await _paired_people(repos, scope))
 
 
-async def _paired_people(repos: Repos, scope: ProgrammeScope | None) -> list:  # type: ignore[type-arg]
-    seen: dict[int, object] = {}
-    for pair in await repos.pairs.active(scope=scope):
-        for pid in (pair.mentor_id, *pair.mentee_ids):
-            if pid not in seen:
-                p = await repos.participants.get(pid)
-                if p is not None and p.status == Status.ACTIVE.value:
-                    seen[pid] = p
-    return list(seen.values())
+async def _paired_people(repos: Repos, scope: ProgrammeScope | None) -> list[ParticipantDTO]:
+    """Active members of the scope's active pairs, each once, in pair order."""
+    ids = list(
+        dict.fromkeys(
+            pid
+            for pair in await repos.pairs.active(scope=scope)
+            for pid in (pair.mentor_id, *pair.mentee_ids)
+        )
+    )
+    found = await repos.participants.get_many(ids) if ids else {}
+    return [p for pid in ids if (p := found.get(pid)) is not None and p.status == Status.ACTIVE]
 
 
-__all__ = ["Dashboard", "Stage", "build", "in_audience", "render", "run_campaigns"]
+# ------------------------------------------------------------------------------- the curator's actions
+PAGE = 10
+CAMPAIGN_OPEN = "open"  # a campaign's status has no enum in bot/domain/entities.py
+
+
+async def set_population(
+    repos: Repos, curator_id: int, programme: ProgrammeDTO, population: int, now: datetime
+) -> None:
+    """How many people the programme could reach (the KPI's denominator)."""
+    await repos.programmes.update_settings(programme.id, {**programme.settings, "population": population})
+    await repos.audit.log(
+        "programme.population",
+        now,
+        actor_id=curator_id,
+        object_type="programme",
+        object_id=programme.id,
+        value=population,
+    )
+
+
+@dataclass(frozen=True)
+class PeoplePage:
+    people: list[ParticipantDTO]
+    total: int
+    page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, (self.total + PAGE - 1) // PAGE)
+
+
+async def people_page(repos: Repos, query: str, page: int) -> PeoplePage:
+    ids, total = await repos.dashboard.search_participants(query or None, page * PAGE, PAGE)
+    found = await repos.participants.get_many(ids) if ids else {}
+    return PeoplePage([found[i] for i in ids if i in found], total, page)
+
+
+async def awaiting_parent(repos: Repos) -> list[ParticipantDTO]:
+    """Mentees and mentors waiting for a parent's consent."""
+    people = {x.id: x for r in (Role.MENTEE, Role.MENTOR) for x in await repos.participants.with_role(r)}
+    return [p for p in people.values() if p.status == Status.AWAITING_PARENT]
+
+
+class Nudge(StrEnum):
+    SENT = "sent"
+    ALREADY = "already"  # one a day: today's was sent before
+    UNREACHABLE = "unreachable"
+
+
+async def nudge(repos: Repos, curator_id: int, person: ParticipantDTO, now: datetime) -> Nudge:
+    """The curator's reminder to finish a questionnaire: one a day (questionnaires.nudge_message's key)."""
+    if not reachable(person):
+        return Nudge.UNREACHABLE
+    added = await notify(
+        repos,
+        now,
+        [person],
+        "dashboard.nudge_text",
+        kind="form_nudge",
+        dedup=f"form-nudge:{now.date().isoformat()}",
+        priority=3,
+    )
+    await repos.audit.log(
+        "participant.nudge", now, actor_id=curator_id, object_type="participant", object_id=person.id
+    )
+    return Nudge.SENT if added else Nudge.ALREADY
+
+
+async def toggle_unreachable(repos: Repos, curator_id: int, person: ParticipantDTO, now: datetime) -> bool:
+    """Mark the person unreachable (or reachable again); returns the new mark."""
+    mark = not person.unreachable
+    await repos.participants.update(person.id, now, unreachable=mark)
+    await repos.audit.log(
+        "participant.unreachable",
+        now,
+        actor_id=curator_id,
+        object_type="participant",
+        object_id=person.id,
+        value=mark,
+    )
+    return mark
+
+
+@dataclass(frozen=True)
+class PairLine:
+    id: int
+    stage: str
+    meetings: int
+    held: int
+    feedback: int  # meetings this person gave feedback on
+
+
+@dataclass(frozen=True)
+class Card:
+    person: ParticipantDTO
+    intake: list[tuple[Form, FormResponseDTO]]
+    pairs: list[PairLine]
+
+
+async def card(
+    repos: Repos, curator_id: int, person: ParticipantDTO, forms: dict[str, Form], now: datetime
+) -> Card:
+    """What the curator's card of a person shows (the view is audited)."""
+    intake = []
+    for form_id in qs.INTAKE_FORMS:
+        last = await repos.forms.latest_submitted(person.id, form_id)
+        if last and form_id in forms:
+            intake.append((forms[form_id], last))
+    pair = await repos.pairs.active_of_mentee(person.id)
+    lines = []
+    for x in [pair] if pair else await repos.pairs.led_by(person.id):
+        meetings = await repos.meetings.for_pair(x.id)
+        fb = await repos.meetings.feedback_from([m.id for m in meetings])
+        held = sum(m.status == MeetingStatus.HELD for m in meetings)
+        given = sum(person.id in fb.get(m.id, set()) for m in meetings)
+        lines.append(PairLine(x.id, x.stage, len(meetings), held, given))
+    await repos.audit.log(
+        "participant.view", now, actor_id=curator_id, object_type="participant", object_id=person.id
+    )
+    return Card(person, intake, lines)
+
+
+class Survey(StrEnum):
+    CLOSED = "closed"
+    NOT_ASKED = "not_asked"
+    DONE = "done"
+
+
+async def start_survey(
+    repos: Repos, engine: qs.Engine, campaign_id: int, participant_id: int, now: datetime
+) -> FormResponseDTO | Survey:
+    """A participant pressed the monitoring survey's button: their response to it, begun or resumed."""
+    campaign = await repos.campaigns.get(campaign_id)
+    if campaign is None or campaign[3] != CAMPAIGN_OPEN or campaign[1] not in engine.forms:
+        return Survey.CLOSED
+    if not await in_audience(repos, campaign[0], participant_id):
+        return Survey.NOT_ASKED
+    context = f"campaign:{campaign[0]}"
+    if await repos.forms.latest_submitted(participant_id, campaign[1], context) is not None:
+        return Survey.DONE
+    return await engine.begin(repos, participant_id, campaign[1], now, context=context)
