@@ -7,6 +7,7 @@ from pathlib import Path
 from bot.domain.forms import is_valid_value, load_form
 from storage.uow import unit_of_work
 from tests.helpers import onboard_curator, onboard_mentee, onboard_mentor
+from tests.test_forms_domain import complete
 
 FIXTURE = Path(__file__).parent / "fixtures" / "forms" / "all_types.yaml"
 
@@ -224,7 +225,7 @@ async def test_mentee_completes_shipped_needs_form_edits_after_submission_and_cu
     assert [(v, s) for v, s, _, _ in rows] == [(1, "superseded"), (2, "submitted")]
     assert rows[0][2]["study_level"] != rows[1][2]["study_level"]
     form = h.app.dp["engine"].forms["mentee_needs"]
-    assert form.is_complete(rows[1][2])
+    assert complete(form, rows[1][2])
 
     replies = await c.send("/questionnaires")
     assert "заполнили: 1" in replies[-1].text
@@ -273,4 +274,4 @@ async def test_mentor_fills_the_mentor_form_in_english_and_curator_nudges_the_un
     me = await me_of(h, 3201)
     rows = await responses(h, me.id, "mentor")
     assert rows[-1][1] == "submitted" and rows[-1][2]["capacity"] == 2
-    assert h.app.dp["engine"].forms["mentor"].is_complete(rows[-1][2])
+    assert complete(h.app.dp["engine"].forms["mentor"], rows[-1][2])

@@ -262,11 +262,6 @@ class Form:
             if q.required and not (q.key in answers and is_valid_value(q, answers[q.key]))
         ]
 
-    def is_complete(self, answers: Mapping[str, Any]) -> bool:
-        return not self.missing_required(answers) and all(
-            is_valid_value(q, answers[q.key]) for q in self.visible(answers) if q.key in answers
-        )
-
     def _index(self, key: str) -> int:
         for i, q in enumerate(self.questions):
             if q.key == key:
