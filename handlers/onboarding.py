@@ -7,10 +7,10 @@ from aiogram.filters import CommandObject, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
-from bot.callbacks.people import AdultCb, ConsentCb
+from bot.callbacks.people import AdultCb, ConsentAction, ConsentCb
 from bot.clock import Clock
 from bot.config import Settings
-from bot.domain.entities import ParticipantDTO, Role, Status
+from bot.domain.entities import ParticipantDTO, Status
 from bot.i18n import Translator, pick_language
 from bot.services import onboarding as svc
 from bot.services.questionnaires import Engine
@@ -20,6 +20,19 @@ from handlers.questionnaire import start_intake
 from handlers.states import Onboarding
 from storage.uow import Repos
 
+STEP_STATES = {
+    "name": Onboarding.name,
+    "group": Onboarding.group,
+    "adult": Onboarding.adult,
+    "position": Onboarding.position,
+}
+# The profile's text answers: which field each state fills, and the question asked again after a wrong one.
+TEXT_STEPS = {
+    Onboarding.name.state: (svc.ProfileField.NAME, "profile.ask_name"),
+    Onboarding.group.state: (svc.ProfileField.GROUP, "profile.ask_group"),
+    Onboarding.position.state: (svc.ProfileField.POSITION, "profile.ask_position"),
+}
+
 
 async def invite_link(bot: Bot, token: str) -> str:
     me = await bot.me()
@@ -27,17 +40,17 @@ async def invite_link(bot: Bot, token: str) -> str:
 
 
 async def ask(step: svc.Step, message: Message, state: FSMContext, t: Translator) -> None:
-    states = {
-        "name": (Onboarding.name, None),
-        "group": (Onboarding.group, None),
-        "adult": (Onboarding.adult, kb.adult(t)),
-        "position": (Onboarding.position, None),
-    }
-    st, markup = states[step.name]
-    await state.set_state(st)
+    await state.set_state(STEP_STATES[step.name])
     # The wording depends on the person's programme (a position, or an occupation or class): kept for a retry.
     await state.update_data(prompt=step.prompt)
-    await message.answer(t(step.prompt or ""), reply_markup=markup)
+    await message.answer(t(step.prompt or ""), reply_markup=kb.adult(t) if step.name == "adult" else None)
+
+
+async def ask_consent(
+    message: Message, state: FSMContext, t: Translator, key: str = "consent.text_self"
+) -> None:
+    await state.set_state(Onboarding.consent)
+    await message.answer(t(key, version=svc.CONSENT_VERSION), reply_markup=kb.consent(t))
 
 
 async def continue_onboarding(
@@ -52,289 +65,216 @@ async def continue_onboarding(
     engine: Engine,
 ) -> None:
     """Ask the next missing profile item, or finish. Derived from the database, so it survives restarts."""
-    has_consent = await repos.consents.active_for_subject(me.id, "self") is not None
-    step = svc.next_step(me, has_consent, await svc.questions_for(repos, me))
-    if step.name == "consent":
-        await state.set_state(Onboarding.consent)
-        await message.answer(t("consent.text_self", version=svc.CONSENT_VERSION), reply_markup=kb.consent(t))
+    now = clock()
+    done = await svc.advance(repos, me, now, ttl_days=settings.invitation_ttl_days)
+    if done.step.name == "consent":
+        await ask_consent(message, state, t)
         return
-    if step.name != "done":
-        await ask(step, message, state, t)
+    if done.step.name != "done":
+        await ask(done.step, message, state, t)
         return
     await state.clear()
-    now = clock()
-    was = me.status
-    me, unlocked = await svc.finish_profile(repos, me, now)
-    if me.status == Status.AWAITING_PARENT.value:
-        token, _ = await svc.create_invitation(
-            repos,
-            role=Role.PARENT,
-            now=now,
-            ttl_days=settings.invitation_ttl_days,
-            created_by=me.id,
-            child_id=me.id,
-            max_uses=2,
-        )
-        await message.answer(t("profile.awaiting_parent", link=await invite_link(bot, token)))
-    elif was != me.status:
-        roles = sorted(r.value for r in me.roles)
+    if done.parent_token is not None:
+        await message.answer(t("profile.awaiting_parent", link=await invite_link(bot, done.parent_token)))
+    elif done.me.status != me.status:
+        roles = sorted(r.value for r in done.me.roles)
         await message.answer(t("profile.done", roles=", ".join(t(f"roles.{r}") for r in roles)))
         for role in roles:
             await message.answer(t(f"profile.next.{role}"))
-    for child_id in unlocked:
-        child = await repos.participants.get(child_id)
-        if child and child.telegram_id:
-            ct = Translator(child.language)
-            await repos.outbox.enqueue(
-                [
-                    svc.notice(
-                        child.telegram_id,
-                        child.id,
-                        ct("profile.parent_consented"),
-                        "consent",
-                        dedup_key=f"parent-consented:{child.id}",
-                    )
-                ],
-                now,
-            )
-    if me.status == Status.ACTIVE.value:
-        if not await start_intake(message, repos, engine, me, t, state, clock) and was == me.status:
-            await message.answer(t("start.all_set"))
-    await refresh_menu(bot, repos, me, now)
-
-
-def router() -> Router:
-    r = Router(name=__name__)
-
-    @r.message(CommandStart())
-    async def start(
-        message: Message,
-        command: CommandObject,
-        state: FSMContext,
-        repos: Repos,
-        t: Translator,
-        bot: Bot,
-        me: ParticipantDTO | None,
-        settings: Settings,
-        clock: Clock,
-        engine: Engine,
-        bootstrap_curator: bool,
-    ) -> None:
-        payload = (command.args or "").strip()
-        now = clock()
-        if payload:
-            inv, problem = await svc.check_token(repos, payload, now)
-            if problem:
-                await message.answer(t(f"start.bad_token.{problem}"))
-                return
-            assert inv is not None
-            refused = await svc.parent_link_problem(repos, inv, me)
-            if refused:
-                await message.answer(t(f"start.bad_token.{refused}"))
-                return
-            if (
-                me is not None
-                and me.status != Status.WITHDRAWN.value
-                and inv.child_id is None
-                and await svc.already_holds(repos, me, inv)
-            ):
-                await message.answer(t("start.already_joined"))
-                await continue_onboarding(message, state, repos, t, bot, me, settings, clock, engine)
-                return
-            await state.set_state(Onboarding.consent)
-            await state.update_data(invitation_id=inv.id, lang=t.lang, curator=bootstrap_curator)
-            if inv.role == Role.PARENT:
-                # The parent consents for a named child in a named programme, knowing all the child is told.
-                about = await svc.parent_invitation(repos, inv)
-                if about is None:
-                    await state.clear()
-                    await message.answer(t("start.bad_token.unknown"))
-                    return
-                names = {"child": about.child_name, "programme": "», «".join(about.programme_titles)}
-                await message.answer(t("onboarding.parent_welcome", **names))
-                await message.answer(
-                    t("consent.text_parent", version=svc.CONSENT_VERSION, **names), reply_markup=kb.consent(t)
-                )
-                return
-            programme = await repos.programmes.get(inv.programme_id) if inv.programme_id else None
-            role = t(f"roles.{inv.role.value}")
-            await message.answer(
-                t("start.welcome_programme", programme=programme.title, role=role)
-                if programme
-                else t("start.welcome", role=role)
-            )
-            await message.answer(
-                t("consent.text_self", version=svc.CONSENT_VERSION), reply_markup=kb.consent(t)
-            )
-            return
-        if me is not None and me.status != Status.WITHDRAWN.value:
-            if me.full_name is None and await repos.consents.active_for_subject(me.id, "self") is None:
-                # Added by an operator before they ever wrote: speak their Telegram language.
-                lang = pick_language(message.from_user.language_code if message.from_user else None, t.lang)
-                await repos.participants.update(me.id, now, language=lang)
-                me = await repos.participants.get(me.id)
-                assert me is not None
-                t = Translator(lang)
-            if bootstrap_curator and not me.is_curator:
-                await repos.participants.add_role(me.id, Role.CURATOR, now)
-                me = await repos.participants.get(me.id)
-                assert me is not None
-            await message.answer(t("start.welcome_back", name=me.full_name or ""))
-            await continue_onboarding(message, state, repos, t, bot, me, settings, clock, engine)
-            return
-        if bootstrap_curator:
-            await state.set_state(Onboarding.consent)
-            await state.update_data(invitation_id=None, lang=t.lang, curator=True)
-            await message.answer(t("start.welcome", role=t("roles.curator")))
-            await message.answer(
-                t("consent.text_self", version=svc.CONSENT_VERSION), reply_markup=kb.consent(t)
-            )
-            return
-        key = "start.withdrawn" if me is not None else "start.no_token"
-        await message.answer(t(key))
-
-    @r.callback_query(ConsentCb.filter())
-    async def consent(
-        cb: CallbackQuery,
-        callback_data: ConsentCb,
-        state: FSMContext,
-        repos: Repos,
-        t: Translator,
-        bot: Bot,
-        me: ParticipantDTO | None,
-        settings: Settings,
-        clock: Clock,
-        engine: Engine,
-    ) -> None:
-        if await state.get_state() != Onboarding.consent.state or not isinstance(cb.message, Message):
-            await cb.answer(t("common.stale"), show_alert=True)
-            return
-        data = await state.get_data()
-        now = clock()
-        await cb.message.edit_reply_markup(reply_markup=None)
-        if callback_data.action != "accept":
-            kind = "self"
-            if data.get("invitation_id"):
-                inv = await repos.invitations.get(int(data["invitation_id"]))
-                kind = "parent" if inv and inv.role == Role.PARENT else "self"
-                if inv is not None and kind == "parent" and not inv.problem(now):
-                    if await svc.parent_link_problem(repos, inv, me) is None:
-                        await svc.record_parent_decline(repos, inv, now)
-            if me is None:
-                await svc.record_refusal(
-                    repos,
-                    telegram_id=cb.from_user.id,
-                    kind=kind,
-                    now=now,
-                    secret=settings.bot_token.get_secret_value(),
-                )
-            await state.clear()
-            await cb.message.answer(t("consent.declined"))
-            await cb.answer()
-            return
-        joined, problem = await svc.accept_consent(
-            repos,
-            telegram_id=cb.from_user.id,
-            username=cb.from_user.username,
-            language=data.get("lang", t.lang),
-            invitation_id=data.get("invitation_id"),
-            curator_bootstrap=bool(data.get("curator")),
-            now=now,
-        )
-        if problem or joined is None:
-            await state.clear()
-            await cb.message.answer(t(f"start.bad_token.{problem}"))
-            await cb.answer()
-            return
-        await state.set_data({})
-        await cb.message.answer(t("consent.accepted"))
-        await cb.answer()
-        await continue_onboarding(cb.message, state, repos, t, bot, joined, settings, clock, engine)
-
-    # The profile's text answers: which field each state fills, how it is checked, what to say if it is wrong.
-    text_steps = {
-        Onboarding.name.state: ("full_name", svc.validate_name, "profile.bad_name", "profile.ask_name"),
-        Onboarding.group.state: (
-            "group_name",
-            lambda v: svc.validate_short(v, 30),
-            "profile.bad_group",
-            "profile.ask_group",
-        ),
-        Onboarding.position.state: (
-            "position",
-            lambda v: svc.validate_short(v, 150),
-            "profile.bad_position",
-            "profile.ask_position",
-        ),
-    }
-
-    @r.message(StateFilter(Onboarding.name, Onboarding.group, Onboarding.position), F.text)
-    async def text_step(
-        message: Message,
-        state: FSMContext,
-        repos: Repos,
-        t: Translator,
-        bot: Bot,
-        me: ParticipantDTO | None,
-        settings: Settings,
-        clock: Clock,
-        engine: Engine,
-    ) -> None:
-        field, validate, error_key, prompt_key = text_steps[await state.get_state() or ""]
-        if me is None:
-            await state.clear()
-            await message.answer(t("start.no_token"))
-            return
-        value = validate(message.text or "")
-        if value is None:
-            await message.answer(t(error_key))
-            await message.answer(t((await state.get_data()).get("prompt") or prompt_key))
-            return
-        await repos.participants.update(me.id, clock(), **{field: value})
-        fresh = await repos.participants.get(me.id)
-        assert fresh is not None
-        await continue_onboarding(message, state, repos, t, bot, fresh, settings, clock, engine)
-
-    @r.message(Onboarding.adult)
-    async def adult_text(message: Message, t: Translator) -> None:
-        await message.answer(t("profile.use_buttons"))
-        await message.answer(t("profile.ask_adult"), reply_markup=kb.adult(t))
-
-    @r.message(Onboarding.consent)
-    async def consent_text(message: Message, t: Translator) -> None:
-        await message.answer(t("consent.use_buttons"), reply_markup=kb.consent(t))
-
-    @r.message(Onboarding.name)
-    @r.message(Onboarding.group)
-    @r.message(Onboarding.position)
-    async def not_text(message: Message, t: Translator) -> None:
-        await message.answer(t("profile.text_expected"))
-
-    @r.callback_query(AdultCb.filter())
-    async def adult(
-        cb: CallbackQuery,
-        callback_data: AdultCb,
-        state: FSMContext,
-        repos: Repos,
-        t: Translator,
-        bot: Bot,
-        me: ParticipantDTO | None,
-        settings: Settings,
-        clock: Clock,
-        engine: Engine,
-    ) -> None:
+    if done.me.status == Status.ACTIVE:
         if (
-            await state.get_state() != Onboarding.adult.state
-            or me is None
-            or not isinstance(cb.message, Message)
+            not await start_intake(message, repos, engine, done.me, t, state, clock)
+            and me.status == done.me.status
         ):
-            await cb.answer(t("common.stale"), show_alert=True)
-            return
-        await cb.message.edit_reply_markup(reply_markup=None)
-        await repos.participants.update(me.id, clock(), is_minor=not callback_data.adult)
-        await cb.answer()
-        fresh = await repos.participants.get(me.id)
-        assert fresh is not None
-        await continue_onboarding(cb.message, state, repos, t, bot, fresh, settings, clock, engine)
+            await message.answer(t("start.all_set"))
+    await refresh_menu(bot, repos, done.me, now)
 
-    return r
+
+async def start(
+    message: Message,
+    command: CommandObject,
+    state: FSMContext,
+    repos: Repos,
+    t: Translator,
+    bot: Bot,
+    me: ParticipantDTO | None,
+    settings: Settings,
+    clock: Clock,
+    engine: Engine,
+    bootstrap_curator: bool,
+) -> None:
+    payload = (command.args or "").strip()
+    if payload:
+        opened = await svc.open_link(repos, payload, me, clock())
+        if opened.problem is not None:
+            await message.answer(t(f"start.bad_token.{opened.problem}"))
+        elif opened.already_joined and me is not None:
+            await message.answer(t("start.already_joined"))
+            await continue_onboarding(message, state, repos, t, bot, me, settings, clock, engine)
+        else:
+            await state.update_data(
+                invitation_id=opened.invitation_id, lang=t.lang, curator=bootstrap_curator
+            )
+            await _welcome(message, state, t, opened)
+        return
+    if me is not None and me.status != Status.WITHDRAWN:
+        telegram_language = message.from_user.language_code if message.from_user else None
+        me = await svc.welcome_back(
+            repos, me, pick_language(telegram_language, t.lang), curator=bootstrap_curator, now=clock()
+        )
+        t = Translator(me.language)
+        await message.answer(t("start.welcome_back", name=me.full_name or ""))
+        await continue_onboarding(message, state, repos, t, bot, me, settings, clock, engine)
+    elif bootstrap_curator:
+        await state.update_data(invitation_id=None, lang=t.lang, curator=True)
+        await message.answer(t("start.welcome", role=t("roles.curator")))
+        await ask_consent(message, state, t)
+    else:
+        await message.answer(t("start.withdrawn" if me is not None else "start.no_token"))
+
+
+async def _welcome(message: Message, state: FSMContext, t: Translator, opened: svc.LinkOpened) -> None:
+    """What the person is invited to, then the consent to give."""
+    if opened.child_name is not None:
+        # The parent consents for a named child in a named programme, knowing all the child is told.
+        names = {"child": opened.child_name, "programme": "», «".join(opened.programme_titles)}
+        await state.set_state(Onboarding.consent)
+        await message.answer(t("onboarding.parent_welcome", **names))
+        await message.answer(
+            t("consent.text_parent", version=svc.CONSENT_VERSION, **names), reply_markup=kb.consent(t)
+        )
+        return
+    role = t(f"roles.{opened.role}")
+    title = opened.programme_titles[0] if opened.programme_titles else None
+    await message.answer(
+        t("start.welcome_programme", programme=title, role=role) if title else t("start.welcome", role=role)
+    )
+    await ask_consent(message, state, t)
+
+
+async def consent_declined(
+    cb: CallbackQuery,
+    state: FSMContext,
+    repos: Repos,
+    t: Translator,
+    me: ParticipantDTO | None,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    if await state.get_state() != Onboarding.consent.state or not isinstance(cb.message, Message):
+        await cb.answer(t("common.stale"), show_alert=True)
+        return
+    data = await state.get_data()
+    await cb.message.edit_reply_markup(reply_markup=None)
+    secret = settings.bot_token.get_secret_value()
+    await svc.decline_consent(repos, cb.from_user.id, me, data.get("invitation_id"), clock(), secret=secret)
+    await state.clear()
+    await cb.message.answer(t("consent.declined"))
+    await cb.answer()
+
+
+async def consent_accepted(
+    cb: CallbackQuery,
+    state: FSMContext,
+    repos: Repos,
+    t: Translator,
+    bot: Bot,
+    settings: Settings,
+    clock: Clock,
+    engine: Engine,
+) -> None:
+    if await state.get_state() != Onboarding.consent.state or not isinstance(cb.message, Message):
+        await cb.answer(t("common.stale"), show_alert=True)
+        return
+    data = await state.get_data()
+    await cb.message.edit_reply_markup(reply_markup=None)
+    joined, problem = await svc.accept_consent(
+        repos,
+        telegram_id=cb.from_user.id,
+        username=cb.from_user.username,
+        language=data.get("lang", t.lang),
+        invitation_id=data.get("invitation_id"),
+        curator_bootstrap=bool(data.get("curator")),
+        now=clock(),
+    )
+    if problem or joined is None:
+        await state.clear()
+        await cb.message.answer(t(f"start.bad_token.{problem}"))
+        await cb.answer()
+        return
+    await state.set_data({})
+    await cb.message.answer(t("consent.accepted"))
+    await cb.answer()
+    await continue_onboarding(cb.message, state, repos, t, bot, joined, settings, clock, engine)
+
+
+async def text_step(
+    message: Message,
+    state: FSMContext,
+    repos: Repos,
+    t: Translator,
+    bot: Bot,
+    me: ParticipantDTO | None,
+    settings: Settings,
+    clock: Clock,
+    engine: Engine,
+) -> None:
+    field, prompt_key = TEXT_STEPS[await state.get_state() or ""]
+    if me is None:
+        await state.clear()
+        await message.answer(t("start.no_token"))
+        return
+    fresh = await svc.save_profile_answer(repos, me.id, field, message.text or "", clock())
+    if fresh is None:
+        await message.answer(t(f"profile.bad_{field.value}"))
+        await message.answer(t((await state.get_data()).get("prompt") or prompt_key))
+        return
+    await continue_onboarding(message, state, repos, t, bot, fresh, settings, clock, engine)
+
+
+async def adult_text(message: Message, t: Translator) -> None:
+    await message.answer(t("profile.use_buttons"))
+    await message.answer(t("profile.ask_adult"), reply_markup=kb.adult(t))
+
+
+async def consent_text(message: Message, t: Translator) -> None:
+    await message.answer(t("consent.use_buttons"), reply_markup=kb.consent(t))
+
+
+async def not_text(message: Message, t: Translator) -> None:
+    await message.answer(t("profile.text_expected"))
+
+
+async def adult(
+    cb: CallbackQuery,
+    callback_data: AdultCb,
+    state: FSMContext,
+    repos: Repos,
+    t: Translator,
+    bot: Bot,
+    me: ParticipantDTO | None,
+    settings: Settings,
+    clock: Clock,
+    engine: Engine,
+) -> None:
+    if await state.get_state() != Onboarding.adult.state or me is None or not isinstance(cb.message, Message):
+        await cb.answer(t("common.stale"), show_alert=True)
+        return
+    await cb.message.edit_reply_markup(reply_markup=None)
+    fresh = await svc.set_adult(repos, me.id, callback_data.adult, clock())
+    await cb.answer()
+    await continue_onboarding(cb.message, state, repos, t, bot, fresh, settings, clock, engine)
+
+
+def routers() -> list[Router]:
+    r = Router(name=__name__)
+    r.message.register(start, CommandStart())
+    r.callback_query.register(consent_accepted, ConsentCb.filter(F.action == ConsentAction.ACCEPT))
+    r.callback_query.register(consent_declined, ConsentCb.filter(F.action == ConsentAction.DECLINE))
+    profile_texts = StateFilter(Onboarding.name, Onboarding.group, Onboarding.position)
+    r.message.register(text_step, profile_texts, F.text)
+    r.message.register(adult_text, Onboarding.adult)
+    r.message.register(consent_text, Onboarding.consent)
+    r.message.register(not_text, profile_texts)
+    r.callback_query.register(adult, AdultCb.filter())
+    return [r]

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from bot.callbacks import Callback
 
 
+class ConsentAction(StrEnum):
+    ACCEPT = "accept"
+    DECLINE = "decline"
+
+
 class ConsentCb(Callback, prefix="cs"):
-    action: str  # accept | decline
+    action: ConsentAction
 
 
 class LangCb(Callback, prefix="lg"):
@@ -17,13 +24,19 @@ class AdultCb(Callback, prefix="ad"):
     adult: bool
 
 
+class WithdrawAction(StrEnum):
+    ASK = "ask"  # show the confirmation
+    CONFIRM = "confirm"
+    CANCEL = "cancel"
+
+
 class WithdrawCb(Callback, prefix="wd"):
-    action: str  # ask | confirm | cancel
+    action: WithdrawAction
     subject_id: int
 
 
 class InviteRoleCb(Callback, prefix="ci"):
-    role: str
+    role: str  # mentee | mentor | curator; checked by the handler (forged data is answered as stale)
 
 
 class RevokeCb(Callback, prefix="cr"):
@@ -36,9 +49,14 @@ class InviteManyCb(Callback, prefix="ch"):
     role: str
 
 
-class RolesCb(Callback, prefix="cj"):
-    """A person's roles as the curator sees them: v view | rm remove one (h: the role's row id)."""
+class RolesAction(StrEnum):
+    VIEW = "v"
+    REMOVE = "rm"  # remove one role (h: the role's row id)
 
-    a: str
+
+class RolesCb(Callback, prefix="cj"):
+    """A person's roles as the curator sees them."""
+
+    a: RolesAction
     p: int
     h: int = 0

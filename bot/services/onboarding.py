@@ -1,15 +1,27 @@
-"""Onboarding: invitations, consent, profile. Application logic over repositories; no Telegram here."""
+"""Onboarding: invitations, consent, profile, roles and withdrawing consent. Application logic over
+repositories; no Telegram here (the handlers in handlers/onboarding.py, invitations.py and common.py render
+the outcomes)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import Enum, StrEnum
 
-from bot.domain.entities import InvitationDTO, NewMessage, ParticipantDTO, Role, RoleHolding, Status
+from bot.domain.entities import (
+    ConsentDTO,
+    InvitationDTO,
+    NewMessage,
+    ParticipantDTO,
+    Role,
+    RoleHolding,
+    Status,
+)
 from bot.i18n import Translator
 from bot.services import programmes
+from bot.services.notify import Localized, notify
 from bot.services.pseudonyms import key_for, pseudonym
 from bot.services.tokens import looks_like_token, new_token, token_hash
 from storage.uow import Repos
@@ -30,13 +42,24 @@ FORM_PEOPLE = {
 _MAY_BE_MINOR = frozenset({"pupil", "student"})
 # Roles whose holder may be a minor and then needs a parent's consent.
 MINOR_ROLES = (Role.MENTEE, Role.MENTOR)
+# Roles a curator may take away; a parent's role ends with the parent's own withdrawal of consent.
+REMOVABLE = (Role.CURATOR, Role.MENTOR, Role.MENTEE)
+# Whom a curator may invite with /invite.
+INVITABLE = frozenset({Role.MENTEE.value, Role.MENTOR.value, Role.CURATOR.value})
+# A parent link serves both parents.
+PARENT_LINK_USES = 2
+
+
+class ConsentKind(StrEnum):
+    SELF = "self"  # a person's own consent
+    PARENT = "parent"  # a parent's consent for their child
 
 
 @dataclass(frozen=True)
 class Step:
     """The next thing onboarding needs from a person; prompt is the locale key of the question."""
 
-    name: str  # consent | name | group | adult | position | done
+    name: str  # consent | name | group | adult | position | done (the Onboarding state of the same name)
     prompt: str | None = None
 
 
@@ -244,11 +267,11 @@ async def accept_consent(
         )
     if curator_bootstrap:
         await repos.participants.add_role(me.id, Role.CURATOR, now)
-    if not await repos.consents.active_for_subject(me.id, "self"):
-        await _grant(repos, telegram_id, me.id, me.id, "self", now)
+    if not await repos.consents.active_for_subject(me.id, ConsentKind.SELF):
+        await _grant(repos, telegram_id, me.id, me.id, ConsentKind.SELF, now)
     if inv is not None and inv.role == Role.PARENT and inv.child_id is not None:
         await repos.participants.link_parent(me.id, inv.child_id, now)
-        await _grant(repos, telegram_id, me.id, inv.child_id, "parent", now)
+        await _grant(repos, telegram_id, me.id, inv.child_id, ConsentKind.PARENT, now)
         await repos.participants.update(inv.child_id, now, parent_declined_at=None)
     return await repos.participants.get(me.id), None
 
@@ -314,25 +337,25 @@ async def record_parent_decline(repos: Repos, inv: InvitationDTO, now: datetime)
         "consent.parent_decline", now, object_type="participant", object_id=child.id, invitation_id=inv.id
     )
     if child.telegram_id:
-        await repos.outbox.enqueue(
-            [
-                notice(
-                    child.telegram_id,
-                    child.id,
-                    Translator(child.language)("onboarding.parent_declined"),
-                    "consent",
-                    dedup_key=f"parent-declined:{inv.id}:{int(now.timestamp())}",
-                )
-            ],
-            now,
+        # Not through notify: the child still waits for a parent (not yet active) and must hear it.
+        text = Translator(child.language)("onboarding.parent_declined")
+        dedup = f"parent-declined:{inv.id}:{int(now.timestamp())}"
+        message = NewMessage(
+            chat_id=child.telegram_id,
+            participant_id=child.id,
+            text=text,
+            kind="consent",
+            dedup_key=dedup,
+            priority=1,
         )
+        await repos.outbox.enqueue([message], now)
 
 
 async def finish_profile(repos: Repos, me: ParticipantDTO, now: datetime) -> tuple[ParticipantDTO, list[int]]:
     """Settle the status once the profile is complete. Returns the participant and the children whose
     parent consent this completion unlocked (so they can be told)."""
     status = Status.ACTIVE.value
-    if needs_parent(me) and not await repos.consents.active_for_subject(me.id, "parent"):
+    if needs_parent(me) and not await repos.consents.active_for_subject(me.id, ConsentKind.PARENT):
         status = Status.AWAITING_PARENT.value
     if me.status != status:
         await repos.participants.update(me.id, now, status=status)
@@ -368,29 +391,18 @@ async def _leave_pairs(repos: Repos, subject: ParticipantDTO, actor_id: int, now
     """Someone who withdrew leaves their pairs, so no stage waits forever for their feedback: a mentee leaves
     the pair or group (it ends when no mentee is left), a mentor's pairs end and their mentees go back to
     matching. The others are told, without the person's name; pending reminders of those pairs stop."""
-    told: list[NewMessage] = []
-
-    def tell(person: ParticipantDTO | None, key: str, dedup: str) -> None:
-        if person is not None and person.telegram_id and person.status == Status.ACTIVE.value:
-            told.append(
-                NewMessage(
-                    chat_id=person.telegram_id,
-                    participant_id=person.id,
-                    kind="pair",
-                    priority=2,
-                    text=Translator(person.language)(key),
-                    dedup_key=dedup,
-                )
-            )
-
     for pair in await repos.pairs.all_active_of_mentee(subject.id):
         await repos.pairs.remove_member(pair.id, subject.id, now, "consent withdrawn")
         if len(pair.mentee_ids) == 1:  # the pair itself ended
             await repos.reminders.cancel(pair_id=pair.id)
-        tell(
-            await repos.participants.get(pair.mentor_id),
+        await notify(
+            repos,
+            now,
+            [pair.mentor_id],
             "matching.mentee_left",
-            f"left:{pair.id}:{subject.id}",
+            kind="pair",
+            priority=2,
+            dedup=f"left:{pair.id}:{subject.id}",
         )
         await repos.audit.log(
             "pair.member_left", now, actor_id=actor_id, object_type="pair", object_id=pair.id
@@ -398,15 +410,20 @@ async def _leave_pairs(repos: Repos, subject: ParticipantDTO, actor_id: int, now
     for pair in await repos.pairs.led_by(subject.id):
         for mentee_id in pair.mentee_ids:
             await repos.pairs.remove_member(pair.id, mentee_id, now, "mentor withdrew consent")
-            tell(
-                await repos.participants.get(mentee_id), "matching.mentor_left", f"left:{pair.id}:{mentee_id}"
-            )
+        await notify(
+            repos,
+            now,
+            pair.mentee_ids,
+            "matching.mentor_left",
+            kind="pair",
+            priority=2,
+            dedup=f"left:{pair.id}",
+        )
         await repos.reminders.cancel(pair_id=pair.id)
         await repos.audit.log(
             "pair.mentor_left", now, actor_id=actor_id, object_type="pair", object_id=pair.id
         )
     await repos.reminders.cancel(participant_id=subject.id)
-    await repos.outbox.enqueue(told, now)
 
 
 async def withdraw_parent_consent(
@@ -414,7 +431,7 @@ async def withdraw_parent_consent(
 ) -> bool:
     """A parent withdraws consent for their child. True when the child's participation ended with it."""
     # Only this parent's consent: another parent's stays in force.
-    await repos.consents.withdraw_all(child.id, now, kind="parent", given_by=parent.id)
+    await repos.consents.withdraw_all(child.id, now, kind=ConsentKind.PARENT, given_by=parent.id)
     # The child's parent links stop working at once: joining again takes a new link.
     await repos.invitations.revoke_for_child(child.id, now)
     await repos.audit.log(
@@ -423,9 +440,9 @@ async def withdraw_parent_consent(
         actor_id=parent.id,
         object_type="participant",
         object_id=child.id,
-        kind="parent",
+        kind=ConsentKind.PARENT.value,
     )
-    if child.is_minor and not await repos.consents.active_for_subject(child.id, "parent"):
+    if child.is_minor and not await repos.consents.active_for_subject(child.id, ConsentKind.PARENT):
         await withdraw(repos, child, actor_id=parent.id, now=now)
         return True
     return False
@@ -481,10 +498,319 @@ async def remove_role(
     return None
 
 
-def notice(
-    chat_id: int, participant_id: int, text: str, kind: str, dedup_key: str | None = None
-) -> NewMessage:
-    """A message to someone other than the person being answered: it goes through the outbox."""
-    return NewMessage(
-        chat_id=chat_id, participant_id=participant_id, text=text, kind=kind, dedup_key=dedup_key, priority=1
+# -- the use cases behind /start, the profile, /language, /consent -----------------------------------------
+
+
+@dataclass(frozen=True)
+class LinkOpened:
+    """What a /start link opens: why it cannot be used (a `start.bad_token.*` key), that the person holds its
+    role already, or the invitation to consent to (a parent's names the child and the child's programmes)."""
+
+    problem: str | None = None
+    already_joined: bool = False
+    invitation_id: int | None = None
+    role: Role | None = None
+    programme_titles: list[str] = field(default_factory=list)
+    child_name: str | None = None
+
+
+async def open_link(repos: Repos, payload: str, me: ParticipantDTO | None, now: datetime) -> LinkOpened:
+    inv, problem = await check_token(repos, payload, now)
+    if problem or inv is None:
+        return LinkOpened(problem=problem or "unknown")
+    refused = await parent_link_problem(repos, inv, me)
+    if refused:
+        return LinkOpened(problem=refused)
+    if me is not None and me.status != Status.WITHDRAWN and inv.child_id is None:
+        if await already_holds(repos, me, inv):
+            return LinkOpened(already_joined=True)
+    if inv.role == Role.PARENT:
+        about = await parent_invitation(repos, inv)
+        if about is None:
+            return LinkOpened(problem="unknown")
+        return LinkOpened(
+            invitation_id=inv.id,
+            role=inv.role,
+            programme_titles=about.programme_titles,
+            child_name=about.child_name,
+        )
+    programme = await repos.programmes.get(inv.programme_id) if inv.programme_id else None
+    return LinkOpened(
+        invitation_id=inv.id, role=inv.role, programme_titles=[programme.title] if programme else []
     )
+
+
+async def welcome_back(
+    repos: Repos, me: ParticipantDTO, telegram_language: str, *, curator: bool, now: datetime
+) -> ParticipantDTO:
+    """/start without a link by someone known. Added by an operator before they ever wrote, they are spoken
+    to in their Telegram language; a curator by the server's settings (CURATOR_IDS) gets the role back."""
+    if me.full_name is None and await repos.consents.active_for_subject(me.id, ConsentKind.SELF) is None:
+        await repos.participants.update(me.id, now, language=telegram_language)
+    if curator and not me.is_curator:
+        await repos.participants.add_role(me.id, Role.CURATOR, now)
+    fresh = await repos.participants.get(me.id)
+    assert fresh is not None
+    return fresh
+
+
+async def decline_consent(
+    repos: Repos,
+    telegram_id: int,
+    me: ParticipantDTO | None,
+    invitation_id: int | None,
+    now: datetime,
+    *,
+    secret: str,
+) -> None:
+    """Consent declined: through a parent link the child learns it; someone unknown leaves a refusal."""
+    kind = ConsentKind.SELF
+    if invitation_id:
+        inv = await repos.invitations.get(int(invitation_id))
+        kind = ConsentKind.PARENT if inv and inv.role == Role.PARENT else ConsentKind.SELF
+        if inv is not None and kind == ConsentKind.PARENT and not inv.problem(now):
+            if await parent_link_problem(repos, inv, me) is None:
+                await record_parent_decline(repos, inv, now)
+    if me is None:
+        await record_refusal(repos, telegram_id=telegram_id, kind=kind, now=now, secret=secret)
+
+
+@dataclass(frozen=True)
+class Advanced:
+    """Where onboarding stands after a step: the next thing to ask (step), or done (step.name == "done") with
+    the person as they are now and, for a minor waiting for a parent, a fresh parent link."""
+
+    step: Step
+    me: ParticipantDTO
+    parent_token: str | None = None
+
+
+async def advance(repos: Repos, me: ParticipantDTO, now: datetime, *, ttl_days: int) -> Advanced:
+    """The next missing profile item, or finish the profile: settle the status (a minor waits for a parent:
+    a parent link is made), and tell the children whose parent's consent this completion unlocked."""
+    has_consent = await repos.consents.active_for_subject(me.id, ConsentKind.SELF) is not None
+    step = next_step(me, has_consent, await questions_for(repos, me))
+    if step.name != "done":
+        return Advanced(step, me)
+    fresh, unlocked = await finish_profile(repos, me, now)
+    token = None
+    if fresh.status == Status.AWAITING_PARENT:
+        token, _ = await create_invitation(
+            repos,
+            role=Role.PARENT,
+            now=now,
+            ttl_days=ttl_days,
+            created_by=me.id,
+            child_id=me.id,
+            max_uses=PARENT_LINK_USES,
+        )
+    await notify(
+        repos, now, unlocked, "profile.parent_consented", kind="consent", priority=1, dedup="parent-consented"
+    )
+    return Advanced(step, fresh, token)
+
+
+class ProfileField(StrEnum):
+    """A text answer of the profile; the value names its locale keys (profile.bad_<value>)."""
+
+    NAME = "name"
+    GROUP = "group"
+    POSITION = "position"
+
+
+_COLUMNS = {
+    ProfileField.NAME: "full_name",
+    ProfileField.GROUP: "group_name",
+    ProfileField.POSITION: "position",
+}
+_LIMITS = {ProfileField.GROUP: 30, ProfileField.POSITION: 150}
+
+
+async def save_profile_answer(
+    repos: Repos, participant_id: int, which: ProfileField, text: str, now: datetime
+) -> ParticipantDTO | None:
+    """Check and store one answer; None when it is not acceptable (the person is asked again)."""
+    value = validate_name(text) if which == ProfileField.NAME else validate_short(text, _LIMITS[which])
+    if value is None:
+        return None
+    await repos.participants.update(participant_id, now, **{_COLUMNS[which]: value})
+    return await repos.participants.get(participant_id)
+
+
+async def set_adult(repos: Repos, participant_id: int, adult: bool, now: datetime) -> ParticipantDTO:
+    await repos.participants.update(participant_id, now, is_minor=not adult)
+    fresh = await repos.participants.get(participant_id)
+    assert fresh is not None
+    return fresh
+
+
+async def set_language(
+    repos: Repos, participant_id: int, language: str, now: datetime
+) -> ParticipantDTO | None:
+    await repos.participants.update(participant_id, now, language=language)
+    return await repos.participants.get(participant_id)
+
+
+@dataclass(frozen=True)
+class ConsentsSeen:
+    """/consent: one's own consent, whether a parent's is needed and given, and the children whose parent
+    consent one gave (and may withdraw)."""
+
+    own: ConsentDTO | None
+    parent_needed: bool
+    parent_given: bool
+    children: list[ParticipantDTO]
+
+
+async def consents_of(repos: Repos, me: ParticipantDTO) -> ConsentsSeen:
+    own = await repos.consents.active_for_subject(me.id, ConsentKind.SELF)
+    needed = any(me.has(r) for r in MINOR_ROLES) and bool(me.is_minor)
+    given = needed and await repos.consents.active_for_subject(me.id, ConsentKind.PARENT) is not None
+    children = []
+    if me.has(Role.PARENT):
+        for child in await repos.participants.children_of(me.id):
+            if await repos.consents.active_for_subject(child.id, ConsentKind.PARENT):
+                children.append(child)
+    return ConsentsSeen(own, needed, given, children)
+
+
+async def withdrawal_subject(
+    repos: Repos, me: ParticipantDTO | None, subject_id: int
+) -> ParticipantDTO | None:
+    """Only oneself, or one's own child, may be the subject of a withdrawal."""
+    if me is None:
+        return None
+    if subject_id == me.id:
+        return me
+    if any(c.id == subject_id for c in await repos.participants.children_of(me.id)):
+        return await repos.participants.get(subject_id)
+    return None
+
+
+class Withdrawal(Enum):
+    STALE = "stale"  # not oneself nor one's child
+    SELF = "self"
+    CHILD_ENDED = "child_ended"  # the child's participation ended with the last parent's consent
+    CHILD_KEPT = "child_kept"  # another parent's consent stays in force
+
+
+async def withdraw_consent(
+    repos: Repos, me: ParticipantDTO | None, subject_id: int, now: datetime
+) -> Withdrawal:
+    """Withdraw one's own consent, or one's consent for one's child."""
+    subject = await withdrawal_subject(repos, me, subject_id)
+    if subject is None or me is None:
+        return Withdrawal.STALE
+    if subject.id == me.id:
+        await withdraw(repos, me, actor_id=me.id, now=now)
+        return Withdrawal.SELF
+    ended = await withdraw_parent_consent(repos, me, subject, now)
+    return Withdrawal.CHILD_ENDED if ended else Withdrawal.CHILD_KEPT
+
+
+# -- invitations and roles ----------------------------------------------------------------------------------
+
+
+async def invite(
+    repos: Repos,
+    curator_id: int,
+    programme_id: int,
+    role: Role,
+    now: datetime,
+    *,
+    ttl_days: int,
+    several: bool = False,
+) -> tuple[str, InvitationDTO]:
+    """A curator's link into their programme. A curator link is short-lived and single-use, unless the
+    curator asked for several people."""
+    if role != Role.CURATOR:
+        return await create_invitation(
+            repos, role=role, now=now, ttl_days=ttl_days, created_by=curator_id, programme_id=programme_id
+        )
+    return await create_invitation(
+        repos,
+        role=Role.CURATOR,
+        now=now,
+        ttl_days=ttl_days,
+        ttl=CURATOR_LINK_TTL,
+        created_by=curator_id,
+        programme_id=programme_id,
+        max_uses=None if several else 1,
+    )
+
+
+async def parent_link(repos: Repos, child_id: int, now: datetime, *, ttl_days: int) -> str:
+    """A minor's link for their parent(s)."""
+    token, _ = await create_invitation(
+        repos,
+        role=Role.PARENT,
+        now=now,
+        ttl_days=ttl_days,
+        created_by=child_id,
+        child_id=child_id,
+        max_uses=PARENT_LINK_USES,
+    )
+    return token
+
+
+@dataclass(frozen=True)
+class Revoked:
+    """done: False when the link was revoked already; joined: who came through it, with the role."""
+
+    done: bool
+    joined: list[tuple[ParticipantDTO, Role]]
+
+
+async def revoke_invitation(repos: Repos, invitation_id: int, *, actor_id: int, now: datetime) -> Revoked:
+    """A link stops working; whoever joined through it keeps their role (the curator is shown who)."""
+    done = await repos.invitations.revoke(invitation_id, now)
+    if done:
+        await repos.audit.log(
+            "invitation.revoke", now, actor_id=actor_id, object_type="invitation", object_id=invitation_id
+        )
+    return Revoked(done, list(await repos.participants.joined_through(invitation_id)))
+
+
+@dataclass(frozen=True)
+class RoleRemoved:
+    """person (as they are now) and role when done; otherwise problem says why it was refused (a
+    `onboarding.roles.refused.*` key), or both are None when the button was stale."""
+
+    person: ParticipantDTO | None = None
+    role: Role | None = None
+    problem: str | None = None
+
+
+async def remove_role_of(
+    repos: Repos,
+    participant_id: int,
+    holding_id: int,
+    *,
+    actor_id: int,
+    now: datetime,
+    pinned_curators: Iterable[int] = (),
+) -> RoleRemoved:
+    """A curator takes one role away from a person (see remove_role); the person is told."""
+    person = await repos.participants.get(participant_id)
+    holding = await repos.participants.holding(holding_id)
+    if person is None or not person.full_name or holding is None:
+        return RoleRemoved()
+    if holding.participant_id != person.id or holding.role not in REMOVABLE:
+        return RoleRemoved()
+    problem = await remove_role(repos, holding, actor_id=actor_id, now=now, pinned_curators=pinned_curators)
+    if problem:
+        return RoleRemoved(problem=problem)
+    if person.id != actor_id:
+        await notify(
+            repos,
+            now,
+            [person.id],
+            "onboarding.roles.removed_notice",
+            kind="roles",
+            priority=1,
+            dedup=f"role-removed:{holding.id}",
+            params={"role": Localized(f"roles.{holding.role.value}")},
+        )
+    fresh = await repos.participants.get(person.id)
+    assert fresh is not None
+    return RoleRemoved(person=fresh, role=holding.role)
