@@ -35,3 +35,7 @@ class Goals(StatesGroup):
 class ProgrammeFlow(StatesGroup):
     title = State()  # a new programme: its template is chosen, the curator may send another title
     keep = State()  # closing a year: choosing which mentors stay
+
+
+class ForgetSearch(StatesGroup):
+    query = State()  # the curator's /forget_participant: whom to find

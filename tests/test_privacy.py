@@ -11,12 +11,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-import bot.app
-import handlers
-from bot.domain.entities import NewMessage, Role, Status
-from bot.demo.telegram import FakeTelegram
+from bot.callbacks.privacy import ForgetPersonCb, PrivacyCb
 from bot.demo.harness import Client, Harness, make_settings
-from handlers import privacy
+from bot.demo.telegram import FakeTelegram
+from bot.domain.entities import NewMessage, Role, Status
 from storage.models import AuditEntry, Base, FormResponse, OutboxMessage, PairMember, Participant
 from storage.uow import unit_of_work
 from tests.conftest import CURATOR_ID
@@ -34,17 +32,7 @@ MENTOR_FEEDBACK = "Ученица сама вывела формулу площ�
 
 
 @pytest.fixture
-async def h(db_url: str, fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Harness]:
-    original = handlers.feature_routers
-
-    def with_privacy(*args: Any, **kwargs: Any) -> list:
-        routers = original(*args, **kwargs)
-        if not any(r.name == privacy.__name__ for r in routers):
-            engine = args[0] if args else kwargs.get("engine")
-            routers.insert(len(routers) - 1, privacy.router(engine))  # before the catch-all
-        return routers
-
-    monkeypatch.setattr(bot.app, "feature_routers", with_privacy)
+async def h(db_url: str, fake: FakeTelegram) -> AsyncIterator[Harness]:
     harness = (await Harness.start(make_settings(db_url, curator_ids=str(CURATOR_ID)), fake)).unpaced()
     yield harness
     await harness.close()
@@ -252,7 +240,7 @@ async def test_parent_gets_own_data_and_the_childs_by_button(h):
     # someone else's child: refused, nothing sent
     stranger = await join(h, c, 7_770_012, "Чужой Ребёнок", "5В")
     before = len(parent.texts())
-    await parent.press(privacy.PrivacyCb(a="data", s=await pid_of(h, 7_770_012)).pack())
+    await parent.press(PrivacyCb(a="data", s=await pid_of(h, 7_770_012)).pack())
     assert len(parent.texts()) == before and "Эта кнопка уже неактуальна." in parent.alerts()[-1]
     assert stranger
 
@@ -382,7 +370,7 @@ async def test_curator_forgets_a_person_on_request(h):
     # the other person is untouched; a search by argument works too; a second press finds nothing to do
     replies = await c.send("/forget_participant Остающийся")
     assert "Остающийся Участник (9Ж)" in [b["text"] for b in replies[-1].buttons()]
-    replies = await c.press(privacy.ForgetPersonCb(a="go", p=pid).pack())
+    replies = await c.press(ForgetPersonCb(a="go", p=pid).pack())
     assert "уже удалены" in replies[-1].text
     assert len(await audit(h, "privacy.forget")) == 1
 
@@ -394,10 +382,10 @@ async def test_forget_participant_is_for_curators_only(h):
     victim_id = await pid_of(h, 7_770_041)
     replies = await u.send("/forget_participant Другой")
     assert "только куратору" in replies[-1].text
-    await u.press(privacy.ForgetPersonCb(a="go", p=victim_id).pack())
+    await u.press(ForgetPersonCb(a="go", p=victim_id).pack())
     assert "только куратору" in u.alerts()[-1]
     # nor can a participant forget someone else with forged data of their own buttons
-    await u.press(privacy.PrivacyCb(a="go", s=victim_id).pack())
+    await u.press(PrivacyCb(a="go", s=victim_id).pack())
     assert "Эта кнопка уже неактуальна." in u.alerts()[-1]
     async with unit_of_work(h.app.factory) as repos:
         assert (await repos.participants.get(victim_id)).full_name == "Другой Ученик"

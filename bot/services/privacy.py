@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.domain.entities import ParticipantDTO, Status
+from bot.domain.entities import ParticipantDTO, Role, Status
 from bot.domain.forms import Form
 from bot.i18n import Translator
 from bot.services import onboarding
@@ -21,6 +21,7 @@ from storage.uow import Repos
 
 EXPORT_FORMAT = "nastavnik-mydata/1"
 FORGET_BY = ("self", "parent", "curator")
+SEARCH_LIMIT = 10  # people shown to a curator looking for whom to forget
 
 
 def _repo(repos: Repos) -> PrivacyRepo:
@@ -172,6 +173,62 @@ async def reapply_ledger(
         )
         done.append(erased)
     return done
+
+
+async def minor_children(repos: Repos, me: ParticipantDTO) -> list[ParticipantDTO]:
+    """Children a parent may act for: a legal representative speaks for a minor, not for an adult."""
+    if not me.has(Role.PARENT):
+        return []
+    return [
+        c
+        for c in await repos.participants.children_of(me.id)
+        if c.is_minor is not False and c.telegram_id is not None
+    ]
+
+
+async def data_subject(repos: Repos, me: ParticipantDTO | None, subject_id: int) -> ParticipantDTO | None:
+    """Only oneself, or one's own minor child, may be the subject of /mydata and /forget."""
+    if me is None or me.telegram_id is None:
+        return None
+    if subject_id == me.id:
+        return me
+    return next((c for c in await minor_children(repos, me) if c.id == subject_id), None)
+
+
+async def forget_on_request(
+    repos: Repos, me: ParticipantDTO | None, subject_id: int, *, now: datetime, key: bytes | None = None
+) -> Forgotten | None:
+    """/forget: oneself, or one's minor child, erased now. None when the subject is neither."""
+    subject = await data_subject(repos, me, subject_id)
+    if subject is None or me is None:
+        return None
+    by = "self" if subject.id == me.id else "parent"
+    return await forget(repos, subject, actor_id=me.id, by=by, now=now, key=key)
+
+
+async def find_people(repos: Repos, query: str) -> tuple[list[ParticipantDTO], int]:
+    """The curator's search for whom to forget: the first matches, and how many there are."""
+    ids, total = await repos.dashboard.search_participants(query, 0, SEARCH_LIMIT)
+    found = await repos.participants.get_many(ids)
+    return [found[i] for i in ids if i in found], total
+
+
+async def forgettable(repos: Repos, participant_id: int) -> ParticipantDTO | None:
+    """The person, unless already forgotten (no Telegram id and no name left)."""
+    person = await repos.participants.get(participant_id)
+    if person is None or (person.telegram_id is None and person.full_name is None):
+        return None
+    return person
+
+
+async def forget_by_curator(
+    repos: Repos, participant_id: int, *, actor_id: int, now: datetime, key: bytes | None = None
+) -> Forgotten | None:
+    """The curator erases a person on their (or their parent's) request. None when already forgotten."""
+    person = await forgettable(repos, participant_id)
+    if person is None:
+        return None
+    return await forget(repos, person, actor_id=actor_id, by="curator", now=now, key=key)
 
 
 # -- the readable summary that comes with the file ---------------------------------------------------------
