@@ -9,6 +9,7 @@ from datetime import date
 
 import pytest
 
+from bot.callbacks.programmes import ProgrammeCb
 from bot.domain import cohorts
 from bot.domain import matching as m
 from bot.domain.entities import Role, Status
@@ -17,7 +18,6 @@ from bot.domain.stages import StagePlan
 from bot.services import matching
 from bot.services import programmes as svc
 from bot.services.onboarding import CONSENT_VERSION
-from handlers.programmes import ProgrammeCb
 from storage.uow import unit_of_work
 from tests.helpers import invite, onboard_curator, onboard_mentee, token_in
 from tests.test_matching_flow import mentee_answers, mentor_answers

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
 from types import MappingProxyType
+from typing import Protocol
 
 from bot.domain import cohorts
 from bot.domain.entities import ParticipantDTO, ProgrammeDTO, ProgrammeScope, Role, Status
@@ -28,6 +29,29 @@ _YEAR_ROLES = (Role.MENTEE, Role.MENTOR)
 
 class UnknownTemplate(LookupError):
     pass
+
+
+class Disarms(Protocol):
+    """The reminders scheduler (scheduler/reminders.py): drops the jobs of cancelled reminder rows."""
+
+    def disarm(self, ids: list[int]) -> None: ...
+
+
+@dataclass(frozen=True)
+class ClosingPreview:
+    """What closing a programme year would touch: the programme (active) and its active pairs."""
+
+    programme: ProgrammeDTO
+    active_pairs: int
+
+
+async def closing_preview(repos: Repos, programme_id: int) -> ClosingPreview | None:
+    """None when there is no such programme or it is archived (closed) already."""
+    programme = await repos.programmes.get(programme_id)
+    if programme is None or programme.archived:
+        return None
+    pairs = await repos.pairs.active(scope=await repos.programmes.scope(programme.id))
+    return ClosingPreview(programme, len(pairs))
 
 
 @dataclass(frozen=True)
@@ -146,12 +170,14 @@ async def close_year(
     curator_id: int | None = None,
     pair_close_reason: str = "",
     today: date | None = None,
+    reminders: Disarms | None = None,
 ) -> YearClosed | None:
     """Archive the programme and start its next cohort (same template and settings, the title one year on),
     with a mentor role in it for each of ``keep_mentor_ids`` who is one of the programme's mentors. Its
     pairs still active are closed with ``pair_close_reason`` (their members get the final survey), its open
     match proposals are withdrawn and its mentee and mentor links revoked. The curators who worked on it now
-    work on the new cohort. None when there is no such programme."""
+    work on the new cohort; the jobs of the reminders cancelled with the pairs are dropped from ``reminders``.
+    None when there is no such programme."""
     old = await repos.programmes.get(programme_id)
     if old is None:
         return None
@@ -193,6 +219,8 @@ async def close_year(
         mentors=len(staying),
         pairs=len(closed),
     )
+    if cancelled and reminders is not None:
+        reminders.disarm(list(cancelled))
     archived = await repos.programmes.get(old.id)
     assert archived is not None
     return YearClosed(archived, new, True, tuple(sorted(staying)), tuple(closed), tuple(cancelled))
