@@ -4,11 +4,9 @@ limits. Everything goes through the real dispatcher and the fake Bot API, which 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import io
 import itertools
 import logging
-import pkgutil
 import time
 import zipfile
 from collections.abc import Iterator
@@ -16,25 +14,23 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from aiogram.filters.callback_data import CallbackData
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-import handlers
 from bot import files
 from bot.callbacks import Callback, _is_int
+from bot.demo.harness import Client, Harness, make_settings
+from bot.demo.telegram import FakeError, FakeTelegram
 from bot.domain.entities import Role
 from bot.domain.forms import QuestionType, load_forms
 from bot.i18n import Translator
 from bot.services import dashboard
-from bot.demo.telegram import FakeError, FakeTelegram
-from bot.demo.harness import Client, Harness, make_settings
 from bot.text import split_text, units
 from handlers import roadmap as roadmap_handlers
 from storage.models import FormResponse
 from storage.uow import unit_of_work
-from tests.helpers import onboard_curator, onboard_mentee, onboard_mentor
+from tests.helpers import callback_classes, onboard_curator, onboard_mentee, onboard_mentor
 from tests.test_dashboard import pair_up
 from tests.test_matching_flow import mentee_answers, mentor_answers, seed
 
@@ -162,21 +158,6 @@ async def test_a_valid_xlsx_roadmap_still_imports_through_the_worker(h, uploads)
 
 
 # --- 2. numbers: forged buttons and command arguments ------------------------------------------------------
-
-
-def callback_classes() -> list[type]:
-    """Every callback data class of the handlers, found by introspection: a new one is covered at once."""
-    for module in pkgutil.iter_modules(handlers.__path__):
-        importlib.import_module(f"handlers.{module.name}")
-    found, stack = [], list(CallbackData.__subclasses__())
-    while stack:
-        cls = stack.pop()
-        found.append(cls)
-        stack += cls.__subclasses__()
-    return sorted(
-        (c for c in found if c.__module__.startswith("handlers.") and c is not Callback),
-        key=lambda c: c.__prefix__,
-    )
 
 
 class Errors(logging.Handler):
