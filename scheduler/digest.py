@@ -5,14 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from aiogram.types import InlineKeyboardButton
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
 from bot.callbacks.dashboard import NudgePairCb, OpenPairCb
 from bot.domain import reminders as rem
-from bot.domain.entities import NewMessage, PairDTO, Role, Status
+from bot.domain.entities import NewMessage, PairDTO, Role
 from bot.domain.stages import OverdueItem, overdue_digest, overdue_item
 from bot.i18n import Translator
 from bot.services import roadmap
 from bot.services.meetings import PairState, pair_state, reminder_rows
+from bot.services.notify import Localized, compose, reachable
 from storage.uow import Repos
+
+MAX_BUTTON_ROWS = 40  # a pair per row; a long digest names the rest without buttons
 
 
 async def scan(repos: Repos, now: datetime, default_tz: str) -> list[tuple[PairState, OverdueItem | None]]:
@@ -38,28 +44,21 @@ async def pair_nudges(
     repos: Repos, states: list[tuple[PairState, OverdueItem | None]], now: datetime
 ) -> list[NewMessage]:
     """A late pair is told once per stage (the dedup key), kindly."""
+    late = [(state, item) for state, item in states if item is not None]
+    people = await repos.participants.get_many({pid for state, _ in late for pid in state.members})
     out = []
-    for state, item in states:
-        if item is None:
-            continue
+    for state, item in late:
         for pid in state.members:
-            p = await repos.participants.get(pid)
-            if p and p.telegram_id and p.status == Status.ACTIVE.value:
-                t = Translator(p.language)
-                out.append(
-                    NewMessage(
-                        chat_id=p.telegram_id,
-                        participant_id=p.id,
-                        kind="overdue",
-                        priority=4,
-                        text=t(
-                            "meeting.overdue_pair",
-                            stage=t(f"meetings.stage.{item.stage.value}"),
-                            days=item.days_late,
-                        ),
-                        dedup_key=f"overdue:{item.pair_id}:{item.stage.value}:{pid}",
-                    )
-                )
+            message = compose(
+                people.get(pid),
+                "meeting.overdue_pair",
+                kind="overdue",
+                priority=4,
+                params={"stage": Localized(f"meetings.stage.{item.stage.value}"), "days": item.days_late},
+                dedup=f"overdue:{item.pair_id}:{item.stage.value}",
+            )
+            if message is not None:
+                out.append(message)
     return out
 
 
@@ -81,8 +80,9 @@ async def digest_messages(
     day = now.astimezone(tz).date()
     today = day.isoformat()
     out = []
+    names = await _pair_names(repos, [i.pair_id for i in items])
     for curator in await repos.participants.with_role(Role.CURATOR):
-        if curator.telegram_id is None or curator.status != Status.ACTIVE.value:
+        if not reachable(curator):
             continue
         if only_new and not (await _alerts_on(repos, curator.id)):
             continue
@@ -96,33 +96,37 @@ async def digest_messages(
             if items
             else []
         )
-        buttons = []
+        buttons = InlineKeyboardBuilder()
         for stage, group in grouped.items():
             lines.append("")
             lines.append(
                 t("meeting.digest_stage", stage=t(f"meetings.stage.{stage.value}"), count=len(group))
             )
             for item in group:
-                names = await _pair_names(repos, item.pair_id)
-                lines.append(t("meeting.digest_item", id=item.pair_id, names=names, days=item.days_late))
-                buttons.append(
-                    [
-                        {
-                            "text": t("meeting.btn.nudge_pair", id=item.pair_id),
-                            "callback_data": NudgePairCb(pair=item.pair_id).pack(),
-                        },
-                        {
-                            "text": t("meeting.btn.open_pair", id=item.pair_id),
-                            "callback_data": OpenPairCb(pair=item.pair_id).pack(),
-                        },
-                    ]
+                lines.append(
+                    t("meeting.digest_item", id=item.pair_id, names=names[item.pair_id], days=item.days_late)
                 )
+                if len(buttons.export()) < MAX_BUTTON_ROWS:
+                    buttons.row(
+                        InlineKeyboardButton(
+                            text=t("meeting.btn.nudge_pair", id=item.pair_id),
+                            callback_data=NudgePairCb(pair=item.pair_id).pack(),
+                        ),
+                        InlineKeyboardButton(
+                            text=t("meeting.btn.open_pair", id=item.pair_id),
+                            callback_data=OpenPairCb(pair=item.pair_id).pack(),
+                        ),
+                    )
         if roadmap_lines:
             lines += ["", *roadmap_lines] if lines else roadmap_lines
         kind = "alert" if only_new else "digest"
         key = f"{kind}:{curator.id}:{today}" + (
             ":" + ",".join(str(i.pair_id) for i in items) if only_new else ""
         )
+        markup = buttons.as_markup().model_dump(exclude_none=True) if buttons.export() else None
+        # One text of many locale keys, assembled per curator: notify's one key per message cannot say it,
+        # so the digest is composed here (its reachability rule is notify's).
+        assert curator.telegram_id is not None
         out.append(
             NewMessage(
                 chat_id=curator.telegram_id,
@@ -131,7 +135,7 @@ async def digest_messages(
                 priority=3,
                 text="\n".join(lines),
                 dedup_key=key,
-                reply_markup={"inline_keyboard": buttons[:40]} if buttons else None,
+                reply_markup=markup,
             )
         )
     return out
@@ -144,15 +148,22 @@ async def _alerts_on(repos: Repos, curator_id: int) -> bool:
     return False
 
 
-async def _pair_names(repos: Repos, pair_id: int) -> str:
-    pair = await repos.pairs.get(pair_id)
-    if pair is None:
-        return "—"
-    names = []
-    for pid in (pair.mentor_id, *pair.mentee_ids):
-        p = await repos.participants.get(pid)
-        names.append((p.full_name if p else None) or "—")
-    return f"{names[0]} — {', '.join(names[1:])}"
+async def _pair_names(repos: Repos, pair_ids: list[int]) -> dict[int, str]:
+    """ "Mentor — mentee, mentee" of each pair, in one query for the people."""
+    pairs = {pid: await repos.pairs.get(pid) for pid in dict.fromkeys(pair_ids)}
+    people = await repos.participants.get_many(
+        {x for pair in pairs.values() if pair for x in (pair.mentor_id, *pair.mentee_ids)}
+    )
+    out = {}
+    for pid, pair in pairs.items():
+        if pair is None:
+            out[pid] = "—"
+            continue
+        names = [
+            (p.full_name if (p := people.get(x)) else None) or "—" for x in (pair.mentor_id, *pair.mentee_ids)
+        ]
+        out[pid] = f"{names[0]} — {', '.join(names[1:])}"
+    return out
 
 
 async def stage_deadline_reminders(
