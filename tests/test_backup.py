@@ -114,19 +114,24 @@ async def test_restore_refuses_what_is_not_a_backup(tmp_path: Path):
     junk = tmp_path / "junk.db"
     with sqlite3.connect(junk) as c:
         c.execute("CREATE TABLE t (x)")
-    done = await cli("restore", str(junk), url=url, cwd=tmp_path)
+    # Three independent refusals, each a cold start of the process: run side by side.
+    done, missing, nothing = await asyncio.gather(
+        cli("restore", str(junk), url=url, cwd=tmp_path),
+        cli("restore", str(tmp_path / "nope.db"), url=url, cwd=tmp_path),
+        cli("backup", str(tmp_path / "b.db"), url=url, cwd=tmp_path),
+    )
     assert done.returncode == 2 and "not a Nastavnik database backup" in done.stderr
-    missing = await cli("restore", str(tmp_path / "nope.db"), url=url, cwd=tmp_path)
     assert missing.returncode == 2 and "does not exist" in missing.stderr
-    nothing = await cli("backup", str(tmp_path / "b.db"), url=url, cwd=tmp_path)
     assert nothing.returncode == 2 and "does not exist" in nothing.stderr
     assert not (tmp_path / "n.db").exists()
 
 
 async def test_postgresql_gets_a_one_line_pointer_to_pg_dump(tmp_path: Path):
     url = "postgresql+asyncpg://nastavnik@localhost/nastavnik"
-    for cmd in ("backup", "restore"):
-        done = await cli(cmd, str(tmp_path / "x.dump"), url=url, cwd=tmp_path)
+    runs = await asyncio.gather(
+        *(cli(cmd, str(tmp_path / "x.dump"), url=url, cwd=tmp_path) for cmd in ("backup", "restore"))
+    )
+    for done in runs:
         assert done.returncode == 2 and done.stdout == ""
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("nastavnik: ")
