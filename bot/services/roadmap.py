@@ -15,9 +15,10 @@ from zoneinfo import ZoneInfo
 
 from bot import files
 from bot.domain import roadmap as rm
-from bot.domain.entities import NewMessage, ProgrammeDTO, Status
+from bot.domain.entities import NewMessage, ProgrammeDTO
 from bot.domain.reminders import defer_out_of_quiet_hours
 from bot.i18n import Translator
+from bot.services.notify import reachable
 from storage.repositories.roadmap import (
     DEADLINE_CHARS,
     RESPONSIBLE_CHARS,
@@ -442,11 +443,18 @@ async def deadline_reminders(
     await r.link_responsible(now)
     today = now.astimezone(tz).date()
     out = []
-    for item in await r.due_for_responsible(today, today + timedelta(days=days)):
+    due = await r.due_for_responsible(today, today + timedelta(days=days))
+    people = await repos.participants.get_many(
+        {i.responsible_id for i in due if i.responsible_id is not None}
+    )
+    for item in due:
         assert item.due_on is not None and item.responsible_id is not None
-        person = await repos.participants.get(item.responsible_id)
-        if person is None or person.telegram_id is None or person.status != Status.ACTIVE.value:
+        person = people.get(item.responsible_id)
+        # A text of one or two locale keys, which notify's one key cannot say: composed here, to whom
+        # notify would write.
+        if person is None or not reachable(person):
             continue
+        assert person.telegram_id is not None
         t = Translator(person.language)
         shown, deadline = item.due_on.strftime("%d.%m.%Y"), short(item.deadline_text, 100)
         if shown not in deadline:
