@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.clock import utc_now
@@ -53,6 +54,7 @@ async def names_in(factory) -> list[str]:
         return list((await s.scalars(select(Participant.full_name).order_by(Participant.id))).all())
 
 
+@pytest.mark.slow
 async def test_backup_while_the_database_is_in_use_then_restore(tmp_path: Path):
     db = tmp_path / "data" / "nastavnik.db"
     url = f"sqlite+aiosqlite:///{db}"

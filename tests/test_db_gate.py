@@ -70,6 +70,7 @@ async def test_a_writer_that_waits_too_long_fails_cleanly_and_the_next_one_works
         await eng.dispose()
 
 
+@pytest.mark.slow
 async def test_a_busy_writer_does_not_starve_another(engine) -> None:
     """Back-to-back write transactions that each hold the lock a while (a reminder burst composing its
     batch) and a second writer: the second one's transactions get their turns in between. SQLite's own busy

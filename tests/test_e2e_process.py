@@ -77,6 +77,7 @@ class RemoteUser:
         raise AssertionError(f"no button {text!r}")
 
 
+@pytest.mark.slow
 async def test_process_walks_curator_and_mentee_onboarding(tmp_path):
     fake = FakeTelegram()
     runner, base = await serve_http(fake)

@@ -7,6 +7,7 @@ import asyncio
 import logging
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -104,6 +105,7 @@ async def _scenario(tmp: Path, steps) -> None:
         await h.close()
 
 
+@pytest.mark.slow
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=actions)
 def test_no_crash_and_no_access_beyond_the_role(tmp_path_factory, steps):

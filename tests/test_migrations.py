@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
@@ -62,6 +63,7 @@ async def test_models_match_migrations(tmp_path):
         await engine.dispose()
 
 
+@pytest.mark.slow
 async def test_stairway_postgresql(pg_admin):
     schema = f"stairs_{uuid.uuid4().hex[:8]}"
     await pg_admin.execute(f"CREATE SCHEMA {schema}")

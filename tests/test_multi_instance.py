@@ -80,6 +80,7 @@ async def health(session: aiohttp.ClientSession, port: int) -> dict | None:
         return None
 
 
+@pytest.mark.slow
 async def test_two_instances_one_scheduler_failover_without_loss_or_repeat(pg_url, redis_url, tmp_path):
     fake = FakeTelegram()
     runner, base = await serve_http(fake)

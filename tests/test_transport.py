@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.metrics import Metrics
-from bot.demo.telegram import FakeTelegram
 from bot.demo.harness import Harness, make_settings
+from bot.demo.telegram import FakeTelegram
+from bot.metrics import Metrics
 from bot.webhook import WEBHOOK_PATH, make_web_app
 from scheduler.leader import Leadership
 from storage.uow import unit_of_work
@@ -285,6 +285,7 @@ async def test_an_update_that_failed_midway_is_handled_when_telegram_retries_it(
 
 # ------------------------------------------------------------------------------------------------- shutdown
 @pytest.mark.e2e
+@pytest.mark.slow
 async def test_sigterm_shuts_down_cleanly(tmp_path):
     """SIGTERM while people are writing: stop taking updates, finish those in flight, stop the sender and the
     scheduler, then close the database — no 'Exception during reset' from the pool, exit code 0."""

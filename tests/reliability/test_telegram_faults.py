@@ -17,9 +17,9 @@ import pytest
 from aiogram.exceptions import TelegramNetworkError
 from sqlalchemy import select
 
-from bot.domain.entities import NewMessage, Status
-from bot.demo.telegram import FakeError, FakeTelegram
 from bot.demo.harness import Harness, make_settings
+from bot.demo.telegram import FakeError, FakeTelegram
+from bot.domain.entities import NewMessage, Status
 from storage.models import Participant
 from storage.uow import unit_of_work
 
@@ -114,6 +114,7 @@ def flaky_network(h: Harness, *, before: int, after: int) -> Counter[str]:
     return injected
 
 
+@pytest.mark.slow
 async def test_storms_of_429_5xx_timeouts_and_blocked_recipients_give_exact_counts(fh):
     fake = fh.fake
     chats = await enqueue_broadcast(fh)
