@@ -1,6 +1,6 @@
 """/programme (curator): the current programme and every other one; switch, create one from a seed template,
 close a programme year into the next cohort (choosing which mentors stay). Also the guard other curator
-commands use: an archived programme is read-only."""
+commands use (for_change, refusal): an archived programme is read-only."""
 
 from __future__ import annotations
 
@@ -77,11 +77,6 @@ async def for_change(
     else:
         await event.answer(refusal(t, programme))
     return None
-
-
-async def is_archived(repos: Repos, programme_id: int | None) -> bool:
-    programme = await repos.programmes.get(programme_id) if programme_id is not None else None
-    return programme is not None and programme.archived
 
 
 # ------------------------------------------------------------------------------- rendering

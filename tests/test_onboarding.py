@@ -149,7 +149,7 @@ async def test_token_is_unguessable_and_stored_hashed(h):
 
 async def test_withdrawal_stops_writing_and_marks_for_deletion(h):
     from bot.domain.entities import NewMessage
-    from bot.services.privacy import anonymise_due
+    from bot.services.privacy import erase_due
 
     c = await onboard_curator(h)
     u = await onboard_mentee(h, c, 2005)
@@ -169,7 +169,7 @@ async def test_withdrawal_stops_writing_and_marks_for_deletion(h):
     assert len(u.texts()) == before
     # Same-day deletion job anonymises the row.
     async with unit_of_work(h.app.factory) as repos:
-        assert await anonymise_due(repos, h.app.clock()) == 1
+        assert len(await erase_due(repos, h.app.clock())) == 1
         row = await repos.session.get(Participant, me.id)
         assert row.full_name is None and row.telegram_id is None and row.group_name is None
     # /start afterwards: a clear explanation, not the old data.

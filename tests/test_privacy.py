@@ -394,15 +394,15 @@ async def test_forget_participant_is_for_curators_only(h):
 
 
 async def test_hourly_erasure_after_withdrawal_is_as_complete_as_forget(h):
-    from bot.services.privacy import anonymise_due
+    from bot.services.privacy import erase_due
 
     w = await programme(h)
     await w["mentee"].send("/consent")
     await w["mentee"].click("Отозвать согласие")
     await w["mentee"].click("Да, отозвать")
     async with unit_of_work(h.app.factory) as repos:
-        assert await anonymise_due(repos, h.app.clock()) == 1
-        assert await anonymise_due(repos, h.app.clock()) == 0
+        assert len(await erase_due(repos, h.app.clock())) == 1
+        assert len(await erase_due(repos, h.app.clock())) == 0
     await assert_forgotten(
         h, [MENTEE_NAME, MENTEE_USER, MENTEE_TEXT, MENTEE_TEXT_V2, MENTEE_FEEDBACK], MENTEE_TG
     )

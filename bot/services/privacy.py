@@ -39,9 +39,6 @@ class PersonalData:
         doc = {"format": EXPORT_FORMAT, "generated_at": self.generated_at, **self.sections}
         return json.dumps(doc, ensure_ascii=False, indent=2, default=_jsonable).encode("utf-8")
 
-    def filename(self) -> str:
-        return f"nastavnik-data-{self.subject_id}-{self.generated_at:%Y%m%d}.json"
-
 
 def _jsonable(value: Any) -> Any:
     if isinstance(value, datetime | date):
@@ -132,10 +129,6 @@ async def erase_due(repos: Repos, now: datetime, *, key: bytes | None = None) ->
         )
         done.append(erased)
     return done
-
-
-async def anonymise_due(repos: Repos, now: datetime, *, key: bytes | None = None) -> int:
-    return len(await erase_due(repos, now, key=key))
 
 
 LedgerEntry = tuple[str | None, int, datetime]

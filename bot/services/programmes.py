@@ -126,10 +126,9 @@ async def create_from_template(
     timezone: str,
     *,
     curator_id: int | None = None,
-    known: Mapping[str, ProgrammeTemplate] | None = None,
 ) -> ProgrammeDTO:
     """A new active programme with the template's settings; it becomes the creating curator's current one."""
-    template = (known if known is not None else templates()).get(template_id)
+    template = templates().get(template_id)
     if template is None:
         raise UnknownTemplate(template_id)
     title = " ".join(title.split())[: cohorts.TITLE_MAX] or template.title_for("ru")
