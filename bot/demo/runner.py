@@ -23,6 +23,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from bot.demo.cast import TZ, TZ_NAME, Cast, Persona
 from bot.demo.harness import Client, Harness, make_settings
 from bot.demo.telegram import SEND_METHODS, FakeTelegram, SentMessage
@@ -33,29 +35,13 @@ from bot.i18n import Translator
 CURATOR_TG = 1000
 CHART_NAMES = ("funnel", "satisfaction", "kpi")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-HOLIDAYS = (
-    *(date(2026, 12, 30) + timedelta(days=i) for i in range(12)),
-    date(2026, 11, 4),
-    date(2027, 2, 23),
-)
-REFUSALS = ("common.stale", "meeting.already_handled", "errors.apology", "questionnaire.stale")
-# What the transcript tells of the bot's messages to people (the rest is told by the people's own lines).
-TOLD = (
-    "meeting.remind.before_1h",
-    "meeting.remind.before",
-    "meeting.remind.after_check",
-    "meeting.remind.feedback",
-    "meeting.remind.stage_deadline",
-    "meeting.overdue_pair",
-    "meeting.digest_header",
-    "meeting.alert_header",
-    "dashboard.survey_invite",
-    "dashboard.survey_reminder",
-    "questionnaire.nudge_text",
-    "mentor_base.approved_to_you",
-    "completion.finished_to_you",
-)
-ONCE = {"meeting.confirmed_caption": "ics_note", "meeting.scenario_header": "scenario_note"}
+SCRIPT = yaml.safe_load(Path(__file__).with_name("script.yaml").read_text(encoding="utf-8"))
+TOLD, ONCE, REFUSALS = SCRIPT["told"], SCRIPT["told_once"], SCRIPT["refusals"]
+HOLIDAYS = {
+    d
+    for h in SCRIPT["holidays"]
+    for d in ([h] if isinstance(h, date) else (h["from"] + timedelta(days=i) for i in range(h["days"])))
+}
 _LINK = re.compile(r"https://t\.me/\S+\?start=([A-Za-z0-9_-]+)")
 _TAG = re.compile(r"<[^>]+>")
 _CYR = "абвгдеёжзийклмнопрстуфхцчшщъыьэюя"
