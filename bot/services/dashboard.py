@@ -1,5 +1,7 @@
 """The programme at a glance: people by role and status, pairs by stage, overdue pairs, KPIs against targets,
-and the monitoring campaigns (intermediate survey in December and June). No Telegram here."""
+and the monitoring campaigns (intermediate survey in December and June); the curator's actions on a person
+(nudge, unreachable, the card) and a participant starting the survey. Telegram only as the survey
+invitation's button (callback data and its keyboard)."""
 
 from __future__ import annotations
 
