@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from bot.demo.harness import Harness, make_settings
 from bot.domain.entities import Role
 from bot.services import matching
-from bot.demo.harness import Harness, make_settings
 from storage.models import OutboxMessage, Reminder
 from storage.uow import unit_of_work
 from tests.test_matching_flow import mentor_answers, seed

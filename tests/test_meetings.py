@@ -9,15 +9,16 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from bot.demo.harness import Harness, make_settings
 from bot.domain.entities import Role
 from bot.services import matching
-from bot.demo.harness import Harness, make_settings
 from storage.models import Reminder
 from storage.uow import unit_of_work
 from tests.helpers import onboard_curator
 from tests.test_matching_flow import mentee_answers, mentor_answers, seed
 
 MSK = ZoneInfo("Europe/Moscow")
+FINAL_SURVEY = "📝 Заполнить итоговый опрос"
 
 
 class FakeClock:
@@ -165,6 +166,10 @@ async def test_pair_walks_all_five_stages_with_reminders_feedback_and_ics(hc, cl
         "все этапы программы наставничества завершены" in (m.text or "")
         for m in h.fake.delivered_to(mentee.id)
     )
+    # the finished pair: each member is offered the final survey (completion.pair_finished), once
+    for u in (mentor, mentee):
+        offers = [m for m in h.fake.delivered_to(u.id) if FINAL_SURVEY in [b["text"] for b in m.buttons()]]
+        assert len(offers) == 1, u
     # every reminder row was sent at most once, and every sent one exactly once in Telegram
     rows = await reminders(h)
     texts = [m.text or "" for m in h.fake.all_delivered()]
@@ -419,3 +424,11 @@ async def test_a_mentor_who_withdraws_sends_the_mentee_back_to_matching(hc, cloc
         assert await repos.pairs.active_of_mentee(mentee_id) is None
         pool = await matching.build_pool(repos, (await repos.programmes.active())[0])
     assert mentee_id in {m.id for m in pool.mentees}
+
+
+def test_the_goals_state_the_service_asks_for_is_the_handlers_state():
+    """feedback_submitted names the development-plan state by its string (services do not import handlers)."""
+    from bot.services.meetings import GOALS_STATE
+    from handlers.states import Goals
+
+    assert GOALS_STATE == Goals.adding.state

@@ -38,6 +38,7 @@ from bot.domain.stages import (
 )
 from bot.filenames import file_name
 from bot.i18n import Translator
+from bot.services import completion
 from bot.services.notify import Localized, notify, reachable
 from bot.services.questionnaires import Engine
 from bot.services.submissions import Say, Submitted
@@ -641,8 +642,6 @@ async def feedback_submitted(
     or told the others' feedback is awaited; when it completes the stage every member hears so, and the final
     stage finishes the pair (the final survey is offered). After the planning meeting the mentor is asked for
     the development plan."""
-    from bot.services import completion  # it imports this module's neighbours; late to keep imports simple
-
     if not (response.context or "").startswith("meeting:"):
         return Submitted(say=(Say("timebound.feedback_thanks"),))
     meeting_id = int(response.context.split(":")[1])
