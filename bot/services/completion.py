@@ -21,6 +21,7 @@ from bot.domain import forms as f
 from bot.domain.entities import FormResponseDTO, PairDTO, ParticipantDTO, Role, Status
 from bot.domain.stages import OPEN_STATUSES, MeetingStatus
 from bot.i18n import Translator
+from bot.services import mentor_base
 from bot.services.certificate import CertificateData
 from bot.services.notify import notify, reachable
 from bot.services.submissions import DEFAULT_THANKS, Say, Submitted
@@ -129,7 +130,9 @@ async def pair_finished(repos: Repos, pair_id: int, now: datetime) -> int:
     )
     # "active" means leading a pair: with none left the mentor is back among the approved, ready to match.
     if not await repos.pairs.is_paired(pair.mentor_id):
-        await repos.mentor_base.set_status(pair.mentor_id, "approved", now, expect=("active",))
+        await repos.mentor_base.set_status(
+            pair.mentor_id, mentor_base.MentorStatus.APPROVED, now, expect=(mentor_base.MentorStatus.ACTIVE,)
+        )
     return added
 
 

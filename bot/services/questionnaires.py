@@ -27,7 +27,6 @@ class Outcome:
 
     response: FormResponseDTO | None
     error: f.Invalid | None = None
-    stale: bool = False
     submitted: bool = False
 
 
