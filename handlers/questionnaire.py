@@ -122,28 +122,22 @@ def render_summary(form: f.Form, r: FormResponseDTO, t: Translator) -> tuple[str
     lines = [t("questionnaire.summary_header", title=form.title.get(t.lang)), ""]
     lines += [f"• {question} — {answer}" for question, answer in f.summarize(form, r.answers, t.lang, t)]
     lines += ["", t("forms.summary.confirm")]
-    rows = [
-        [_btn(t("forms.button.edit"), FormCb(r=r.id, q=-1, a=FormAction.EDIT))],
-        [_btn(t("forms.button.confirm"), FormCb(r=r.id, q=-1, a=FormAction.SUBMIT))],
-    ]
-    return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
+    keyboard = InlineKeyboardBuilder()
+    keyboard.row(_btn(t("forms.button.edit"), FormCb(r=r.id, q=-1, a=FormAction.EDIT)))
+    keyboard.row(_btn(t("forms.button.confirm"), FormCb(r=r.id, q=-1, a=FormAction.SUBMIT)))
+    return "\n".join(lines), keyboard.as_markup()
 
 
 def render_edit_list(form: f.Form, r: FormResponseDTO, t: Translator) -> InlineKeyboardMarkup:
-    rows = []
+    """The summary's "change": one button a visible question, then back to the summary."""
+    keyboard = InlineKeyboardBuilder()
     for n, q in enumerate(form.visible(r.answers), 1):
         label = q.text.get(t.lang)
         label = label if len(label) <= 48 else label[:47] + "…"
-        rows.append(
-            [
-                _btn(
-                    f"{n}. {label}",
-                    FormCb(r=r.id, q=-1, a=FormAction.EDIT_KEY, v=str(form.keys.index(q.key))),
-                )
-            ]
-        )
-    rows.append([_btn(t("questionnaire.back_to_summary"), FormCb(r=r.id, q=-1, a=FormAction.SUMMARY))])
-    return InlineKeyboardMarkup(inline_keyboard=rows)
+        key = str(form.keys.index(q.key))
+        keyboard.row(_btn(f"{n}. {label}", FormCb(r=r.id, q=-1, a=FormAction.EDIT_KEY, v=key)))
+    keyboard.row(_btn(t("questionnaire.back_to_summary"), FormCb(r=r.id, q=-1, a=FormAction.SUMMARY)))
+    return keyboard.as_markup()
 
 
 async def show(
