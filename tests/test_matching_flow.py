@@ -204,6 +204,10 @@ async def test_manual_pair_warns_on_broken_constraint_and_dissolution_excludes_t
     assert "нарушает ограничения" in replies[-1].text and "нет свободных мест" in replies[-1].text
     replies = await c.click("Всё равно создать пару")
     assert "Пара создана" in replies[-1].text
+    await h.deliver_outbox()  # a hand-made pair is announced like an approved one
+    told = [x.text or "" for x in h.fake.delivered_to(mentee_ids["Ученик Восемь"][1])]
+    assert any("У вас есть наставник" in x and choir in x for x in told)
+    assert any("Ученик Восемь" in (x.text or "") for x in h.fake.delivered_to(mentor_ids[choir][1]))
     # dissolve one mentee of the group: a reason is required, both are told kindly
     await c.send("/pairs")
     await c.click(next(b["text"] for b in c.last().buttons() if b["text"].startswith("Расформировать")))
