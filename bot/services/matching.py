@@ -649,7 +649,8 @@ async def _end_conversations(
     meetings = {mt.id for mt in await repos.meetings.for_pair(pair_id)}
     contexts = {f"meeting:{mid}" for mid in meetings}
     told = []
-    for person in (await repos.participants.get_many(participant_ids)).values():
+    found = await repos.participants.get_many(participant_ids)
+    for person in (found[pid] for pid in participant_ids if pid in found):
         if person.telegram_id is None:
             continue
         data = await conversations.data(person.telegram_id)
