@@ -1,4 +1,5 @@
-"""Shared steps for tests: onboard people through the real dispatcher."""
+"""Shared steps for tests: onboard people through the real dispatcher; find, by reflection, every callback
+class and where the production dispatcher handles it (behind which role guards)."""
 
 from __future__ import annotations
 
