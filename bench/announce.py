@@ -44,11 +44,11 @@ from sqlalchemy import func, insert, select
 
 import bot.app
 import handlers
+from bot.demo.harness import Client, Harness, make_settings
+from bot.demo.telegram import FakeTelegram, SentMessage
 from bot.domain import forms as f
 from bot.domain.entities import Role, Status
 from bot.services.onboarding import CONSENT_VERSION
-from bot.demo.telegram import FakeTelegram, SentMessage
-from bot.demo.harness import Client, Harness, make_settings
 from handlers import announce
 from handlers.questionnaire import FormCb
 from storage.models import Consent, Participant, ParticipantRole

@@ -22,9 +22,9 @@ import logging
 import tempfile
 import time
 
-from bot.domain.entities import NewMessage
-from bot.demo.telegram import FakeTelegram
 from bot.demo.harness import Harness, make_settings
+from bot.demo.telegram import FakeTelegram
+from bot.domain.entities import NewMessage
 from storage.repositories.outbox import FINAL
 from storage.uow import unit_of_work
 

@@ -40,13 +40,13 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEv
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.demo.telegram import FakeTelegram, Limits
 from bot.demo.harness import Harness, make_settings
-from tests.support.seeding import seed_reminder_burst
+from bot.demo.telegram import FakeTelegram, Limits
 from storage.db import create_engine, create_session_factory
 from storage.models import OutboxMessage, Reminder
 from storage.repositories.outbox import FINAL
 from storage.uow import unit_of_work
+from tests.support.seeding import seed_reminder_burst
 
 STARTED = time.monotonic()  # after the imports (≈2 s); BUDGET counts from here
 

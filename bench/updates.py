@@ -32,9 +32,9 @@ from aiogram import Bot, Dispatcher
 from aiogram.types import Message, Update
 from sqlalchemy import func, select
 
-from bot.domain.entities import Status
-from bot.demo.telegram import FakeSession, FakeTelegram
 from bot.demo.harness import Harness, make_settings
+from bot.demo.telegram import FakeSession, FakeTelegram
+from bot.domain.entities import Status
 from storage.models import Participant
 from storage.uow import unit_of_work
 from tests.helpers import invite, onboard_curator

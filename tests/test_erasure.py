@@ -22,9 +22,9 @@ from aiogram.fsm.storage.base import StorageKey
 from sqlalchemy import event, select
 from sqlalchemy.pool import Pool
 
-from bot.domain.entities import Role
-from bot.demo.telegram import FakeTelegram
 from bot.demo.harness import Client, Harness, make_settings
+from bot.demo.telegram import FakeTelegram
+from bot.domain.entities import Role
 from storage.models import ErasureLedgerEntry, Participant
 from storage.uow import unit_of_work
 from tests.conftest import CURATOR_ID

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.demo.harness import Harness, make_settings
+from bot.demo.telegram import FakeTelegram, serve_http
 from bot.domain.entities import Role
 from bot.filenames import file_name
 from bot.i18n import Translator
-from bot.demo.telegram import FakeTelegram, serve_http
-from bot.demo.harness import Harness, make_settings
 from storage.uow import unit_of_work
 from tests.helpers import onboard_curator
 from tests.test_matching_flow import mentee_answers, mentor_answers, seed

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import text
 
-from bot.logging_setup import setup_logging
 from bot.demo.harness import Harness
+from bot.logging_setup import setup_logging
 from storage.repositories.forms import FormRepo
 from tests.helpers import onboard_curator, onboard_mentee
 

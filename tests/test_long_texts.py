@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.demo.harness import Client, Harness, make_settings
 from bot.domain.entities import NewMessage, Role, Status
 from bot.domain.forms import QuestionType, load_forms
 from bot.i18n import Translator
 from bot.services import matching
-from bot.demo.harness import Client, Harness, make_settings
 from bot.text import MESSAGE_LIMIT, units
 from handlers.completion import FinalSurveyCb
 from storage.uow import unit_of_work

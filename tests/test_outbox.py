@@ -14,11 +14,11 @@ from aiogram.exceptions import TelegramNetworkError
 from sqlalchemy import select
 
 import bot.outbox as outbox_module
+from bot.demo.harness import Harness, make_settings
+from bot.demo.telegram import FakeTelegram
 from bot.domain.entities import NewMessage, Status
 from bot.outbox import LEASE, MAX_ATTEMPTS, PER_CHAT_INTERVAL, OutboxSender, SendJournal
 from bot.ratelimit import RateLimiter
-from bot.demo.telegram import FakeTelegram
-from bot.demo.harness import Harness, make_settings
 from storage.models import OutboxMessage
 from storage.uow import unit_of_work
 

@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from bot.domain.forms import is_valid_value, load_form
-from bot.demo.telegram import FakeTelegram
 from bot.demo.harness import Harness, make_settings
+from bot.demo.telegram import FakeTelegram
+from bot.domain.forms import is_valid_value, load_form
 from storage.models import FormResponse
 from storage.uow import unit_of_work
 from tests.helpers import onboard_curator, onboard_mentee

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from bot.demo.telegram import FakeTelegram
 from bot.demo.harness import Harness, make_settings
+from bot.demo.telegram import FakeTelegram
 from storage.db import create_engine
 from storage.transfer import copy_database
 from storage.uow import unit_of_work
 from tests.helpers import invite, onboard_curator, onboard_mentee
-from tests.test_postgres import pg_url  # noqa: F401 — the fixture
 
 
-async def test_sqlite_to_postgresql(tmp_path, pg_url):  # noqa: F811
+async def test_sqlite_to_postgresql(tmp_path, pg_url):
     sqlite_url = f"sqlite+aiosqlite:///{tmp_path}/old.db"
     fake = FakeTelegram()
     h = await Harness.start(make_settings(sqlite_url, curator_ids="1000"), fake)
@@ -46,7 +45,7 @@ async def test_sqlite_to_postgresql(tmp_path, pg_url):  # noqa: F811
         await target.dispose()
 
 
-def test_migrate_to_command(tmp_path, pg_url):  # noqa: F811
+def test_migrate_to_command(tmp_path, pg_url):
     import os
     import subprocess
     import sys

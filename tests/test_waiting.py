@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.demo.harness import Harness, make_settings
 from bot.domain.entities import Role
 from bot.i18n import plural_form
 from bot.services import matching as svc
-from bot.demo.harness import Harness, make_settings
 from storage.uow import unit_of_work
 from tests.helpers import onboard_curator
 from tests.test_matching_flow import mentee_answers, mentor_answers, seed

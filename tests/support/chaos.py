@@ -26,8 +26,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.domain import forms as f
 from bot.demo.telegram import FakeTelegram, SentMessage
+from bot.domain import forms as f
 
 FORM_ID = "mentee_needs"
 SUMMARY = "<summary>"
@@ -216,8 +216,8 @@ def _letters(i: int) -> str:
 
 async def _seed_reminders(h: Any, n: int, spread: float) -> dict[int, str]:
     from bot.domain import reminders as rem
-    from tests.support.seeding import seed_reminder_burst
     from storage.uow import unit_of_work
+    from tests.support.seeding import seed_reminder_burst
 
     if n <= 0:
         return {}
@@ -649,8 +649,8 @@ async def run(
     and `max_up` seconds of work, check the answers; finally start it once more, let it finish, stop it and
     count. The people start answering before the kill number `people_after` (replies go before bulk
     messages, so a later start leaves the first kills to the reminders and the broadcast)."""
-    from bot.domain.forms import load_forms
     from bot.demo.telegram import Limits, serve_http
+    from bot.domain.forms import load_forms
 
     rng = random.Random(seed_value)
     fake = FakeTelegram(enforce_limits=True, limits=Limits(), latency=0.01)
