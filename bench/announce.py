@@ -42,15 +42,13 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
-import bot.app
-import handlers
+from bot.callbacks.questionnaire import FormCb
 from bot.demo.harness import Client, Harness, make_settings
 from bot.demo.telegram import FakeTelegram, SentMessage
 from bot.domain import forms as f
 from bot.domain.entities import Role, Status
 from bot.services.onboarding import CONSENT_VERSION
 from handlers import announce
-from handlers.questionnaire import FormCb
 from storage.models import Consent, Participant, ParticipantRole
 from storage.uow import unit_of_work
 from tests.helpers import onboard_curator
@@ -78,19 +76,6 @@ SHOWN = PACED | {"editMessageText", "editMessageReplyMarkup"}
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[max(0, math.ceil(q * len(ordered)) - 1)] if ordered else float("nan")
-
-
-def wire_announce() -> None:
-    """Until handlers/__init__.py lists the announce router: add it before the catch-all."""
-    original = handlers.feature_routers
-
-    def with_announce(*args: Any, **kwargs: Any) -> list:
-        routers = original(*args, **kwargs)
-        if not any(r.name == announce.__name__ for r in routers):
-            routers.insert(len(routers) - 1, announce.router())
-        return routers
-
-    bot.app.feature_routers = with_announce
 
 
 async def populate(h: Harness) -> tuple[list[int], list[tuple[int, int]]]:
@@ -240,7 +225,6 @@ async def curator_step(action: Any) -> tuple[list[SentMessage], float]:
 
 async def main() -> int:
     logging.basicConfig(level=logging.WARNING)
-    wire_announce()
     with tempfile.TemporaryDirectory() as tmp:
         fake = FakeTelegram(enforce_limits=False, latency=LATENCY)
         h = await Harness.start(

@@ -4,7 +4,7 @@ answer the mentee questionnaire. Prints what was kept and what was delivered.
 
 The bot long-polls an HTTP fake of the Bot API (Telegram's limits enforced). An answer counts as acknowledged
 when the bot asked the next question; after every kill each acknowledged answer must be in the database and
-every response whole (bot/testing/chaos.py checks). Every message is an outbox row; the sender claims a row
+every response whole (tests/support/chaos.py checks). Every message is an outbox row; the sender claims a row
 right before its request and records the answer right after, so a kill can only hit the rows in flight at
 that instant: Telegram may or may not have accepted them and offers no way to ask, so they are never re-sent
 (no duplicate is possible) and are counted as "uncertain" — delivered or not, reported exactly.

@@ -47,12 +47,12 @@ from aiogram import Bot, Dispatcher
 from aiogram.types import Message, Update
 from sqlalchemy import func, insert, select
 
+from bot.callbacks.questionnaire import FormCb
 from bot.demo.harness import Client, Harness, make_settings
 from bot.demo.telegram import FakeSession, FakeTelegram, SentMessage
 from bot.domain import forms as f
 from bot.domain.entities import Role, Status
 from bot.services.onboarding import CONSENT_VERSION
-from handlers.questionnaire import FormCb
 from storage.models import AuditEntry, Consent, FormResponse, FsmRecord, Participant, ParticipantRole
 from storage.uow import unit_of_work
 

@@ -25,7 +25,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.clock import Clock, utc_now
 from bot.config import Settings
 from bot.domain.forms import load_forms
-from bot.middlewares.access import AccessMiddleware
 from bot.middlewares.chats import PrivateChatsOnly
 from bot.middlewares.context import ContextMiddleware
 from bot.middlewares.db import UnitOfWorkMiddleware, commit_before_reply
@@ -181,10 +180,7 @@ def build_dispatcher(
     dp.update.outer_middleware(HandledOnce(clock))
     dp.update.outer_middleware(ContextMiddleware(settings))
     dp.update.outer_middleware(PrivateChatsOnly(outside_private_chats()))
-    access = AccessMiddleware()
-    dp.message.middleware(access)
-    dp.callback_query.middleware(access)
-    dp.include_routers(*feature_routers(engine, settings.default_language))
+    dp.include_routers(*feature_routers())
     return dp
 
 

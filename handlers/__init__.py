@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiogram import Router
 
-from bot.services.questionnaires import Engine
 
-
-def feature_routers(engine: Engine, default_language: str = "ru") -> list[Router]:
+def feature_routers() -> list[Router]:
     from handlers import (
         announce,
         common,
@@ -29,33 +25,25 @@ def feature_routers(engine: Engine, default_language: str = "ru") -> list[Router
         roadmap,
     )
 
-    hooks: dict = {}
-
-    def build(module: Any, *args: Any) -> list[Router]:
-        # TRANSITION (#15): a converted module exposes routers() (its handlers at module level, curator ones
-        # on a guarded router); the others still build one router in a closure.
-        if hasattr(module, "routers"):
-            return list(module.routers())
-        return [module.router(*args)]
-
-    return [
-        *build(errors, default_language),
-        *build(common),
-        *build(privacy, engine),
-        *build(onboarding),
-        *build(invitations),
-        *build(programmes),
-        *build(dashboard, engine),
-        *build(questionnaire, engine, hooks),
-        *build(matching, engine),
-        *build(meetings, engine, hooks),
-        *build(mentor_base, engine),
-        *build(reports, engine),
-        *build(announce),
-        *build(roadmap),
-        *build(completion, engine, hooks),
-        *build(fallback),
-    ]
+    modules = (
+        errors,
+        common,
+        privacy,
+        onboarding,
+        invitations,
+        programmes,
+        dashboard,
+        questionnaire,
+        matching,
+        meetings,
+        mentor_base,
+        reports,
+        announce,
+        roadmap,
+        completion,
+        fallback,
+    )
+    return [r for module in modules for r in module.routers()]
 
 
 def outside_private_chats() -> Router:

@@ -23,7 +23,6 @@ from bot.middlewares.access import curators_only
 from bot.services import export as ex
 from bot.services import reports as svc
 from bot.services.questionnaires import Engine
-from bot.services.reports import collect  # noqa: F401  (re-exported: tests/test_programme_cycle.py imports it here)
 from storage.uow import Repos
 
 # Telegram allows about one edit a second in a chat; the progress line changes no more often than this.

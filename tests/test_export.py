@@ -23,7 +23,7 @@ from bot.services import reports as reports_svc
 from bot.services.onboarding import CONSENT_VERSION
 from handlers import reports as reports_handlers
 from storage.models import AuditEntry, FormResponse, Meeting, Pair, PairMember, Participant, ParticipantRole
-from storage.repositories.reports import FeedbackRow, MeetingRow, PairRow, PersonRow, ReportRepo
+from storage.repositories.reports import FeedbackRow, MeetingRow, PairRow, PersonRow
 from storage.uow import Repos, unit_of_work
 from tests.helpers import onboard_curator
 
@@ -112,7 +112,7 @@ async def programme(h: Harness) -> dict[str, int]:
 
 async def export_data(h: Harness, t: Translator) -> ex.ExportData:
     async with unit_of_work(h.app.factory) as repos:
-        return await reports_svc.collect(repos, ReportRepo(repos.session), h.app.dp["engine"], t, NOW)
+        return await reports_svc.collect(repos, h.app.dp["engine"], t, NOW)
 
 
 def rows(ws) -> list[tuple]:

@@ -8,7 +8,6 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.callbacks import CURATOR_PREFIXES
 from bot.callbacks.people import RolesCb
 from bot.domain.entities import Role
 from bot.services.tokens import token_hash
@@ -66,10 +65,6 @@ async def test_a_curator_link_for_several_people_only_when_asked(h):
     await join_as_curator(h, token, 1103, "Второва Анна")
     await join_as_curator(h, token, 1104, "Третьев Павел")
     assert (await participant(h, 1103)).is_curator and (await participant(h, 1104)).is_curator
-
-
-def test_new_curator_buttons_are_curator_only():
-    assert {"ch", "cj"} <= set(CURATOR_PREFIXES)
 
 
 # ------------------------------------------------------------------------- removing roles

@@ -11,13 +11,13 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.callbacks.completion import FinalSurveyCb
 from bot.demo.harness import Client, Harness, make_settings
 from bot.domain.entities import NewMessage, Role, Status
 from bot.domain.forms import QuestionType, load_forms
 from bot.i18n import Translator
 from bot.services import matching
 from bot.text import MESSAGE_LIMIT, units
-from handlers.completion import FinalSurveyCb
 from storage.uow import unit_of_work
 from tests.helpers import onboard_curator
 from tests.test_matching_flow import mentee_answers, mentor_answers, seed

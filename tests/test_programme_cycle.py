@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from bot.callbacks.programmes import ProgrammeCb
 from bot.domain.entities import Role
 from bot.i18n import Translator
 from bot.services import completion, matching
 from bot.services import programmes as svc
-from handlers.programmes import ProgrammeCb
-from handlers.reports import collect
+from bot.services.reports import collect
 from storage.models import ProgrammeClosure
 from storage.uow import unit_of_work
 from tests.helpers import onboard_curator
@@ -137,9 +137,7 @@ async def test_an_archived_programme_refuses_changes_but_still_exports(h):
     document = next(r for r in reversed(h.fake.requests) if r.method == "sendDocument")
     assert int(document.params["chat_id"]) == c.id
     async with unit_of_work(h.app.factory) as repos:
-        data = await collect(
-            repos, repos.reports, h.app.dp["engine"], Translator("ru"), h.app.clock(), programme=old
-        )
+        data = await collect(repos, h.app.dp["engine"], Translator("ru"), h.app.clock(), programme=old)
         assert {"Учитель Анна", "Ученик Миша"} <= {p.full_name for p in data.people}
     # An announcement to the archived programme is refused too (its button, pressed late).
     await c.send("/announce")

@@ -23,7 +23,6 @@ from bot.services import roadmap as svc
 from handlers import roadmap as roadmap_handlers
 from scheduler import digest as scheduler_digest
 from storage.models import RoadmapItem
-from storage.repositories.roadmap import RoadmapRepo
 from storage.uow import unit_of_work
 from tests.helpers import onboard_curator
 from tests.test_matching_flow import seed
@@ -78,7 +77,7 @@ async def send_file(client: Client, files: dict[str, bytes], name: str, caption:
 
 async def items(h) -> list:
     async with unit_of_work(h.app.factory) as repos:
-        return await RoadmapRepo(repos.session).list(status=None)
+        return await repos.roadmap.list(status=None)
 
 
 async def count(h) -> int:

@@ -1,5 +1,5 @@
-"""Typed callback data (prefixes are short: Telegram allows 64 bytes). Curator-only ones are listed in
-CURATOR_PREFIXES so the access middleware refuses them for anyone else, whatever handler would match."""
+"""Typed callback data, one module per feature (prefixes are short: Telegram allows 64 bytes). Who may press a
+button is decided by the router its handler sits on (bot.middlewares.access), not by its prefix."""
 
 from __future__ import annotations
 
@@ -32,29 +32,3 @@ class Callback(CallbackData, prefix="~"):
             if part and _is_int(info.annotation) and parse_int(part, low=-1) is None:
                 raise ValueError(f"{cls.__name__}.{name} is not a number in range")
         return super().unpack(value)
-
-
-CURATOR_PREFIXES = (
-    "ci",
-    "cr",
-    "cf",
-    "cp",
-    "cm",
-    "cx",
-    "cn",
-    "co",
-    "cb",
-    "ct",
-    "ck",
-    "ce",
-    "cy",
-    "cq",
-    "cw",
-    "cz",
-    "cv",
-    "cu",
-    "ca",
-    "cg",
-    "ch",
-    "cj",
-)

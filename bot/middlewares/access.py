@@ -1,5 +1,6 @@
-"""Access control in one place: handlers declare flags={"roles": {...}}; curator callbacks are refused for
-anyone else by their prefix, even when the data was forged to look valid."""
+"""Access by router: a router put behind only_for (or made by curators_only) runs its handlers only for an
+active person holding one of the roles; anyone else is refused, forged button data included. A handler is
+protected by where it is registered, with no list of prefixes or commands to keep."""
 
 from __future__ import annotations
 
@@ -8,10 +9,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware, Router
-from aiogram.dispatcher.flags import get_flag
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
-from bot.callbacks import CURATOR_PREFIXES
 from bot.domain.entities import ParticipantDTO, Role, Status
 from bot.i18n import Translator
 
@@ -22,23 +21,6 @@ def _allowed(me: ParticipantDTO | None, roles: set[Role]) -> bool:
     if me is None or me.status == Status.WITHDRAWN.value or not me.full_name:
         return False
     return bool(me.roles & roles)
-
-
-class AccessMiddleware(BaseMiddleware):
-    """Inner middleware: runs after a handler matched, so its flags are known."""
-
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
-        roles: set[Role] | None = get_flag(data, "roles")
-        if isinstance(event, CallbackQuery) and (event.data or "").split(":", 1)[0] in CURATOR_PREFIXES:
-            roles = {Role.CURATOR}
-        if roles is None or _allowed(data.get("me"), roles):
-            return await handler(event, data)
-        return await _refuse(event, data, roles)
 
 
 async def _refuse(event: TelegramObject, data: dict[str, Any], roles: set[Role]) -> None:

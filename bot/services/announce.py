@@ -18,7 +18,6 @@ from typing import Any
 
 from bot.domain.entities import NewMessage, ParticipantDTO, ProgrammeDTO, Role
 from bot.domain.stages import STAGE_ORDER
-from storage.repositories.announce import AnnounceRepo
 from storage.uow import Repos
 
 KIND = "announce"
@@ -123,12 +122,12 @@ def _class_order(name: str) -> tuple[int, str]:
 
 
 async def classes(repos: Repos) -> list[str]:
-    return sorted(await AnnounceRepo(repos.session).classes(), key=_class_order)
+    return sorted(await repos.announce.classes(), key=_class_order)
 
 
 async def recipients(repos: Repos, audience: Audience, exclude: int | None = None) -> list[ParticipantDTO]:
     """The people an audience means today, each once, in id order; `exclude` is the author."""
-    a = AnnounceRepo(repos.session)
+    a = repos.announce
     people: list[ParticipantDTO] = []
     if audience.kind in ROLE_AUDIENCES:
         people = await a.with_roles(ROLE_AUDIENCES[audience.kind])

@@ -296,7 +296,7 @@ class Nudge(StrEnum):
 
 
 async def nudge(repos: Repos, curator_id: int, person: ParticipantDTO, now: datetime) -> Nudge:
-    """The curator's reminder to finish a questionnaire: one a day (questionnaires.nudge_message's key)."""
+    """The curator's reminder from a person's card: one a day, shared with questionnaires.nudge (same key)."""
     if not reachable(person):
         return Nudge.UNREACHABLE
     added = await notify(

@@ -16,17 +16,11 @@ from bot.domain.forms import Form
 from bot.i18n import Translator
 from bot.services import onboarding
 from bot.services.pseudonyms import key_for, pseudonym
-from storage.repositories.privacy import PrivacyRepo
 from storage.uow import Repos
 
 EXPORT_FORMAT = "nastavnik-mydata/1"
 FORGET_BY = ("self", "parent", "curator")
 SEARCH_LIMIT = 10  # people shown to a curator looking for whom to forget
-
-
-def _repo(repos: Repos) -> PrivacyRepo:
-    found = getattr(repos, "privacy", None)
-    return found if isinstance(found, PrivacyRepo) else PrivacyRepo(repos.session)
 
 
 @dataclass(frozen=True)
@@ -48,7 +42,7 @@ def _jsonable(value: Any) -> Any:
 
 async def export(repos: Repos, subject_id: int, *, actor_id: int, now: datetime) -> PersonalData | None:
     """Everything stored about a person, for themselves or their parent. The request is audited."""
-    sections = await _repo(repos).export(subject_id)
+    sections = await repos.privacy.export(subject_id)
     if sections is None:
         return None
     await repos.audit.log(
@@ -82,10 +76,10 @@ async def erase(repos: Repos, participant_id: int, now: datetime, *, key: bytes 
     is erased again."""
     person = await repos.participants.get(participant_id)
     tg = person.telegram_id if person is not None else None
-    counts = await _repo(repos).erase(participant_id, now)
+    counts = await repos.privacy.erase(participant_id, now)
     await repos.participants.anonymise(participant_id, now)
     anon = pseudonym(key, tg) if key is not None and tg is not None else None
-    await _repo(repos).record_erasure(anon, participant_id, now)
+    await repos.privacy.record_erasure(anon, participant_id, now)
     return Forgotten(participant_id, tg, counts)
 
 
@@ -140,7 +134,7 @@ async def reapply_ledger(
     """After a restore: whoever the ledger (the restored one and ``entries``, the replaced database's) says
     was erased is erased again — by participant number, and by Telegram id where the key is known (a row
     that joined before that erasure). Nobody forgotten since the backup comes back."""
-    repo = _repo(repos)
+    repo = repos.privacy
     await repo.merge_ledger(entries)
     ledger = await repo.ledger()
     by_id = {pid for _, pid, _ in ledger}

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from bot.domain import forms as f
-from bot.domain.entities import FormResponseDTO, NewMessage, ParticipantDTO, ProgrammeDTO, Role, Status
+from bot.domain.entities import FormResponseDTO, ParticipantDTO, ProgrammeDTO, Role, Status
 from bot.numbers import parse_int
 from bot.services import programmes
 from bot.services.notify import notify
@@ -260,20 +260,6 @@ class Engine:
 async def can_edit_intake(repos: Repos, me: ParticipantDTO) -> bool:
     """Intake answers may be edited until the person is paired (they drove the match)."""
     return not await repos.pairs.is_paired(me.id)
-
-
-def nudge_message(person: ParticipantDTO, text: str, now: datetime) -> NewMessage:
-    """A curator's reminder to finish a questionnaire; at most one a day per person (the same key as nudge's,
-    so the dashboard's nudge and this one are one message a day)."""
-    assert person.telegram_id is not None
-    return NewMessage(
-        chat_id=person.telegram_id,
-        participant_id=person.id,
-        text=text,
-        kind="form_nudge",
-        dedup_key=f"form-nudge:{now.date().isoformat()}:{person.id}",
-        priority=3,
-    )
 
 
 async def next_intake(

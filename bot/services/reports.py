@@ -19,7 +19,6 @@ from bot.i18n import Translator
 from bot.services import charts, completion, programmes
 from bot.services import export as ex
 from bot.services.questionnaires import Engine
-from storage.repositories.reports import ReportRepo
 from storage.uow import Repos
 
 DEFAULT_TZ = "Europe/Moscow"
@@ -54,7 +53,6 @@ def _programme_context(
 
 async def collect(
     repos: Repos,
-    reports: ReportRepo,
     engine: Engine,
     t: Translator,
     now: datetime,
@@ -64,6 +62,7 @@ async def collect(
 ) -> ex.ExportData:
     """Everything the export and the charts need, in a handful of queries, with the KPIs computed: of one
     programme (an archived one too), or without one, of everyone (the first active programme's settings)."""
+    reports = repos.reports
     scope = await repos.programmes.scope(programme.id) if programme is not None else None
     if programme is None:
         active = await repos.programmes.active()
@@ -118,7 +117,7 @@ async def curator_data(
 ) -> ex.ExportData:
     """The rows of the programme the curator works on; an archived one exports as it ended."""
     programme = await programmes.current(repos, curator_id)
-    return await collect(repos, repos.reports, engine, t, now, answers=answers, programme=programme)
+    return await collect(repos, engine, t, now, answers=answers, programme=programme)
 
 
 def build_file(data: ex.ExportData, fmt: ExportFormat, t: Translator, progress: ex.Progress) -> bytes:

@@ -24,7 +24,6 @@ from storage.repositories.roadmap import (
     RESPONSIBLE_CHARS,
     NewRoadmapItem,
     RoadmapItemDTO,
-    RoadmapRepo,
 )
 from storage.uow import Repos
 
@@ -34,10 +33,6 @@ DIGEST_LIMIT = 10
 ACTIVITY_PREVIEW = 120
 E_ITEM_FORMAT = "roadmap_chat.add.format"
 E_PAST = "roadmap_chat.move.past"
-
-
-def repo(repos: Repos) -> RoadmapRepo:
-    return RoadmapRepo(repos.session)
 
 
 async def programme_id(repos: Repos, chosen: int | None = None) -> int | None:
@@ -149,7 +144,7 @@ async def import_file(
         errors += _length_errors(row.row_number, row.responsible, row.deadline.text)
     if errors:
         return ImportOutcome(errors=sorted(errors, key=lambda e: e.row_number or 0))
-    r = repo(repos)
+    r = repos.roadmap
     pid = await programme_id(repos, programme)
     known = {_same_row(*existing) for existing in await r.deadlines(pid)}
     fresh = []
@@ -194,7 +189,7 @@ async def add_from_text(
     deadline = rm.parse_deadline(deadline_text, reference_year=today.year)
     if isinstance(deadline, rm.Invalid):
         return deadline
-    r = repo(repos)
+    r = repos.roadmap
     names = await r.match_responsible([responsible]) if responsible else {}
     (item_id,) = await r.add_many(
         [
@@ -233,7 +228,7 @@ class Overview:
 async def overview(
     repos: Repos, today: date, soon_days: int = SOON_DAYS, programme: int | None = None
 ) -> Overview:
-    r = repo(repos)
+    r = repos.roadmap
     pid = await programme_id(repos, programme)
     due = await r.list(pid, due_until=today + timedelta(days=soon_days))
     counts = await r.counts(pid)
@@ -253,7 +248,7 @@ class Done:
 
 
 async def mark_done(repos: Repos, item_id: int, note: str | None, today: date, now: datetime) -> Done:
-    r = repo(repos)
+    r = repos.roadmap
     item = await r.get(item_id)
     if item is None or item.status != rm.ItemStatus.OPEN:
         return Done(False)
@@ -278,7 +273,7 @@ async def move(
     fields = _fields(deadline, today)
     if fields["due_on"] is not None and fields["due_on"] < today:
         return rm.Invalid(E_PAST, {"date": fields["due_on"].strftime("%d.%m.%Y")})
-    r = repo(repos)
+    r = repos.roadmap
     if not await r.move(item_id, now, **fields):
         return rm.Invalid("roadmap_chat.already")
     item = await r.get(item_id)
@@ -322,7 +317,7 @@ class Open:
 
 
 async def open_item(repos: Repos, item_id: int) -> Open:
-    item = await repo(repos).get(item_id)
+    item = await repos.roadmap.get(item_id)
     if item is None or item.status != rm.ItemStatus.OPEN:
         return Open()
     programme = await repos.programmes.get(item.programme_id) if item.programme_id is not None else None
@@ -412,7 +407,7 @@ async def digest_lines(repos: Repos, t: Translator, today: date, limit: int = DI
     active = await repos.programmes.active()
     overdue: list[tuple[str, RoadmapItemDTO]] = []
     for programme in active or [None]:
-        items = await repo(repos).list(programme.id if programme else None, overdue_on=today)
+        items = await repos.roadmap.list(programme.id if programme else None, overdue_on=today)
         overdue += [(programme.title if programme and len(active) > 1 else "", item) for item in items]
     if not overdue:
         return []
@@ -439,7 +434,7 @@ async def deadline_reminders(
 ) -> list[NewMessage]:
     """A responsible person who is a participant hears once per occurrence, within ``days`` before it is due
     (the dedup key carries the date, so a moved item or the next year's occurrence is reminded again)."""
-    r = repo(repos)
+    r = repos.roadmap
     await r.link_responsible(now)
     today = now.astimezone(tz).date()
     out = []
