@@ -18,10 +18,11 @@ import asyncio
 import logging
 import sys
 from collections.abc import Callable
+from logging.handlers import BufferingHandler
 from pathlib import Path
 
 from bot.demo.cast import load_cast, template_casts
-from bot.demo.runner import CHART_NAMES, PNG_MAGIC, Demo, DemoError, DemoResult, Problems
+from bot.demo.runner import CHART_NAMES, PNG_MAGIC, Demo, DemoError, DemoResult
 
 __all__ = ["CHART_NAMES", "PNG_MAGIC", "TEMPLATE_CASTS", "DemoError", "DemoResult", "main", "run_demo"]
 DEFAULT_OUT = Path("demo-output")
@@ -52,7 +53,8 @@ async def run_demo(
         raise DemoError(f"no cast for the template {template!r}; known: {', '.join(TEMPLATE_CASTS)}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    catcher, root = Problems(), logging.getLogger()
+    catcher, root = BufferingHandler(capacity=100_000), logging.getLogger()  # errors the bot logs are remarks
+    catcher.setLevel(logging.ERROR)
     root.addHandler(catcher)
     demo = Demo(out_dir, lang if lang in ("ru", "en") else "ru", seed, echo, load_cast(template or "default"))
     try:
@@ -64,7 +66,7 @@ async def run_demo(
     finally:
         root.removeHandler(catcher)
     with result.transcript.open("a", encoding="utf-8") as fh:
-        for text in catcher.seen:
+        for text in (f"{r.name}: {r.getMessage()}" for r in catcher.buffer):
             result.problems.append(f"log: {text}")
             fh.write(f"  ⚠ log: {text}\n")
             echo(f"  ⚠ log: {text}")

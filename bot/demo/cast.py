@@ -46,7 +46,7 @@ class Cast:
     mentors: tuple[Persona, ...]
     mentees: tuple[Persona, ...]
     on_purpose: dict[str, Any]  # what goes wrong on purpose (see the YAML files)
-    meeting_days: tuple[int, ...] = ()  # days after the pairing each meeting is aimed at (default programme)
+    meeting_days: tuple[int, ...]  # days after the pairing each meeting is aimed at
 
 
 def _persona(raw: dict[str, Any], role: str) -> Persona:
@@ -73,7 +73,7 @@ def load_cast(name: str) -> Cast:
         tuple(_persona(p, "mentor") for p in raw["mentors"]),
         tuple(_persona(p, "mentee") for p in raw["mentees"]),
         dict(raw["on_purpose"]),
-        tuple(raw.get("meeting_days", ())),
+        tuple(raw["meeting_days"]),
     )
 
 
