@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import asyncio
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import NoReturn
@@ -9,6 +11,8 @@ import pytest
 
 from bot.demo.harness import Harness, make_settings
 from bot.demo.telegram import FakeTelegram
+from storage.db import create_engine
+from storage.migrate import upgrade
 
 CURATOR_ID = 1000
 PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
@@ -24,8 +28,27 @@ def unavailable(service: str, exc: BaseException) -> NoReturn:
     pytest.skip(reason)
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory) -> str:
+    """An empty SQLite database the migrations have run on once (the state after a first start). Each test
+    starts the bot on its own copy, so the bot's start-up (the same code, migrations included, which find
+    nothing to do) is not paid again in every test; tests/test_migrations.py migrates from nothing itself."""
+    path = tmp_path_factory.mktemp("migrated") / "migrated.db"
+
+    async def migrate() -> None:
+        engine = create_engine(f"sqlite+aiosqlite:///{path}")
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(migrate())
+    return str(path)
+
+
 @pytest.fixture
-def db_url(tmp_path) -> str:
+def db_url(tmp_path, migrated_sqlite) -> str:
+    shutil.copyfile(migrated_sqlite, tmp_path / "test.db")
     return f"sqlite+aiosqlite:///{tmp_path}/test.db"
 
 
