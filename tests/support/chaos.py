@@ -559,9 +559,13 @@ def outbox_rows(db: Path) -> dict[int, list[str]]:
 
 
 def pending_work(db: Path) -> int:
-    """Rows still to send or reminders still to fire (rows in flight at the last kill do not count)."""
+    """Rows still to send or being sent, and reminders still to fire. A row the running sender has claimed
+    counts: stopping the bot while it is 'sending' puts the claimed rows whose request has not started back
+    to 'pending' for the next start (a full run once stopped with 7 of a claim of 8 unsent, counted lost).
+    Rows left 'sending' by the last kill are settled by the final start's recovery before this reaches 0."""
     with _connect(db) as conn:
-        pending = conn.execute("SELECT count(*) FROM outbox WHERE status = 'pending'").fetchone()[0]
+        outbox = "SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending')"
+        pending = conn.execute(outbox).fetchone()[0]
         due = conn.execute("SELECT count(*) FROM reminders WHERE status = 'pending'").fetchone()[0]
         return pending + due
 
@@ -584,7 +588,9 @@ def delivery(fake: FakeTelegram, expected: dict[int, str], rows: dict[int, list[
             c["uncertain_unsent"] += 1
         else:
             c["lost"] += 1
-    return {k: c[k] for k in ("n", "delivered", "duplicated", "lost", "uncertain", "uncertain_unsent")}
+            c["lost_as_" + ("+".join(statuses) or "no_row")] += 1
+    keys = ("n", "delivered", "duplicated", "lost", "uncertain", "uncertain_unsent")
+    return {k: c[k] for k in keys} | {k: v for k, v in c.items() if k.startswith("lost_as_")}
 
 
 # ------------------------------------------------------------------------------------------------- a run
