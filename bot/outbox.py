@@ -41,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock, utc_now
 from bot.domain.entities import OutboxItem
+from bot.domain.statuses import OutboxStatus
 from bot.ratelimit import RateLimiter
 from storage.uow import Repos, unit_of_work
 
@@ -383,29 +384,34 @@ class OutboxSender:
 
     async def _send(self, item: OutboxItem, journaled: bool = False) -> None:
         token = sending_from_outbox.set(True)
-        outcome: tuple[str, str | None, int | None, float | None] = ("failed", "unknown", None, None)
+        outcome: tuple[str, str | None, int | None, float | None] = (
+            OutboxStatus.FAILED,
+            "unknown",
+            None,
+            None,
+        )
         try:
             if journaled and self.journal is not None:
                 # As late as possible: a kill before this line leaves a row sent once after the restart.
                 self.journal.started(item.id)
             message_id = await self._call(item)
-            outcome = ("sent", None, message_id, None)
+            outcome = (OutboxStatus.SENT, None, message_id, None)
         except TelegramRetryAfter as exc:
             self.limiter.pause(exc.retry_after)
             outcome = ("retry_free", "429", None, float(exc.retry_after))
         except TelegramForbiddenError:
-            outcome = ("unreachable", "403", None, None)
+            outcome = (OutboxStatus.UNREACHABLE, "403", None, None)
         except TelegramNetworkError as exc:
             if _never_left(exc):
                 outcome = ("retry", "network: not connected", None, None)
             else:
                 # A timeout or a dropped connection after the request left: Telegram may have delivered it and
                 # there is no way to ask. Never sent again (that could be a second copy); reported instead.
-                outcome = ("uncertain", "network: no answer", None, None)
+                outcome = (OutboxStatus.UNCERTAIN, "network: no answer", None, None)
         except TelegramServerError as exc:
             outcome = ("retry", type(exc).__name__, None, None)
         except (TelegramBadRequest, TelegramNotFound) as exc:
-            outcome = ("failed", f"400 {exc.message[:150]}", None, None)
+            outcome = (OutboxStatus.FAILED, f"400 {exc.message[:150]}", None, None)
         except TelegramUnauthorizedError:
             log.critical("outbox: the Bot API refused the token; stopping the sender")
             outcome = ("retry_free", "401", None, 30.0)
@@ -460,12 +466,12 @@ class OutboxSender:
         wait: float | None,
     ) -> None:
         now = self.clock()
-        if result == "sent":
-            await repos.outbox.finish(item.id, "sent", now, message_id=message_id)
-        elif result == "uncertain":
-            await repos.outbox.finish(item.id, "uncertain", now, error=error)
-        elif result == "unreachable":
-            await repos.outbox.finish(item.id, "unreachable", now, error=error)
+        if result == OutboxStatus.SENT:
+            await repos.outbox.finish(item.id, OutboxStatus.SENT, now, message_id=message_id)
+        elif result == OutboxStatus.UNCERTAIN:
+            await repos.outbox.finish(item.id, OutboxStatus.UNCERTAIN, now, error=error)
+        elif result == OutboxStatus.UNREACHABLE:
+            await repos.outbox.finish(item.id, OutboxStatus.UNREACHABLE, now, error=error)
             await repos.participants.mark_unreachable_by_chat(item.chat_id, now)
         elif result == "retry_free":
             await repos.outbox.retry_later(
@@ -475,7 +481,7 @@ class OutboxSender:
             backoff = min(2 ** (item.attempts + 1), 300)
             await repos.outbox.retry_later(item.id, now + timedelta(seconds=backoff), error or "retry")
         else:
-            await repos.outbox.finish(item.id, "failed", now, error=error)
+            await repos.outbox.finish(item.id, OutboxStatus.FAILED, now, error=error)
 
     async def _call(self, item: OutboxItem) -> int | None:
         p = item.payload

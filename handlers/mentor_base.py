@@ -24,10 +24,10 @@ from bot.config import Settings
 from bot.domain import forms as f
 from bot.domain.entities import ParticipantDTO, Role
 from bot.domain.stages import STAGE_ORDER
+from bot.domain.statuses import MentorStatus
 from bot.i18n import Translator
 from bot.middlewares.access import curators_only, only_for
 from bot.services import mentor_base as svc
-from bot.services.mentor_base import MentorStatus
 from bot.services.questionnaires import Engine
 from storage.uow import Repos
 

@@ -16,7 +16,7 @@ from bot.callbacks.questionnaire import CuratorFormAction, CuratorFormCb, EditIn
 from bot.clock import Clock
 from bot.config import Settings
 from bot.domain import forms as f
-from bot.domain.entities import FormResponseDTO, ParticipantDTO, Role
+from bot.domain.entities import FormResponseDTO, ParticipantDTO, ResponseStatus, Role
 from bot.i18n import Translator
 from bot.middlewares.access import curators_only, only_for
 from bot.numbers import parse_int
@@ -487,7 +487,7 @@ async def curator_view(
         return
     lines = [t("questionnaire.answers_of", name=answers.person.full_name or "—")]
     for form, last in answers.forms:
-        state_key = "submitted" if last.status == "submitted" else "in_progress"
+        state_key = "submitted" if last.status == ResponseStatus.SUBMITTED else "in_progress"
         lines += ["", f"{form.title.get(t.lang)} ({t(f'questionnaire.state.{state_key}')})"]
         lines += [f"• {q} — {a}" for q, a in f.summarize(form, last.answers, t.lang, t)]
     if len(lines) == 1:

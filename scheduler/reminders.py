@@ -23,10 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.callbacks.meetings import MeetingAction, MeetingCb
 from bot.clock import Clock
 from bot.domain import reminders as rem
-from bot.domain.entities import MeetingDTO, NewMessage, ParticipantDTO, ReminderDTO, Status
+from bot.domain.entities import MeetingDTO, NewMessage, PairStatus, ParticipantDTO, ReminderDTO, Status
 from bot.domain.stages import OPEN_STATUSES
+from bot.domain.statuses import ReminderStatus
 from bot.i18n import Translator
-from bot.services.meetings import ACTIVE, scenario_message
+from bot.services.meetings import scenario_message
 from storage.uow import Repos, unit_of_work
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ async def _stage_deadline(repos: Repos, r: ReminderDTO, t: Translator) -> _Text 
     """The nudge before a stage's deadline, unless the pair ended, the stage is done or a meeting of it is
     scheduled since."""
     pair = await repos.pairs.get(r.pair_id) if r.pair_id is not None else None
-    if pair is None or pair.status != ACTIVE:
+    if pair is None or pair.status != PairStatus.ACTIVE:
         return None
     # The key names the stage the nudge was planned for ("pair:<id>:stage_deadline:<stage>:…").
     planned_for = r.dedup_key.split(":")[3] if r.dedup_key.count(":") >= 3 else pair.stage
@@ -189,16 +190,18 @@ async def fire_batch(repos: Repos, due: list[ReminderDTO], now: datetime, tz: Zo
             late.append(r.id)
             continue
         # A pair that ended (dissolved, closed) gets no more reminders, whatever was still pending.
-        ended = r.pair_id is not None and pair_status.get(r.pair_id, ACTIVE) != ACTIVE
+        ended = r.pair_id is not None and pair_status.get(r.pair_id, PairStatus.ACTIVE) != PairStatus.ACTIVE
         out = [] if ended else await compose(repos, r, tz, people, meetings_by_id)
         if out:
             messages[r.id] = out
         else:
             silent.append(r.id)
     expired = await repos.reminders.finish_many(
-        outdone, "expired", now, note="superseded by a later reminder"
+        outdone, ReminderStatus.EXPIRED, now, note="superseded by a later reminder"
     )
-    expired |= await repos.reminders.finish_many(late, "expired", now, note="no longer meaningful")
+    expired |= await repos.reminders.finish_many(
+        late, ReminderStatus.EXPIRED, now, note="no longer meaningful"
+    )
     for r in due:
         if r.id in expired:
             log.info(
@@ -206,15 +209,15 @@ async def fire_batch(repos: Repos, due: list[ReminderDTO], now: datetime, tz: Zo
                 r.id,
                 r.kind,
             )
-    dropped = await repos.reminders.finish_many(silent, "dropped", now, note="nothing to say")
-    sent = await repos.reminders.finish_many(list(messages), "sent", now)
+    dropped = await repos.reminders.finish_many(silent, ReminderStatus.DROPPED, now, note="nothing to say")
+    sent = await repos.reminders.finish_many(list(messages), ReminderStatus.SENT, now)
     await repos.outbox.enqueue([m for rid in messages if rid in sent for m in messages[rid]], now)
     return [
-        "sent"
+        ReminderStatus.SENT
         if r.id in sent
-        else "expired"
+        else ReminderStatus.EXPIRED
         if r.id in expired
-        else "dropped"
+        else ReminderStatus.DROPPED
         if r.id in dropped
         else "skipped"
         for r in due
@@ -224,7 +227,7 @@ async def fire_batch(repos: Repos, due: list[ReminderDTO], now: datetime, tz: Zo
 async def fire(repos: Repos, reminder_id: int, now: datetime, tz: ZoneInfo) -> str:
     """Send one reminder if it is still pending and still meaningful. Returns what happened."""
     r = await repos.reminders.get(reminder_id)
-    if r is None or r.status != "pending":
+    if r is None or r.status != ReminderStatus.PENDING:
         return "skipped"
     return (await fire_batch(repos, [r], now, tz))[0]
 
@@ -243,7 +246,12 @@ class ReminderScheduler:
         self.clock = clock
         self.tz = ZoneInfo(timezone)
         self.on_enqueue = on_enqueue
-        self.fired: dict[str, int] = {"sent": 0, "expired": 0, "dropped": 0, "skipped": 0}
+        self.fired: dict[str, int] = {
+            ReminderStatus.SENT: 0,
+            ReminderStatus.EXPIRED: 0,
+            ReminderStatus.DROPPED: 0,
+            "skipped": 0,
+        }
         self._slots = asyncio.Semaphore(4)
         self._sweeping = False
         self._again = False
@@ -302,14 +310,18 @@ class ReminderScheduler:
 
     async def arm_ids(self, ids: list[int]) -> None:
         async with unit_of_work(self.factory) as repos:
-            rows = [r for rid in ids if (r := await repos.reminders.get(rid)) and r.status == "pending"]
+            rows = [
+                r
+                for rid in ids
+                if (r := await repos.reminders.get(rid)) and r.status == ReminderStatus.PENDING
+            ]
         self.arm(rows)
 
     async def fire_one(self, reminder_id: int) -> str:
         async with self._slots, unit_of_work(self.factory) as repos:
             outcome = await fire(repos, reminder_id, self.clock(), self.tz)
         self.fired[outcome] += 1
-        if outcome == "sent" and callable(self.on_enqueue):
+        if outcome == ReminderStatus.SENT and callable(self.on_enqueue):
             self.on_enqueue()
         return outcome
 
@@ -333,7 +345,7 @@ class ReminderScheduler:
                     outcomes = await fire_batch(repos, due, now, self.tz)
                 for outcome in outcomes:
                     self.fired[outcome] += 1
-                if "sent" in outcomes and callable(self.on_enqueue):
+                if ReminderStatus.SENT in outcomes and callable(self.on_enqueue):
                     self.on_enqueue()
                 total += len(due)
                 if len(due) < BATCH and not self._again:

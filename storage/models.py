@@ -23,8 +23,17 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from bot.domain.entities import Status
+from bot.domain.entities import PairStatus, ResponseStatus, Status
+from bot.domain.roadmap import ItemStatus
 from bot.domain.stages import MeetingStatus
+from bot.domain.statuses import (
+    CampaignStatus,
+    CaseStatus,
+    MentorStatus,
+    OutboxStatus,
+    ProposalStatus,
+    ReminderStatus,
+)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -193,7 +202,7 @@ class OutboxMessage(Base):
     # Enqueueing the same logical message twice (a double press) is a no-op thanks to this key.
     dedup_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     batch_id: Mapped[str | None] = mapped_column(String(64), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     not_before: Mapped[datetime] = mapped_column(UtcDateTime())
     claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
@@ -247,7 +256,7 @@ class FormResponse(Base):
     form_id: Mapped[str] = mapped_column(String(64))
     form_version: Mapped[int] = mapped_column(Integer)
     version: Mapped[int] = mapped_column(Integer, default=1)
-    status: Mapped[str] = mapped_column(String(16), default="in_progress")  # in_progress|submitted|superseded
+    status: Mapped[str] = mapped_column(String(16), default=ResponseStatus.IN_PROGRESS.value)
     context: Mapped[str | None] = mapped_column(String(64))  # e.g. "meeting:12" for feedback forms
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     current_key: Mapped[str | None] = mapped_column(String(64))
@@ -269,7 +278,7 @@ class Pair(Base):
         ForeignKey("programmes.id", ondelete="CASCADE"), index=True
     )
     mentor_id: Mapped[int] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="active")  # active | dissolved | finished
+    status: Mapped[str] = mapped_column(String(16), default=PairStatus.ACTIVE.value)
     stage: Mapped[str] = mapped_column(String(32), default="introduction")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     approved_by: Mapped[int | None] = mapped_column(ForeignKey("participants.id", ondelete="SET NULL"))
@@ -302,7 +311,7 @@ class MatchProposal(Base):
     mentor_id: Mapped[int] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"))
     score: Mapped[float] = mapped_column()
     reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    status: Mapped[str] = mapped_column(String(16), default="proposed")  # proposed | approved | rejected
+    status: Mapped[str] = mapped_column(String(16), default=ProposalStatus.PROPOSED.value)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
@@ -350,8 +359,7 @@ class Reminder(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
     due_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    # pending | sent | dropped (nothing to say) | expired (too late to mean anything) | cancelled
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=ReminderStatus.PENDING.value)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     dedup_key: Mapped[str] = mapped_column(String(200), unique=True)
     participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"), index=True)
@@ -385,7 +393,7 @@ class MentorProfile(Base):
     participant_id: Mapped[int] = mapped_column(
         ForeignKey("participants.id", ondelete="CASCADE"), unique=True
     )
-    status: Mapped[str] = mapped_column(String(16), default="candidate")
+    status: Mapped[str] = mapped_column(String(16), default=MentorStatus.CANDIDATE.value)
     interview_on: Mapped[date | None] = mapped_column(Date)
     interview_note: Mapped[str | None] = mapped_column(String(500))
     decline_reason: Mapped[str | None] = mapped_column(String(300))
@@ -461,7 +469,7 @@ class RoadmapItem(Base):
     due_on: Mapped[date | None] = mapped_column(Date, index=True)
     recurrence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     result: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="open")  # open | done
+    status: Mapped[str] = mapped_column(String(16), default=ItemStatus.OPEN.value)
     done_note: Mapped[str | None] = mapped_column(String(500))
     done_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -478,7 +486,7 @@ class Campaign(Base):
     programme_id: Mapped[int | None] = mapped_column(ForeignKey("programmes.id", ondelete="CASCADE"))
     form_id: Mapped[str] = mapped_column(String(64))
     period: Mapped[str] = mapped_column(String(16))  # e.g. "2026-12"
-    status: Mapped[str] = mapped_column(String(16), default="open")  # open | closed
+    status: Mapped[str] = mapped_column(String(16), default=CampaignStatus.OPEN.value)
     opened_at: Mapped[datetime] = mapped_column(UtcDateTime())
     closes_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
@@ -492,7 +500,7 @@ class CaseStory(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     pair_id: Mapped[int] = mapped_column(ForeignKey("pairs.id", ondelete="CASCADE"), index=True)
     story: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="proposed")  # proposed | published | declined
+    status: Mapped[str] = mapped_column(String(16), default=CaseStatus.PROPOSED.value)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("participants.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     # Touched first by every consent answer: the row lock orders concurrent answers to the same case.

@@ -22,6 +22,22 @@ class Status(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+class PairStatus(StrEnum):
+    """Where a mentoring pair stands (pairs.status)."""
+
+    ACTIVE = "active"
+    DISSOLVED = "dissolved"  # the curator ended it early
+    FINISHED = "finished"  # completed the programme
+
+
+class ResponseStatus(StrEnum):
+    """Where one version of a person's answers to a form stands (form_responses.status)."""
+
+    IN_PROGRESS = "in_progress"
+    SUBMITTED = "submitted"
+    SUPERSEDED = "superseded"  # an edit submitted a newer version
+
+
 @dataclass(frozen=True)
 class ParticipantDTO:
     id: int

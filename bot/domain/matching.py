@@ -21,20 +21,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from enum import StrEnum
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
-
-
-class ProposalStatus(StrEnum):
-    """Where a proposal of a /match run stands (match_proposals.status)."""
-
-    PROPOSED = "proposed"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    SUPERSEDED = "superseded"  # a newer /match run replaced the open ones
-
 
 FORMAT_ONLINE = "online"
 FORMAT_OFFLINE = "offline"

@@ -18,6 +18,7 @@ from typing import Any
 
 from bot.domain.entities import NewMessage, ParticipantDTO, ProgrammeDTO, Role
 from bot.domain.stages import STAGE_ORDER
+from bot.domain.statuses import OutboxStatus
 from storage.uow import Repos
 
 KIND = "announce"
@@ -230,10 +231,10 @@ async def send(
 def report(counts: dict[str, int]) -> Report:
     return Report(
         total=sum(counts.values()),
-        delivered=counts.get("sent", 0),
-        unreachable=counts.get("unreachable", 0),
-        failed=counts.get("failed", 0),
-        uncertain=counts.get("uncertain", 0),
-        skipped=counts.get("dropped", 0),
-        pending=counts.get("pending", 0) + counts.get("sending", 0),
+        delivered=counts.get(OutboxStatus.SENT, 0),
+        unreachable=counts.get(OutboxStatus.UNREACHABLE, 0),
+        failed=counts.get(OutboxStatus.FAILED, 0),
+        uncertain=counts.get(OutboxStatus.UNCERTAIN, 0),
+        skipped=counts.get(OutboxStatus.DROPPED, 0),
+        pending=counts.get(OutboxStatus.PENDING, 0) + counts.get(OutboxStatus.SENDING, 0),
     )

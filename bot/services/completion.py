@@ -18,20 +18,14 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks.completion import Answer, BecomeMentorCb, CaseConsentCb, FinalSurveyCb
 from bot.domain import forms as f
-from bot.domain.entities import FormResponseDTO, PairDTO, ParticipantDTO, Role, Status
+from bot.domain.entities import FormResponseDTO, PairDTO, PairStatus, ParticipantDTO, Role, Status
 from bot.domain.stages import OPEN_STATUSES, MeetingStatus
+from bot.domain.statuses import CaseStatus, MentorStatus
 from bot.i18n import Translator
-from bot.services import mentor_base
 from bot.services.certificate import CertificateData
 from bot.services.notify import notify, reachable
 from bot.services.submissions import DEFAULT_THANKS, Say, Submitted
-from storage.repositories.completion import (
-    CASE_DECLINED,
-    CASE_PROPOSED,
-    CASE_PUBLISHED,
-    CaseDTO,
-    ConsentOutcome,
-)
+from storage.repositories.completion import CaseDTO, ConsentOutcome
 from storage.uow import Repos
 
 if TYPE_CHECKING:
@@ -106,7 +100,7 @@ async def pair_finished(repos: Repos, pair_id: int, now: datetime) -> int:
     every member the final survey — once, whatever calls this how often — and free the mentor for new pairs.
     Returns how many offers were enqueued now."""
     pair = await repos.pairs.get(pair_id)
-    if pair is None or pair.status != "finished":
+    if pair is None or pair.status != PairStatus.FINISHED:
         return 0
 
     def survey_button(t: Translator) -> InlineKeyboardMarkup:
@@ -131,7 +125,7 @@ async def pair_finished(repos: Repos, pair_id: int, now: datetime) -> int:
     # "active" means leading a pair: with none left the mentor is back among the approved, ready to match.
     if not await repos.pairs.is_paired(pair.mentor_id):
         await repos.mentor_base.set_status(
-            pair.mentor_id, mentor_base.MentorStatus.APPROVED, now, expect=(mentor_base.MentorStatus.ACTIVE,)
+            pair.mentor_id, MentorStatus.APPROVED, now, expect=(MentorStatus.ACTIVE,)
         )
     return added
 
@@ -168,7 +162,7 @@ async def closable_pairs(repos: Repos, programme_id: int) -> list[tuple[PairDTO,
 async def active_pair(repos: Repos, pair_id: int) -> tuple[PairDTO, str] | None:
     """The active pair the curator picked to close, with its label (None: it is no longer active)."""
     pair = await repos.pairs.get(pair_id)
-    if pair is None or pair.status != "active":
+    if pair is None or pair.status != PairStatus.ACTIVE:
         return None
     return pair, await _label(repos, pair)
 
@@ -177,7 +171,7 @@ async def active_pair(repos: Repos, pair_id: int) -> tuple[PairDTO, str] | None:
 async def survey_pair(repos: Repos, me: ParticipantDTO, pair_id: int) -> PairDTO | None:
     """The finished pair whose final survey this person may fill in (None: not theirs, or not finished)."""
     pair = await repos.pairs.get(pair_id)
-    if pair is None or pair.status != "finished" or role_in(pair, me.id) is None:
+    if pair is None or pair.status != PairStatus.FINISHED or role_in(pair, me.id) is None:
         return None
     return pair
 
@@ -377,7 +371,7 @@ async def propose_case(
     """The curator marks a finished pair as a best practice: the story is saved and every member is asked
     whether it may be published. Returns the case, or the locale key of why not."""
     pair = await repos.pairs.get(pair_id)
-    if pair is None or pair.status != "finished":
+    if pair is None or pair.status != PairStatus.FINISHED:
         return "completion.case.not_finished"
     if pair.id in await repos.completion.pairs_with_live_case():
         return "completion.case.exists"
@@ -423,7 +417,7 @@ async def answer_case(
     await repos.audit.log(
         "case.consent", now, actor_id=me.id, object_type="case", object_id=case_id, agreed=agreed
     )
-    if outcome.result in (CASE_PUBLISHED, CASE_DECLINED) and case.created_by is not None:
+    if outcome.result in (CaseStatus.PUBLISHED, CaseStatus.DECLINED) and case.created_by is not None:
         await notify(
             repos,
             now,
@@ -475,7 +469,7 @@ async def case_views(repos: Repos, cases: Sequence[CaseDTO]) -> list[CaseView]:
 
 
 async def published_cases(repos: Repos) -> list[CaseView]:
-    return await case_views(repos, await repos.completion.cases(CASE_PUBLISHED))
+    return await case_views(repos, await repos.completion.cases(CaseStatus.PUBLISHED))
 
 
 @dataclass(frozen=True)
@@ -487,7 +481,9 @@ class CaseBase:
 
 
 async def case_base(repos: Repos, me: ParticipantDTO) -> CaseBase:
-    waiting = await case_views(repos, await repos.completion.cases(CASE_PROPOSED)) if me.is_curator else None
+    waiting = (
+        await case_views(repos, await repos.completion.cases(CaseStatus.PROPOSED)) if me.is_curator else None
+    )
     return CaseBase(await published_cases(repos), waiting)
 
 
@@ -583,7 +579,7 @@ async def issue_certificate(
     """The certificate of a member of a finished pair, recorded as issued; NOT_YOURS for anyone else."""
     pair = await repos.pairs.get(pair_id)
     role = role_in(pair, me.id) if pair is not None else None
-    if pair is None or role is None or pair.status != "finished" or not me.full_name:
+    if pair is None or role is None or pair.status != PairStatus.FINISHED or not me.full_name:
         return Refusal.NOT_YOURS
     programme = await repos.programmes.get(pair.programme_id) if pair.programme_id else None
     tz = ZoneInfo(programme.timezone if programme else default_tz)

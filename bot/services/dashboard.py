@@ -18,6 +18,7 @@ from bot.domain import kpi
 from bot.domain.entities import (
     FormResponseDTO,
     NewMessage,
+    PairStatus,
     ParticipantDTO,
     ProgrammeDTO,
     ProgrammeScope,
@@ -26,6 +27,7 @@ from bot.domain.entities import (
 )
 from bot.domain.forms import Form
 from bot.domain.stages import STAGE_ORDER, MeetingStatus
+from bot.domain.statuses import CampaignStatus
 from bot.i18n import Translator
 from bot.services import questionnaires as qs
 from bot.services.meetings import pair_state
@@ -37,7 +39,6 @@ SURVEYS = ("intermediate", "final")
 CAMPAIGN_FORM = "intermediate"
 CAMPAIGN_DAYS = 21
 CAMPAIGN_REMINDERS = (3, 7)  # days after the start, to those who have not answered
-PAIR_ACTIVE = "active"  # a pair's status has no enum in bot/domain/entities.py
 
 
 @dataclass
@@ -89,7 +90,7 @@ async def build(
     completions: list[kpi.StageCompletion] = []
     for pair in [*pairs, *finished]:
         st = await pair_state(repos, pair, now, tz_name)
-        if pair.status == PAIR_ACTIVE:
+        if pair.status == PairStatus.ACTIVE:
             d.pairs_by_stage[pair.stage] = d.pairs_by_stage.get(pair.stage, 0) + 1
             if st.progress.overdue:
                 d.overdue += 1
@@ -248,7 +249,6 @@ async def _paired_people(repos: Repos, scope: ProgrammeScope | None) -> list[Par
 
 # ------------------------------------------------------------------------------- the curator's actions
 PAGE = 10
-CAMPAIGN_OPEN = "open"  # a campaign's status has no enum in bot/domain/entities.py
 
 
 async def set_population(
@@ -379,7 +379,7 @@ async def start_survey(
 ) -> FormResponseDTO | Survey:
     """A participant pressed the monitoring survey's button: their response to it, begun or resumed."""
     campaign = await repos.campaigns.get(campaign_id)
-    if campaign is None or campaign[3] != CAMPAIGN_OPEN or campaign[1] not in engine.forms:
+    if campaign is None or campaign[3] != CampaignStatus.OPEN or campaign[1] not in engine.forms:
         return Survey.CLOSED
     if not await in_audience(repos, campaign[0], participant_id):
         return Survey.NOT_ASKED

@@ -26,10 +26,11 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from bot.domain.entities import PairStatus
 from bot.domain.forms import Form, QuestionType, display_answer
 from bot.domain.kpi import DEFAULT_SATISFIED_FROM, KpiInputs, KpiReport, StageCompletion, build_report
 from bot.domain.roadmap import RoadmapRow
-from bot.domain.stages import STAGE_ORDER, Stage, StagePlan
+from bot.domain.stages import STAGE_ORDER, MeetingStatus, Stage, StagePlan
 from bot.i18n import Translator
 from bot.services.completion import CaseView, case_sheet
 from storage.repositories.reports import AnswerRow, FeedbackRow, MeetingRow, PairRow, PersonRow
@@ -471,7 +472,7 @@ def stage_funnel(pairs: Sequence[PairRow]) -> list[tuple[str, int]]:
             continue
         for stage in STAGE_ORDER[: index + 1]:
             reached[stage] += 1
-        finished += p.status == "finished"
+        finished += p.status == PairStatus.FINISHED
     return [(s.value, n) for s, n in reached.items()] + [("finished", finished)]
 
 
@@ -528,7 +529,7 @@ def kpi_reports(
     completions: dict[int, list[StageCompletion]] = defaultdict(list)
     held: dict[tuple[int, str], date] = {}
     for m in meetings:
-        if m.status == "held":
+        if m.status == MeetingStatus.HELD:
             day = m.starts_at.astimezone(tz).date()
             key = (m.pair_id, m.stage)
             held[key] = max(held.get(key, day), day)
@@ -539,8 +540,8 @@ def kpi_reports(
             continue
         paired_on = p.created_at.astimezone(tz).date()
         for stage in STAGE_ORDER:
-            done = p.status == "finished" or stage.index < current
-            if not done and p.status != "active":
+            done = p.status == PairStatus.FINISHED or stage.index < current
+            if not done and p.status != PairStatus.ACTIVE:
                 continue  # a dissolved pair owes nothing any more
             completed_on = held.get((p.id, stage.value)) if done else None
             if done and completed_on is None:

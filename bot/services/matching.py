@@ -18,21 +18,21 @@ from bot.domain import matching as m
 from bot.domain.entities import (
     NewMessage,
     PairDTO,
+    PairStatus,
     ParticipantDTO,
     ProgrammeDTO,
     ProgrammeScope,
     ProposalDTO,
+    ResponseStatus,
     Role,
     Status,
 )
-from bot.domain.matching import ProposalStatus
 from bot.domain.registries import format_date
+from bot.domain.statuses import MentorStatus, ProposalStatus
 from bot.i18n import Translator
-from bot.services.mentor_base import MentorStatus
 from bot.services.notify import notify, reachable
 from storage.uow import Repos
 
-PAIR_ACTIVE = "active"  # pairs.status; bot/domain/entities.py has no PairStatus yet
 MENTEE_FORMS = ("mentee_needs", "young_specialist_needs")
 # A mentoring form names the mentor's and the mentee's side; the optimiser only needs which mentee kinds a
 # mentor accepts, so each form is read as the mentee kind it serves.
@@ -587,7 +587,7 @@ async def names_of(repos: Repos, ids: set[int]) -> dict[int, str]:
 
 async def active_pair(repos: Repos, pair_id: int) -> PairDTO | None:
     pair = await repos.pairs.get(pair_id)
-    return pair if pair is not None and pair.status == PAIR_ACTIVE else None
+    return pair if pair is not None and pair.status == PairStatus.ACTIVE else None
 
 
 class Conversations(Protocol):
@@ -657,7 +657,11 @@ async def _end_conversations(
         about = data.get("pair") == pair_id or data.get("meeting") in meetings
         if not about and data.get("rid"):
             response = await repos.forms.get(int(data["rid"]))
-            about = response is not None and response.status != "submitted" and response.context in contexts
+            about = (
+                response is not None
+                and response.status != ResponseStatus.SUBMITTED
+                and response.context in contexts
+            )
         if about:
             await conversations.end(person.telegram_id)
             told.append(person)

@@ -25,7 +25,15 @@ from bot.domain import ics
 from bot.domain import materials as mat
 from bot.domain import meeting_time as mt
 from bot.domain import reminders as rem
-from bot.domain.entities import FormResponseDTO, GoalDTO, MeetingDTO, NewMessage, PairDTO, ParticipantDTO
+from bot.domain.entities import (
+    FormResponseDTO,
+    GoalDTO,
+    MeetingDTO,
+    NewMessage,
+    PairDTO,
+    PairStatus,
+    ParticipantDTO,
+)
 from bot.domain.stages import (
     OPEN_STATUSES,
     MeetingRecord,
@@ -36,6 +44,7 @@ from bot.domain.stages import (
     can_propose,
     progress,
 )
+from bot.domain.statuses import ReminderStatus
 from bot.filenames import file_name
 from bot.i18n import Translator
 from bot.services import completion
@@ -46,7 +55,6 @@ from storage.uow import Repos
 
 MEETING_LENGTH = timedelta(hours=1)
 FEEDBACK_FORM = "meeting_feedback"
-ACTIVE = "active"  # a pair's status while it runs (there is no enum of pair statuses yet)
 # The FSM state the mentor is put in to write down the development plan (handlers/states.py Goals.adding).
 GOALS_STATE = "Goals:adding"
 # For a pair without a programme (the programme's own time zone decides otherwise).
@@ -228,7 +236,7 @@ async def pair_of_member(
     Every step of a conversation about a pair asks again: the curator may have dissolved the pair or removed
     the person since the previous step."""
     pair = await repos.pairs.get(int(pair_id or 0)) if me is not None else None
-    if pair is None or me is None or pair.status != ACTIVE or me.id not in members(pair):
+    if pair is None or me is None or pair.status != PairStatus.ACTIVE or me.id not in members(pair):
         return None
     return pair
 
@@ -692,7 +700,7 @@ async def after_feedback(
         return None
     await repos.reminders.cancel(meeting_id=meeting_id, participant_id=participant_id)
     pair = await repos.pairs.get(meeting.pair_id)
-    if pair is None or pair.status != ACTIVE or participant_id not in members(pair):
+    if pair is None or pair.status != PairStatus.ACTIVE or participant_id not in members(pair):
         return None  # removed from the pair (or it ended) meanwhile: their answers move nothing on
     state = await pair_state(repos, pair, now, default_tz)
     current = state.progress.current_stage
@@ -752,7 +760,7 @@ async def nudge_pair(repos: Repos, me: ParticipantDTO, pair_id: int, now: dateti
     """The curator's 🔔 from the digest: every member is reminded of the stage (once a day). False: the pair
     is no longer active."""
     pair = await repos.pairs.get(pair_id)
-    if pair is None or pair.status != ACTIVE:
+    if pair is None or pair.status != PairStatus.ACTIVE:
         return False
     await notify(
         repos,
@@ -800,7 +808,7 @@ def reminder_rows(
         dict(
             kind=p.kind,
             due_at=p.due_at,
-            status="pending",
+            status=ReminderStatus.PENDING,
             urgent=p.urgent,
             dedup_key=f"{p.dedup_key}:p{pid}",
             participant_id=pid,

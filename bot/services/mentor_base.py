@@ -14,6 +14,7 @@ from bot.domain import materials as mat
 from bot.domain import registries as reg
 from bot.domain.entities import PairDTO, ParticipantDTO, Role, Status
 from bot.domain.stages import STAGE_ORDER
+from bot.domain.statuses import MentorStatus
 from bot.filenames import file_name
 from bot.i18n import Translator
 from bot.numbers import parse_int
@@ -21,18 +22,6 @@ from bot.services import programmes
 from bot.services.notify import notify
 from storage.repositories.mentors import MaterialDTO
 from storage.uow import Repos
-
-
-class MentorStatus(StrEnum):
-    """Where a mentor stands in the base (mentor_profiles.status); no row means a candidate."""
-
-    CANDIDATE = "candidate"
-    INTERVIEWED = "interviewed"
-    APPROVED = "approved"
-    DECLINED = "declined"
-    ACTIVE = "active"  # approved and leading a pair
-    RESTING = "resting"  # paused by the mentor
-
 
 # Who may move where.
 TRANSITIONS: dict[MentorStatus, tuple[MentorStatus, ...]] = {

@@ -18,11 +18,12 @@ from typing import Protocol
 from bot.domain import cohorts
 from bot.domain.entities import ParticipantDTO, ProgrammeDTO, ProgrammeScope, Role, Status
 from bot.domain.programme_templates import ProgrammeTemplate, load_templates, programme_settings
+from bot.domain.statuses import MentorStatus
 from bot.services import completion
 from storage.uow import Repos
 
 # Mentors the curator declined are not offered a place in the next cohort.
-_NOT_STAYING = ("declined",)
+_NOT_STAYING = (MentorStatus.DECLINED,)
 # Links of a closed year would otherwise add people to an archived programme.
 _YEAR_ROLES = (Role.MENTEE, Role.MENTOR)
 

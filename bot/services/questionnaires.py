@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from bot.domain import forms as f
-from bot.domain.entities import FormResponseDTO, ParticipantDTO, ProgrammeDTO, Role, Status
+from bot.domain.entities import FormResponseDTO, ParticipantDTO, ProgrammeDTO, ResponseStatus, Role, Status
 from bot.numbers import parse_int
 from bot.services import programmes
 from bot.services.notify import notify
@@ -96,7 +96,7 @@ class Engine:
         if (
             r is None
             or r.participant_id != participant_id
-            or r.status != "in_progress"
+            or r.status != ResponseStatus.IN_PROGRESS
             or r.form_id not in self.forms
         ):
             raise Stale
@@ -313,11 +313,11 @@ async def overview(repos: Repos, curator: ParticipantDTO) -> Overview:
         if p.status != Status.ACTIVE or not p.full_name:
             continue
         mine = status.get(p.id, {})
-        if mine and all(v == "submitted" for v in mine.values()):
+        if mine and all(v == ResponseStatus.SUBMITTED for v in mine.values()):
             counts["submitted"] += 1
             finished.append(p)
         else:
-            key = "in_progress" if "in_progress" in mine.values() else "not_started"
+            key = "in_progress" if ResponseStatus.IN_PROGRESS in mine.values() else "not_started"
             counts[key] += 1
             unfinished.append((p, key))
     declined = [p for p in people.values() if p.parent_declined_at and p.status == Status.AWAITING_PARENT]

@@ -9,9 +9,9 @@ from datetime import datetime
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.entities import PairStatus
+from bot.domain.statuses import CaseStatus
 from storage.models import CaseConsent, CaseStory, HonourOptOut, Pair, PairMember
-
-CASE_PROPOSED, CASE_PUBLISHED, CASE_DECLINED = "proposed", "published", "declined"
 
 
 @dataclass(frozen=True)
@@ -44,8 +44,8 @@ class CompletionRepo:
         """active → finished early with the curator's reason, once (a double press changes nothing)."""
         result = await self.s.execute(
             update(Pair)
-            .where(Pair.id == pair_id, Pair.status == "active")
-            .values(status="finished", closed_at=now, close_reason=reason)
+            .where(Pair.id == pair_id, Pair.status == PairStatus.ACTIVE)
+            .values(status=PairStatus.FINISHED, closed_at=now, close_reason=reason)
         )
         return result.rowcount == 1
 
@@ -58,7 +58,7 @@ class CompletionRepo:
         rows = await self.s.scalars(
             select(Pair.id)
             .where(
-                Pair.status == "finished",
+                Pair.status == PairStatus.FINISHED,
                 or_(Pair.mentor_id == participant_id, Pair.id.in_(as_mentee)),
             )
             .order_by(Pair.closed_at.desc(), Pair.id.desc())
@@ -69,7 +69,7 @@ class CompletionRepo:
         """Finished pairs per mentor."""
         rows = await self.s.execute(
             select(Pair.mentor_id, func.count(Pair.id))
-            .where(Pair.status == "finished")
+            .where(Pair.status == PairStatus.FINISHED)
             .group_by(Pair.mentor_id)
         )
         return {mentor: n for mentor, n in rows.all()}
@@ -98,7 +98,7 @@ class CompletionRepo:
         row = CaseStory(
             pair_id=pair_id,
             story=story,
-            status=CASE_PROPOSED,
+            status=CaseStatus.PROPOSED,
             created_by=by,
             created_at=now,
             updated_at=now,
@@ -124,7 +124,7 @@ class CompletionRepo:
     async def pairs_with_live_case(self) -> set[int]:
         """Pairs that already have a case waiting for consent or published (a declined one may be retried)."""
         rows = await self.s.scalars(
-            select(CaseStory.pair_id).where(CaseStory.status.in_((CASE_PROPOSED, CASE_PUBLISHED)))
+            select(CaseStory.pair_id).where(CaseStory.status.in_((CaseStatus.PROPOSED, CaseStatus.PUBLISHED)))
         )
         return set(rows.all())
 
@@ -136,7 +136,7 @@ class CompletionRepo:
         # moment are applied one after the other and the second one sees the first one's answer.
         touched = await self.s.execute(
             update(CaseStory)
-            .where(CaseStory.id == case_id, CaseStory.status == CASE_PROPOSED)
+            .where(CaseStory.id == case_id, CaseStory.status == CaseStatus.PROPOSED)
             .values(updated_at=now)
         )
         if touched.rowcount != 1:
@@ -163,9 +163,9 @@ class CompletionRepo:
         )
         result = "recorded"
         if not agreed:
-            result = CASE_DECLINED
+            result = CaseStatus.DECLINED
         elif not waiting:
-            result = CASE_PUBLISHED
+            result = CaseStatus.PUBLISHED
         if result != "recorded":
             await self.s.execute(
                 update(CaseStory).where(CaseStory.id == case_id).values(status=result, decided_at=now)

@@ -6,7 +6,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.entities import ProgrammeScope, Role
+from bot.domain.entities import ProgrammeScope, ResponseStatus, Role
+from bot.domain.statuses import CampaignStatus
 from storage.models import Campaign, FormResponse, Invitation, ParentLink, Participant, ParticipantRole
 from storage.repositories.programmes import in_scope
 
@@ -68,7 +69,7 @@ class DashboardRepo:
     async def submitted_participants(self, form_ids: tuple[str, ...]) -> set[int]:
         rows = await self.s.scalars(
             select(FormResponse.participant_id)
-            .where(FormResponse.form_id.in_(form_ids), FormResponse.status == "submitted")
+            .where(FormResponse.form_id.in_(form_ids), FormResponse.status == ResponseStatus.SUBMITTED)
             .distinct()
         )
         return set(rows.all())
@@ -77,7 +78,7 @@ class DashboardRepo:
         """Each participant's most recent answer to `key` across these surveys."""
         rows = await self.s.execute(
             select(FormResponse.participant_id, FormResponse.answers, FormResponse.submitted_at)
-            .where(FormResponse.form_id.in_(form_ids), FormResponse.status == "submitted")
+            .where(FormResponse.form_id.in_(form_ids), FormResponse.status == ResponseStatus.SUBMITTED)
             .order_by(FormResponse.submitted_at)
         )
         out: dict[int, int] = {}
@@ -103,7 +104,10 @@ class DashboardRepo:
                 await self.s.scalar(
                     select(func.count())
                     .select_from(FormResponse)
-                    .where(FormResponse.context == f"campaign:{cid}", FormResponse.status == "submitted")
+                    .where(
+                        FormResponse.context == f"campaign:{cid}",
+                        FormResponse.status == ResponseStatus.SUBMITTED,
+                    )
                 )
                 or 0
             )
@@ -152,7 +156,7 @@ class CampaignRepo:
             programme_id=programme_id,
             form_id=form_id,
             period=period,
-            status="open",
+            status=CampaignStatus.OPEN,
             opened_at=now,
             closes_at=closes_at,
         )
@@ -168,7 +172,7 @@ class CampaignRepo:
         rows = await self.s.execute(
             select(
                 Campaign.id, Campaign.form_id, Campaign.period, Campaign.opened_at, Campaign.closes_at
-            ).where(Campaign.status == "open")
+            ).where(Campaign.status == CampaignStatus.OPEN)
         )
         return [tuple(r) for r in rows.all()]  # type: ignore[misc]
 
@@ -180,15 +184,16 @@ class CampaignRepo:
 
         result = await self.s.execute(
             update(Campaign)
-            .where(Campaign.status == "open", Campaign.closes_at <= now)
-            .values(status="closed")
+            .where(Campaign.status == CampaignStatus.OPEN, Campaign.closes_at <= now)
+            .values(status=CampaignStatus.CLOSED)
         )
         return result.rowcount or 0
 
     async def responders(self, campaign_id: int) -> set[int]:
         rows = await self.s.scalars(
             select(FormResponse.participant_id).where(
-                FormResponse.context == f"campaign:{campaign_id}", FormResponse.status == "submitted"
+                FormResponse.context == f"campaign:{campaign_id}",
+                FormResponse.status == ResponseStatus.SUBMITTED,
             )
         )
         return set(rows.all())

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.entities import FormResponseDTO
+from bot.domain.entities import FormResponseDTO, ResponseStatus
 from storage.models import FormResponse
 
 _UNSET: Any = object()
@@ -42,7 +42,7 @@ class FormRepo:
     ) -> FormResponseDTO | None:
         """The person's unfinished form (the newest, if somehow several)."""
         q = select(FormResponse).where(
-            FormResponse.participant_id == participant_id, FormResponse.status == "in_progress"
+            FormResponse.participant_id == participant_id, FormResponse.status == ResponseStatus.IN_PROGRESS
         )
         if form_id is not None:
             q = q.where(FormResponse.form_id == form_id)
@@ -57,7 +57,7 @@ class FormRepo:
         q = select(FormResponse).where(
             FormResponse.participant_id == participant_id,
             FormResponse.form_id == form_id,
-            FormResponse.status == "submitted",
+            FormResponse.status == ResponseStatus.SUBMITTED,
         )
         if context is not None:
             q = q.where(FormResponse.context == context)
@@ -82,7 +82,7 @@ class FormRepo:
             form_id=form_id,
             form_version=form_version,
             version=version,
-            status="in_progress",
+            status=ResponseStatus.IN_PROGRESS,
             context=context,
             answers=answers or {},
             current_key=current_key,
@@ -130,16 +130,16 @@ class FormRepo:
                 FormResponse.context.is_(None)
                 if row.context is None
                 else FormResponse.context == row.context,
-                FormResponse.status == "submitted",
+                FormResponse.status == ResponseStatus.SUBMITTED,
                 FormResponse.id != row.id,
             )
-            .values(status="superseded")
+            .values(status=ResponseStatus.SUPERSEDED)
         )
         await self.s.execute(
             update(FormResponse)
             .where(FormResponse.id == response_id)
             .values(
-                status="submitted",
+                status=ResponseStatus.SUBMITTED,
                 submitted_at=now,
                 updated_at=now,
                 current_key=None,
@@ -152,19 +152,22 @@ class FormRepo:
 
     async def discard(self, response_id: int) -> None:
         await self.s.execute(
-            update(FormResponse).where(FormResponse.id == response_id).values(status="superseded")
+            update(FormResponse)
+            .where(FormResponse.id == response_id)
+            .values(status=ResponseStatus.SUPERSEDED)
         )
 
     async def status_by_participant(self, form_ids: list[str]) -> dict[int, dict[str, str]]:
         """participant id → {form id: 'submitted' | 'in_progress'} (submitted wins)."""
         rows = await self.s.execute(
             select(FormResponse.participant_id, FormResponse.form_id, FormResponse.status).where(
-                FormResponse.form_id.in_(form_ids), FormResponse.status.in_(("submitted", "in_progress"))
+                FormResponse.form_id.in_(form_ids),
+                FormResponse.status.in_((ResponseStatus.SUBMITTED, ResponseStatus.IN_PROGRESS)),
             )
         )
         out: dict[int, dict[str, str]] = {}
         for pid, form_id, status in rows.all():
             current = out.setdefault(pid, {}).get(form_id)
-            if current != "submitted":
+            if current != ResponseStatus.SUBMITTED:
                 out[pid][form_id] = status
         return out

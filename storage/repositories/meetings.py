@@ -8,8 +8,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.entities import GoalDTO, MeetingDTO, ReminderDTO
+from bot.domain.entities import GoalDTO, MeetingDTO, ReminderDTO, ResponseStatus
 from bot.domain.stages import MeetingStatus
+from bot.domain.statuses import ReminderStatus
 from storage.models import DevelopmentGoal, FormResponse, Meeting, Reminder
 
 MEETING_FIELDS = {
@@ -126,7 +127,7 @@ class MeetingRepo:
         contexts = {f"meeting:{m}": m for m in meeting_ids}
         rows = await self.s.execute(
             select(FormResponse.context, FormResponse.participant_id).where(
-                FormResponse.context.in_(list(contexts)), FormResponse.status == "submitted"
+                FormResponse.context.in_(list(contexts)), FormResponse.status == ResponseStatus.SUBMITTED
             )
         )
         out: dict[int, set[int]] = {m: set() for m in meeting_ids}
@@ -156,7 +157,9 @@ class MeetingRepo:
                 (FormResponse.context == contexts.c.ctx)
                 & (FormResponse.participant_id == contexts.c.mentee_id),
             )
-            .where(FormResponse.status == "submitted", FormResponse.form_id == "meeting_feedback")
+            .where(
+                FormResponse.status == ResponseStatus.SUBMITTED, FormResponse.form_id == "meeting_feedback"
+            )
         )
         out: dict[int, list[int]] = {}
         for mentor_id, answers in rows.all():
@@ -205,7 +208,7 @@ class ReminderRepo:
 
     async def pending(self) -> list[ReminderDTO]:
         rows = await self.s.scalars(
-            select(Reminder).where(Reminder.status == "pending").order_by(Reminder.due_at)
+            select(Reminder).where(Reminder.status == ReminderStatus.PENDING).order_by(Reminder.due_at)
         )
         return [_reminder(r) for r in rows]
 
@@ -215,7 +218,7 @@ class ReminderRepo:
         )
         rows = await self.s.scalars(
             select(Reminder)
-            .where(Reminder.status == "pending", Reminder.due_at <= now)
+            .where(Reminder.status == ReminderStatus.PENDING, Reminder.due_at <= now)
             .order_by(*order)
             .limit(limit)
         )
@@ -230,7 +233,7 @@ class ReminderRepo:
             rows = await self.s.scalars(
                 select(Reminder).where(
                     Reminder.meeting_id.in_(ids[start : start + 500]),
-                    Reminder.status == "pending",
+                    Reminder.status == ReminderStatus.PENDING,
                     Reminder.due_at <= now,
                 )
             )
@@ -245,7 +248,7 @@ class ReminderRepo:
         for start in range(0, len(ids), 500):
             result = await self.s.scalars(
                 update(Reminder)
-                .where(Reminder.id.in_(ids[start : start + 500]), Reminder.status == "pending")
+                .where(Reminder.id.in_(ids[start : start + 500]), Reminder.status == ReminderStatus.PENDING)
                 .values(status=status, fired_at=now, note=note)
                 .returning(Reminder.id)
             )
@@ -260,7 +263,7 @@ class ReminderRepo:
         participant_id: int | None = None,
         pair_id: int | None = None,
     ) -> list[int]:
-        q = select(Reminder.id).where(Reminder.status == "pending")
+        q = select(Reminder.id).where(Reminder.status == ReminderStatus.PENDING)
         if meeting_id is not None:
             q = q.where(Reminder.meeting_id == meeting_id)
         if pair_id is not None:
@@ -271,5 +274,7 @@ class ReminderRepo:
             q = q.where(Reminder.kind.in_(kinds))
         ids = list((await self.s.scalars(q)).all())
         if ids:
-            await self.s.execute(update(Reminder).where(Reminder.id.in_(ids)).values(status="cancelled"))
+            await self.s.execute(
+                update(Reminder).where(Reminder.id.in_(ids)).values(status=ReminderStatus.CANCELLED)
+            )
         return ids

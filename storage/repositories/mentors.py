@@ -6,6 +6,7 @@ from datetime import date, datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.statuses import MentorStatus
 from storage.models import Material, MaterialRead, MentorProfile, TrainingAttendance, TrainingSession
 
 
@@ -38,7 +39,7 @@ class MentorBaseRepo:
         """A mentor without a row is a candidate."""
         row = await self.s.scalar(select(MentorProfile).where(MentorProfile.participant_id == participant_id))
         if row is None:
-            return MentorProfileDTO(participant_id, "candidate", None, None, None)
+            return MentorProfileDTO(participant_id, MentorStatus.CANDIDATE, None, None, None)
         return MentorProfileDTO(
             row.participant_id, row.status, row.interview_on, row.interview_note, row.decline_reason
         )
@@ -50,7 +51,7 @@ class MentorBaseRepo:
             )
         )
         found = dict(rows.all())
-        return {pid: found.get(pid, "candidate") for pid in participant_ids}
+        return {pid: found.get(pid, MentorStatus.CANDIDATE) for pid in participant_ids}
 
     async def set_status(
         self,
@@ -65,9 +66,9 @@ class MentorBaseRepo:
         """Move along the lifecycle only from the expected states (a double press does nothing)."""
         row = await self.s.scalar(select(MentorProfile).where(MentorProfile.participant_id == participant_id))
         if row is None:
-            if "candidate" not in expect:
+            if MentorStatus.CANDIDATE not in expect:
                 return False
-            row = MentorProfile(participant_id=participant_id, status="candidate", updated_at=now)
+            row = MentorProfile(participant_id=participant_id, status=MentorStatus.CANDIDATE, updated_at=now)
             self.s.add(row)
             await self.s.flush()
         result = await self.s.execute(

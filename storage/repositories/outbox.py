@@ -9,13 +9,21 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.entities import NewMessage, OutboxItem, Status
+from bot.domain.entities import NewMessage, OutboxItem, PairStatus, Status
 from bot.domain.stages import MeetingStatus
+from bot.domain.statuses import OutboxStatus
 from bot.text import split_text
 from storage.models import Meeting, OutboxMessage, Pair, PairMember, Participant
 
 # Final states: nothing more will be attempted for these rows.
-FINAL = ("sent", "unreachable", "failed", "dropped", "uncertain", "expired")
+FINAL = (
+    OutboxStatus.SENT,
+    OutboxStatus.UNREACHABLE,
+    OutboxStatus.FAILED,
+    OutboxStatus.DROPPED,
+    OutboxStatus.UNCERTAIN,
+    OutboxStatus.EXPIRED,
+)
 KEY_LENGTH: int = OutboxMessage.__table__.c.dedup_key.type.length
 
 
@@ -41,7 +49,9 @@ def _stale(now: datetime) -> ColumnElement[bool]:
             or_(OutboxMessage.meeting_sequence.is_(None), Meeting.sequence == OutboxMessage.meeting_sequence),
         )
     )
-    pair_ok = exists(select(Pair.id).where(Pair.id == OutboxMessage.pair_id, Pair.status == "active"))
+    pair_ok = exists(
+        select(Pair.id).where(Pair.id == OutboxMessage.pair_id, Pair.status == PairStatus.ACTIVE)
+    )
     in_pair = or_(
         exists(
             select(Pair.id).where(
@@ -104,7 +114,7 @@ def _row(
         priority=m.priority,
         dedup_key=stored_key(dedup_key),
         batch_id=batch_id,
-        status="pending",
+        status=OutboxStatus.PENDING,
         attempts=0,
         not_before=m.not_before or now,
         created_at=now,
@@ -175,7 +185,7 @@ class OutboxRepo:
     async def due(self, now: datetime, limit: int) -> list[OutboxItem]:
         rows = await self.s.scalars(
             select(OutboxMessage)
-            .where(OutboxMessage.status == "pending", OutboxMessage.not_before <= now)
+            .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.not_before <= now)
             .order_by(OutboxMessage.priority, OutboxMessage.id)
             .limit(limit)
         )
@@ -192,13 +202,13 @@ class OutboxRepo:
                 OutboxMessage.chat_id, OutboxMessage.status, OutboxMessage.priority, OutboxMessage.id
             ).where(
                 OutboxMessage.chat_id.in_(list(firsts)),
-                (OutboxMessage.status == "sending")
-                | ((OutboxMessage.status == "pending") & (OutboxMessage.not_before <= now)),
+                (OutboxMessage.status == OutboxStatus.SENDING)
+                | ((OutboxMessage.status == OutboxStatus.PENDING) & (OutboxMessage.not_before <= now)),
             )
         )
         blocked = set()
         for chat, status, priority, row_id in rows.all():
-            if status == "sending" or (priority, row_id) < firsts[chat]:
+            if status == OutboxStatus.SENDING or (priority, row_id) < firsts[chat]:
                 blocked.add(chat)
         return blocked
 
@@ -212,7 +222,7 @@ class OutboxRepo:
             ids = list(
                 await self.s.scalars(
                     select(OutboxMessage.id)
-                    .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending")
+                    .where(OutboxMessage.id.in_(ids), OutboxMessage.status == OutboxStatus.PENDING)
                     .with_for_update(skip_locked=True)
                 )
             )
@@ -225,8 +235,15 @@ class OutboxRepo:
         )
         taken = await self.s.scalars(
             update(OutboxMessage)
-            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending", ~withdrawn, ~_stale(now))
-            .values(status="sending", attempts=OutboxMessage.attempts + 1, claimed_until=now + lease)
+            .where(
+                OutboxMessage.id.in_(ids),
+                OutboxMessage.status == OutboxStatus.PENDING,
+                ~withdrawn,
+                ~_stale(now),
+            )
+            .values(
+                status=OutboxStatus.SENDING, attempts=OutboxMessage.attempts + 1, claimed_until=now + lease
+            )
             .returning(OutboxMessage.id)
         )
         return set(taken.all())
@@ -238,8 +255,8 @@ class OutboxRepo:
             return set()
         expired = await self.s.scalars(
             update(OutboxMessage)
-            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending", _stale(now))
-            .values(status="expired", last_error="no longer meaningful", claimed_until=None)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == OutboxStatus.PENDING, _stale(now))
+            .values(status=OutboxStatus.EXPIRED, last_error="no longer meaningful", claimed_until=None)
             .returning(OutboxMessage.id)
         )
         return set(expired.all())
@@ -248,8 +265,8 @@ class OutboxRepo:
         """Claimed rows whose request never started (the sender is stopping): back to the queue."""
         await self.s.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "sending")
-            .values(status="pending", attempts=OutboxMessage.attempts - 1, claimed_until=None)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == OutboxStatus.SENDING)
+            .values(status=OutboxStatus.PENDING, attempts=OutboxMessage.attempts - 1, claimed_until=None)
         )
 
     async def settle_claims(self, claimed: set[int], started: set[int]) -> tuple[int, int]:
@@ -258,7 +275,9 @@ class OutboxRepo:
         Returns (requeued, uncertain)."""
         sending = [
             i
-            for i in await self.s.scalars(select(OutboxMessage.id).where(OutboxMessage.status == "sending"))
+            for i in await self.s.scalars(
+                select(OutboxMessage.id).where(OutboxMessage.status == OutboxStatus.SENDING)
+            )
             if i in claimed
         ]
         gone = [i for i in sending if i in started]
@@ -268,8 +287,13 @@ class OutboxRepo:
         for start in range(0, len(gone), 500):
             await self.s.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id.in_(gone[start : start + 500]), OutboxMessage.status == "sending")
-                .values(status="uncertain", last_error="sender stopped mid-send", claimed_until=None)
+                .where(
+                    OutboxMessage.id.in_(gone[start : start + 500]),
+                    OutboxMessage.status == OutboxStatus.SENDING,
+                )
+                .values(
+                    status=OutboxStatus.UNCERTAIN, last_error="sender stopped mid-send", claimed_until=None
+                )
             )
         return len(back), len(gone)
 
@@ -288,7 +312,7 @@ class OutboxRepo:
             .where(OutboxMessage.id == item_id)
             .values(
                 status=status,
-                sent_at=now if status == "sent" else None,
+                sent_at=now if status == OutboxStatus.SENT else None,
                 telegram_message_id=message_id,
                 last_error=error,
                 claimed_until=None,
@@ -299,7 +323,7 @@ class OutboxRepo:
         self, item_id: int, not_before: datetime, error: str, *, count_attempt: bool = True
     ) -> None:
         values: dict[str, object] = dict(
-            status="pending", not_before=not_before, last_error=error, claimed_until=None
+            status=OutboxStatus.PENDING, not_before=not_before, last_error=error, claimed_until=None
         )
         if not count_attempt:
             values["attempts"] = OutboxMessage.attempts - 1
@@ -310,16 +334,16 @@ class OutboxRepo:
         re-sent: they become 'uncertain' and show up in delivery reports instead."""
         result = await self.s.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.status == "sending", OutboxMessage.claimed_until < now)
-            .values(status="uncertain", last_error="sender stopped mid-send", claimed_until=None)
+            .where(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.claimed_until < now)
+            .values(status=OutboxStatus.UNCERTAIN, last_error="sender stopped mid-send", claimed_until=None)
         )
         return result.rowcount or 0
 
     async def drop_for_chat(self, chat_id: int, reason: str) -> int:
         result = await self.s.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.chat_id == chat_id, OutboxMessage.status == "pending")
-            .values(status="dropped", last_error=reason)
+            .where(OutboxMessage.chat_id == chat_id, OutboxMessage.status == OutboxStatus.PENDING)
+            .values(status=OutboxStatus.DROPPED, last_error=reason)
         )
         return result.rowcount or 0
 

@@ -6,7 +6,8 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.entities import PairDTO, ProgrammeScope, ProposalDTO, Status
+from bot.domain.entities import PairDTO, PairStatus, ProgrammeScope, ProposalDTO, Status
+from bot.domain.statuses import ProposalStatus
 from storage.models import MatchProposal, Pair, PairMember, Participant, WaitingMentee
 from storage.repositories.programmes import in_scope
 
@@ -55,7 +56,7 @@ class PairRepo:
     async def active(
         self, programme_id: int | None = None, *, scope: ProgrammeScope | None = None
     ) -> list[PairDTO]:
-        q = select(Pair).where(Pair.status == "active", in_scope(Pair.programme_id, scope))
+        q = select(Pair).where(Pair.status == PairStatus.ACTIVE, in_scope(Pair.programme_id, scope))
         if programme_id is not None:
             q = q.where(Pair.programme_id == programme_id)
         return [await self._dto(r) for r in await self.s.scalars(q.order_by(Pair.id))]
@@ -63,7 +64,7 @@ class PairRepo:
     async def finished(self, scope: ProgrammeScope | None = None) -> list[PairDTO]:
         rows = await self.s.scalars(
             select(Pair)
-            .where(Pair.status == "finished", in_scope(Pair.programme_id, scope))
+            .where(Pair.status == PairStatus.FINISHED, in_scope(Pair.programme_id, scope))
             .order_by(Pair.id)
         )
         return [await self._dto_all_members(r) for r in rows]
@@ -85,7 +86,7 @@ class PairRepo:
         )
 
     async def active_of_mentor(self, mentor_id: int, programme_id: int | None) -> PairDTO | None:
-        q = select(Pair).where(Pair.mentor_id == mentor_id, Pair.status == "active")
+        q = select(Pair).where(Pair.mentor_id == mentor_id, Pair.status == PairStatus.ACTIVE)
         q = q.where(
             Pair.programme_id.is_(None) if programme_id is None else Pair.programme_id == programme_id
         )
@@ -95,7 +96,9 @@ class PairRepo:
     async def led_by(self, mentor_id: int) -> list[PairDTO]:
         """The active pairs or groups a mentor leads, in any programme."""
         rows = await self.s.scalars(
-            select(Pair).where(Pair.mentor_id == mentor_id, Pair.status == "active").order_by(Pair.id)
+            select(Pair)
+            .where(Pair.mentor_id == mentor_id, Pair.status == PairStatus.ACTIVE)
+            .order_by(Pair.id)
         )
         return [await self._dto(r) for r in rows]
 
@@ -114,7 +117,11 @@ class PairRepo:
         rows = await self.s.scalars(
             select(Pair)
             .join(PairMember, PairMember.pair_id == Pair.id)
-            .where(PairMember.mentee_id == mentee_id, PairMember.left_at.is_(None), Pair.status == "active")
+            .where(
+                PairMember.mentee_id == mentee_id,
+                PairMember.left_at.is_(None),
+                Pair.status == PairStatus.ACTIVE,
+            )
             .order_by(Pair.id)
         )
         return [await self._dto(r) for r in rows]
@@ -128,7 +135,7 @@ class PairRepo:
             .where(
                 PairMember.mentee_id == mentee_id,
                 PairMember.left_at.is_(None),
-                Pair.status == "active",
+                Pair.status == PairStatus.ACTIVE,
                 in_scope(Pair.programme_id, scope),
             )
             .order_by(Pair.id)
@@ -140,7 +147,7 @@ class PairRepo:
         if await self.active_of_mentee(participant_id) is not None:
             return True
         row = await self.s.scalar(
-            select(Pair.id).where(Pair.mentor_id == participant_id, Pair.status == "active").limit(1)
+            select(Pair.id).where(Pair.mentor_id == participant_id, Pair.status == PairStatus.ACTIVE).limit(1)
         )
         return row is not None
 
@@ -150,7 +157,7 @@ class PairRepo:
         row = Pair(
             programme_id=programme_id,
             mentor_id=mentor_id,
-            status="active",
+            status=PairStatus.ACTIVE,
             stage="introduction",
             created_at=now,
             approved_by=approved_by,
@@ -164,7 +171,7 @@ class PairRepo:
     ) -> None:
         values: dict[str, Any] = {"stage": stage}
         if finished:
-            values.update(status="finished", closed_at=now)
+            values.update(status=PairStatus.FINISHED, closed_at=now)
         await self.s.execute(update(Pair).where(Pair.id == pair_id).values(**values))
 
     async def add_member(self, pair_id: int, mentee_id: int, now: datetime) -> None:
@@ -191,7 +198,7 @@ class PairRepo:
             await self.s.execute(
                 update(Pair)
                 .where(Pair.id == pair_id)
-                .values(status="dissolved", closed_at=now, close_reason=reason)
+                .values(status=PairStatus.DISSOLVED, closed_at=now, close_reason=reason)
             )
         return True
 
@@ -211,7 +218,7 @@ class PairRepo:
         rows = await self.s.execute(
             select(Pair.mentor_id, func.count(PairMember.id))
             .join(PairMember, PairMember.pair_id == Pair.id)
-            .where(Pair.status == "active", PairMember.left_at.is_(None))
+            .where(Pair.status == PairStatus.ACTIVE, PairMember.left_at.is_(None))
             .group_by(Pair.mentor_id)
         )
         return {mentor: n for mentor, n in rows.all()}
@@ -220,7 +227,11 @@ class PairRepo:
         rows = await self.s.scalars(
             select(PairMember.mentee_id)
             .join(Pair, Pair.id == PairMember.pair_id)
-            .where(Pair.status == "active", PairMember.left_at.is_(None), in_scope(Pair.programme_id, scope))
+            .where(
+                Pair.status == PairStatus.ACTIVE,
+                PairMember.left_at.is_(None),
+                in_scope(Pair.programme_id, scope),
+            )
         )
         return set(rows.all())
 
@@ -243,7 +254,7 @@ class PairRepo:
         """proposed → approved/rejected exactly once (a double press finds nothing to change)."""
         result = await self.s.execute(
             update(MatchProposal)
-            .where(MatchProposal.id == proposal_id, MatchProposal.status == "proposed")
+            .where(MatchProposal.id == proposal_id, MatchProposal.status == ProposalStatus.PROPOSED)
             .values(status=status, decided_at=now)
         )
         return result.rowcount == 1
@@ -252,8 +263,10 @@ class PairRepo:
         """A new /match run replaces the proposals of earlier runs (of the same programme) never decided."""
         await self.s.execute(
             update(MatchProposal)
-            .where(MatchProposal.status == "proposed", in_scope(MatchProposal.programme_id, scope))
-            .values(status="superseded", decided_at=now)
+            .where(
+                MatchProposal.status == ProposalStatus.PROPOSED, in_scope(MatchProposal.programme_id, scope)
+            )
+            .values(status=ProposalStatus.SUPERSEDED, decided_at=now)
         )
 
     # -- the waiting list ----------------------------------------------------------------------------------

@@ -15,8 +15,9 @@ from typing import Any
 from sqlalchemy import JSON, String, Table, Text, cast, delete, false, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.entities import Role
+from bot.domain.entities import ResponseStatus, Role
 from bot.domain.stages import MeetingStatus
+from bot.domain.statuses import OutboxStatus, ReminderStatus
 from storage.models import (
     AuditEntry,
     Base,
@@ -43,7 +44,7 @@ from storage.models import (
 )
 
 # Outbox rows still to be sent; anything else is final.
-_OPEN = ("pending",)
+_OPEN = (OutboxStatus.PENDING,)
 _OVER = (MeetingStatus.HELD, MeetingStatus.CANCELLED, MeetingStatus.MISSED)
 REDACTED = "—"
 GOAL_ERASED = "—"
@@ -449,7 +450,7 @@ class PrivacyRepo:
         # Questionnaires and feedback: drafts go; submitted answers keep integer and scale values only.
         res = await self.s.execute(
             delete(FormResponse).where(
-                FormResponse.participant_id == pid, FormResponse.status == "in_progress"
+                FormResponse.participant_id == pid, FormResponse.status == ResponseStatus.IN_PROGRESS
             )
         )
         counts["forms_deleted"] = res.rowcount or 0
@@ -479,7 +480,7 @@ class PrivacyRepo:
         res = await self.s.execute(
             update(OutboxMessage)
             .where(to_them, OutboxMessage.status.in_(_OPEN))
-            .values(status="dropped", last_error="participant forgotten")
+            .values(status=OutboxStatus.DROPPED, last_error="participant forgotten")
         )
         counts["messages_dropped"] = res.rowcount or 0
         res = await self.s.execute(update(OutboxMessage).where(to_them).values(chat_id=0, payload={}))
@@ -490,8 +491,8 @@ class PrivacyRepo:
 
         res = await self.s.execute(
             update(Reminder)
-            .where(Reminder.participant_id == pid, Reminder.status == "pending")
-            .values(status="cancelled")
+            .where(Reminder.participant_id == pid, Reminder.status == ReminderStatus.PENDING)
+            .values(status=ReminderStatus.CANCELLED)
         )
         counts["reminders_cancelled"] = res.rowcount or 0
 
@@ -677,7 +678,7 @@ class PrivacyRepo:
                 if in_file:
                     redacted.pop("file_b64", None)
                     if status in _OPEN:
-                        values.update(status="dropped", last_error="participant forgotten")
+                        values.update(status=OutboxStatus.DROPPED, last_error="participant forgotten")
                 values["payload"] = redacted
                 await self.s.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values))
                 changed += 1

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.entities import ProgrammeScope, Role
+from bot.domain.entities import ProgrammeScope, ResponseStatus, Role
 from storage.models import FormResponse, Meeting, Pair, PairMember, ParentLink, Participant, ParticipantRole
 from storage.repositories.programmes import in_scope
 
@@ -165,7 +165,7 @@ class ReportRepo:
             )
             .where(
                 FormResponse.form_id.in_(list(form_ids)),
-                FormResponse.status == "submitted",
+                FormResponse.status == ResponseStatus.SUBMITTED,
                 FormResponse.context.is_(None),
             )
             .order_by(FormResponse.participant_id, FormResponse.form_id, FormResponse.version.desc())
@@ -245,7 +245,9 @@ class ReportRepo:
                 FormResponse.answers,
                 FormResponse.submitted_at,
             )
-            .where(FormResponse.form_id.in_(list(score_keys)), FormResponse.status == "submitted")
+            .where(
+                FormResponse.form_id.in_(list(score_keys)), FormResponse.status == ResponseStatus.SUBMITTED
+            )
             .order_by(FormResponse.id)
         )
         out = []

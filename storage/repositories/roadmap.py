@@ -16,9 +16,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.entities import Status
+from bot.domain.roadmap import ItemStatus
 from storage.models import Participant, Programme, RoadmapItem
 
-OPEN, DONE = "open", "done"
 # Column widths of roadmap_items: a longer value is refused before it reaches the database.
 SECTION_CHARS = RESPONSIBLE_CHARS = DEADLINE_CHARS = 300
 NOTE_CHARS = 500
@@ -151,7 +151,7 @@ class RoadmapRepo:
                 due_on=i.due_on,
                 recurrence=dict(i.recurrence),
                 result=i.result,
-                status=OPEN,
+                status=ItemStatus.OPEN,
                 created_at=now,
                 updated_at=now,
             )
@@ -169,7 +169,7 @@ class RoadmapRepo:
         self,
         programme_id: int | None = None,
         *,
-        status: str | None = OPEN,
+        status: str | None = ItemStatus.OPEN,
         due_until: date | None = None,
         overdue_on: date | None = None,
         undated: bool | None = None,
@@ -215,13 +215,13 @@ class RoadmapRepo:
     ) -> bool:
         """Only from open and only for the occurrence the curator saw (a double press changes nothing).
         With ``next_due_on`` a recurring item stays open and moves on to its next occurrence."""
-        q = update(RoadmapItem).where(RoadmapItem.id == item_id, RoadmapItem.status == OPEN)
+        q = update(RoadmapItem).where(RoadmapItem.id == item_id, RoadmapItem.status == ItemStatus.OPEN)
         q = q.where(
             RoadmapItem.due_on.is_(None) if expect_due_on is None else RoadmapItem.due_on == expect_due_on
         )
         values: dict[str, Any] = dict(done_note=note, done_at=now, updated_at=now)
         if next_due_on is None:
-            values["status"] = DONE
+            values["status"] = ItemStatus.DONE
         else:
             values["due_on"] = next_due_on
         result = await self.s.execute(q.values(**values))
@@ -237,7 +237,7 @@ class RoadmapRepo:
         due_on: date | None,
         recurrence: dict[str, Any],
     ) -> bool:
-        q = update(RoadmapItem).where(RoadmapItem.id == item_id, RoadmapItem.status == OPEN)
+        q = update(RoadmapItem).where(RoadmapItem.id == item_id, RoadmapItem.status == ItemStatus.OPEN)
         result = await self.s.execute(
             q.values(
                 deadline_text=deadline_text,
@@ -256,7 +256,7 @@ class RoadmapRepo:
         q = (
             select(RoadmapItem)
             .where(
-                RoadmapItem.status == OPEN,
+                RoadmapItem.status == ItemStatus.OPEN,
                 RoadmapItem.responsible_id.is_not(None),
                 RoadmapItem.due_on >= start,
                 RoadmapItem.due_on <= end,
@@ -289,7 +289,7 @@ class RoadmapRepo:
         rows = (
             await self.s.execute(
                 select(RoadmapItem.id, RoadmapItem.responsible).where(
-                    RoadmapItem.status == OPEN,
+                    RoadmapItem.status == ItemStatus.OPEN,
                     RoadmapItem.responsible_id.is_(None),
                     RoadmapItem.responsible.is_not(None),
                 )
