@@ -15,7 +15,6 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callbacks.announce import AnnounceAction as A
@@ -23,6 +22,7 @@ from bot.callbacks.announce import AnnounceCb
 from bot.clock import Clock
 from bot.domain.entities import ParticipantDTO, ProgrammeDTO
 from bot.i18n import Translator
+from bot.keyboards import InlineKeyboardBuilder
 from bot.middlewares.access import curators_only
 from bot.numbers import parse_int
 from bot.services import announce as svc

@@ -13,7 +13,6 @@ from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks.completion import (
     Answer,
@@ -31,6 +30,7 @@ from bot.config import Settings
 from bot.domain.entities import PairDTO, ParticipantDTO, Role
 from bot.filenames import file_name
 from bot.i18n import Translator
+from bot.keyboards import InlineKeyboardBuilder
 from bot.middlewares.access import curators_only, only_for
 from bot.services import certificate as cert
 from bot.services import completion as svc

@@ -7,7 +7,6 @@ from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import people as cbs
 from bot.callbacks.dashboard import PeopleAction, PeopleCb, SurveyCb
@@ -16,6 +15,7 @@ from bot.config import Settings
 from bot.domain import forms as f
 from bot.domain.entities import ParticipantDTO, Role
 from bot.i18n import Translator
+from bot.keyboards import InlineKeyboardBuilder
 from bot.middlewares.access import curators_only, only_for
 from bot.numbers import parse_int
 from bot.services import dashboard as svc

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from aiogram.types import InlineKeyboardMarkup
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks.people import (
     AdultCb,
@@ -18,6 +17,7 @@ from bot.callbacks.people import (
 )
 from bot.domain.entities import Role
 from bot.i18n import Translator
+from bot.keyboards import InlineKeyboardBuilder
 
 INVITABLE = (Role.MENTEE, Role.MENTOR, Role.CURATOR)
 

@@ -11,7 +11,6 @@ from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks.dashboard import NudgePairCb, OpenPairCb
 from bot.callbacks.matching import (
@@ -26,6 +25,7 @@ from bot.clock import Clock
 from bot.domain import matching as m
 from bot.domain.entities import PairDTO, ParticipantDTO
 from bot.i18n import Translator
+from bot.keyboards import InlineKeyboardBuilder
 from bot.middlewares.access import curators_only
 from bot.services import matching as svc
 from bot.services.questionnaires import Engine

@@ -14,7 +14,6 @@ from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks.dashboard import NudgePairCb, OpenPairCb
 from bot.callbacks.meetings import (
@@ -31,6 +30,7 @@ from bot.config import Settings
 from bot.domain.entities import MeetingDTO, PairDTO, ParticipantDTO, Role
 from bot.domain.stages import OPEN_STATUSES, MeetingStatus, Stage
 from bot.i18n import Translator
+from bot.keyboards import InlineKeyboardBuilder
 from bot.middlewares.access import curators_only, only_for
 from bot.services import meetings as svc
 from bot.services.questionnaires import Engine

@@ -16,7 +16,6 @@ from aiogram.types import (
     InlineKeyboardMarkup,
     Message,
 )
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks.mentor_base import AddMatCb, AddMatStep, MatCb, MentorAction, MentorCb, TrainCb
 from bot.clock import Clock
@@ -26,6 +25,7 @@ from bot.domain.entities import ParticipantDTO, Role
 from bot.domain.stages import STAGE_ORDER
 from bot.domain.statuses import MentorStatus
 from bot.i18n import Translator
+from bot.keyboards import InlineKeyboardBuilder
 from bot.middlewares.access import curators_only, only_for
 from bot.services import mentor_base as svc
 from bot.services.questionnaires import Engine

@@ -12,7 +12,6 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import BotCommandScopeChat, BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks.privacy import ForgetPersonAction, ForgetPersonCb, PrivacyAction, PrivacyCb
 from bot.clock import Clock
@@ -20,6 +19,7 @@ from bot.config import Settings
 from bot.domain.entities import ParticipantDTO, Role
 from bot.filenames import file_name
 from bot.i18n import Translator
+from bot.keyboards import InlineKeyboardBuilder
 from bot.middlewares.access import curators_only
 from bot.services import privacy as svc
 from bot.services.questionnaires import Engine

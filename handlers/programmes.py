@@ -12,7 +12,6 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks.programmes import ProgrammeAction as A
 from bot.callbacks.programmes import ProgrammeCb
@@ -24,6 +23,7 @@ from bot.domain.kpi import kpi_label_key
 from bot.domain.programme_templates import ProgrammeTemplate
 from bot.domain.stages import Stage
 from bot.i18n import Translator
+from bot.keyboards import InlineKeyboardBuilder
 from bot.middlewares.access import curators_only
 from bot.services import programmes as svc
 from handlers.states import ProgrammeFlow

@@ -10,7 +10,6 @@ from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks.questionnaire import CuratorFormAction, CuratorFormCb, EditIntakeCb, FormAction, FormCb
 from bot.clock import Clock
@@ -18,6 +17,7 @@ from bot.config import Settings
 from bot.domain import forms as f
 from bot.domain.entities import FormResponseDTO, ParticipantDTO, ResponseStatus, Role
 from bot.i18n import Translator
+from bot.keyboards import InlineKeyboardBuilder
 from bot.middlewares.access import curators_only, only_for
 from bot.numbers import parse_int
 from bot.services import questionnaires as qs

@@ -12,13 +12,13 @@ from aiogram import Bot, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks.reports import ExportCb, ExportFormat
 from bot.clock import Clock
 from bot.domain.entities import ParticipantDTO
 from bot.filenames import file_name
 from bot.i18n import Translator
+from bot.keyboards import InlineKeyboardBuilder
 from bot.middlewares.access import curators_only
 from bot.services import export as ex
 from bot.services import reports as svc

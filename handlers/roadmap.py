@@ -19,7 +19,6 @@ from aiogram.types import (
     InlineKeyboardMarkup,
     Message,
 )
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiohttp import ClientError
 
 from bot.callbacks.roadmap import ItemAction, ItemCb, RoadmapAction, RoadmapCb
@@ -29,6 +28,7 @@ from bot.domain import roadmap as rm
 from bot.domain.entities import ParticipantDTO, ProgrammeDTO
 from bot.filenames import file_name
 from bot.i18n import Translator
+from bot.keyboards import InlineKeyboardBuilder
 from bot.middlewares.access import curators_only
 from bot.services import programmes
 from bot.services import roadmap as svc

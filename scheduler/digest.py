@@ -6,13 +6,13 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardButton
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks.dashboard import NudgePairCb, OpenPairCb
 from bot.domain import reminders as rem
 from bot.domain.entities import NewMessage, PairDTO, Role
 from bot.domain.stages import OverdueItem, overdue_digest, overdue_item
 from bot.i18n import Translator
+from bot.keyboards import InlineKeyboardBuilder
 from bot.services import roadmap
 from bot.services.meetings import PairState, pair_state, reminder_rows
 from bot.services.notify import Localized, compose, reachable

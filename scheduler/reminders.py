@@ -15,7 +15,6 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -27,6 +26,7 @@ from bot.domain.entities import MeetingDTO, NewMessage, PairStatus, ParticipantD
 from bot.domain.stages import OPEN_STATUSES
 from bot.domain.statuses import ReminderStatus
 from bot.i18n import Translator
+from bot.keyboards import InlineKeyboardBuilder
 from bot.services.meetings import scenario_message
 from storage.uow import Repos, unit_of_work
 

@@ -3,6 +3,7 @@ button is decided by the router its handler sits on (bot.middlewares.access), no
 
 from __future__ import annotations
 
+import functools
 import types
 import typing
 from typing import Any, Self
@@ -27,8 +28,20 @@ class Callback(CallbackData, prefix="~"):
 
     @classmethod
     def unpack(cls, value: str) -> Self:
-        _, *parts = value.split(cls.__separator__)
-        for (name, info), part in zip(cls.model_fields.items(), parts, strict=False):
-            if part and _is_int(info.annotation) and parse_int(part, low=-1) is None:
+        # Every button press is tried against many classes' filters: another class's prefix ends it at once.
+        prefix, *parts = value.split(cls.__separator__)
+        if prefix != cls.__prefix__:
+            raise ValueError(f"Bad prefix ({prefix!r} != {cls.__prefix__!r})")
+        for at, name in _int_fields(cls):
+            part = parts[at] if at < len(parts) else ""
+            if part and parse_int(part, low=-1) is None:
                 raise ValueError(f"{cls.__name__}.{name} is not a number in range")
         return super().unpack(value)
+
+
+@functools.cache
+def _int_fields(cls: type[CallbackData]) -> tuple[tuple[int, str], ...]:
+    """The positions and names of a class's int fields (looked up once per class, not per press)."""
+    return tuple(
+        (at, name) for at, (name, info) in enumerate(cls.model_fields.items()) if _is_int(info.annotation)
+    )

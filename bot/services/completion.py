@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardMarkup
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks.completion import Answer, BecomeMentorCb, CaseConsentCb, FinalSurveyCb
 from bot.domain import forms as f
@@ -22,6 +21,7 @@ from bot.domain.entities import FormResponseDTO, PairDTO, PairStatus, Participan
 from bot.domain.stages import OPEN_STATUSES, MeetingStatus
 from bot.domain.statuses import CaseStatus, MentorStatus
 from bot.i18n import Translator
+from bot.keyboards import InlineKeyboardBuilder
 from bot.services.certificate import CertificateData
 from bot.services.notify import notify, reachable
 from bot.services.submissions import DEFAULT_THANKS, Say, Submitted

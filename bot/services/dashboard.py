@@ -11,7 +11,6 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from aiogram.types import InlineKeyboardMarkup
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks.dashboard import SurveyCb
 from bot.domain import kpi
@@ -29,6 +28,7 @@ from bot.domain.forms import Form
 from bot.domain.stages import STAGE_ORDER, MeetingStatus
 from bot.domain.statuses import CampaignStatus
 from bot.i18n import Translator
+from bot.keyboards import InlineKeyboardBuilder
 from bot.services import questionnaires as qs
 from bot.services.meetings import pair_state
 from bot.services.notify import compose, notify, reachable

@@ -17,7 +17,6 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardMarkup
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks.meetings import MeetingAction, MeetingCb
 from bot.config import Settings
@@ -47,6 +46,7 @@ from bot.domain.stages import (
 from bot.domain.statuses import ReminderStatus
 from bot.filenames import file_name
 from bot.i18n import Translator
+from bot.keyboards import InlineKeyboardBuilder
 from bot.services import completion
 from bot.services.notify import Localized, notify, reachable
 from bot.services.questionnaires import Engine
