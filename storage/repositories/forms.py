@@ -32,9 +32,18 @@ def _dto(row: FormResponse) -> FormResponseDTO:
 class FormRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
+        # A questionnaire step reads its response several times (the handler, the engine, the save): the rows
+        # this unit has loaded are kept alive, so the session answers by primary key without a query (its
+        # identity map holds them only weakly, and a DTO keeps no reference).
+        self._alive: dict[int, FormResponse] = {}
+
+    def _keep(self, row: FormResponse | None) -> FormResponse | None:
+        if row is not None:
+            self._alive[row.id] = row
+        return row
 
     async def get(self, response_id: int) -> FormResponseDTO | None:
-        row = await self.s.get(FormResponse, response_id)
+        row = self._keep(await self.s.get(FormResponse, response_id))
         return _dto(row) if row else None
 
     async def open_for(
@@ -48,7 +57,7 @@ class FormRepo:
             q = q.where(FormResponse.form_id == form_id)
         if context is not None:
             q = q.where(FormResponse.context == context)
-        row = await self.s.scalar(q.order_by(FormResponse.id.desc()).limit(1))
+        row = self._keep(await self.s.scalar(q.order_by(FormResponse.id.desc()).limit(1)))
         return _dto(row) if row else None
 
     async def latest_submitted(
@@ -93,7 +102,7 @@ class FormRepo:
         )
         self.s.add(row)
         await self.s.flush()
-        return _dto(row)
+        return _dto(self._keep(row))
 
     async def save(
         self,
@@ -105,7 +114,7 @@ class FormRepo:
         draft: Any = _UNSET,
         editing: Any = _UNSET,
     ) -> FormResponseDTO:
-        row = await self.s.get(FormResponse, response_id)
+        row = self._keep(await self.s.get(FormResponse, response_id))
         assert row is not None
         for name, value in (
             ("answers", answers),
@@ -120,7 +129,7 @@ class FormRepo:
         return _dto(row)
 
     async def submit(self, response_id: int, now: datetime) -> FormResponseDTO:
-        row = await self.s.get(FormResponse, response_id)
+        row = self._keep(await self.s.get(FormResponse, response_id))
         assert row is not None
         await self.s.execute(
             update(FormResponse)

@@ -3,7 +3,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import FsmRecord
@@ -12,15 +11,25 @@ from storage.models import FsmRecord
 class FsmRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
+        # aiogram asks for the state and the data separately, several times an update: the rows this unit has
+        # read are kept alive (the session's identity map only holds them weakly), so asking again by primary
+        # key is answered from the session without a query. A row deleted meanwhile is not in the map.
+        self._alive: dict[str, FsmRecord] = {}
+
+    async def _row(self, key: str) -> FsmRecord | None:
+        row = await self.s.get(FsmRecord, key)
+        if row is not None:
+            self._alive[key] = row
+        return row
 
     async def get(self, key: str) -> tuple[str | None, dict[str, Any]]:
-        row = await self.s.scalar(select(FsmRecord).where(FsmRecord.key == key))
+        row = await self._row(key)
         if row is None:
             return None, {}
         return row.state, dict(row.data or {})
 
     async def put(self, key: str, now: datetime, *, state: Any = ..., data: Any = ...) -> None:
-        row = await self.s.get(FsmRecord, key)
+        row = await self._row(key)
         new_state = (row.state if row else None) if state is ... else state
         new_data = (dict(row.data or {}) if row else {}) if data is ... else dict(data)
         if new_state is None and not new_data:
@@ -29,7 +38,8 @@ class FsmRepo:
                 await self.s.flush()
             return
         if row is None:
-            self.s.add(FsmRecord(key=key, state=new_state, data=new_data, updated_at=now))
+            self._alive[key] = FsmRecord(key=key, state=new_state, data=new_data, updated_at=now)
+            self.s.add(self._alive[key])
             await self.s.flush()
         elif row.state != new_state or (row.data or {}) != new_data:
             # No flush: several writes in one update end as a single UPDATE at commit.
