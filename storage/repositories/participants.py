@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.entities import ParticipantDTO, ProgrammeScope, Role, RoleHolding, Status
@@ -20,14 +20,17 @@ def _holding(row: ParticipantRole) -> RoleHolding:
     )
 
 
+# Built once: every update looks up who is writing (building a statement costs more than running these).
+_BY_TELEGRAM_ID = select(Participant).where(Participant.telegram_id == bindparam("telegram_id"))
+_ROLES_OF = select(ParticipantRole.role).where(ParticipantRole.participant_id == bindparam("participant_id"))
+
+
 class ParticipantRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
 
     async def _dto(self, row: Participant) -> ParticipantDTO:
-        roles = (
-            await self.s.scalars(select(ParticipantRole.role).where(ParticipantRole.participant_id == row.id))
-        ).all()
+        roles = (await self.s.scalars(_ROLES_OF, {"participant_id": row.id})).all()
         return self._plain(row, frozenset(Role(r) for r in roles))
 
     @staticmethod
@@ -49,7 +52,7 @@ class ParticipantRepo:
         )
 
     async def by_telegram_id(self, telegram_id: int) -> ParticipantDTO | None:
-        row = await self.s.scalar(select(Participant).where(Participant.telegram_id == telegram_id))
+        row = await self.s.scalar(_BY_TELEGRAM_ID, {"telegram_id": telegram_id})
         return await self._dto(row) if row else None
 
     async def get(self, participant_id: int) -> ParticipantDTO | None:
