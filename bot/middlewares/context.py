@@ -1,4 +1,5 @@
-"""Who is writing (participant + roles) and in which language to answer them."""
+"""Who is writing (participant + roles), in which language to answer them, and where their conversation is
+(the state, read here inside the unit of work: bot/middlewares/state.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from aiogram.types import TelegramObject, User
 
 from bot.config import Settings
 from bot.i18n import Translator, pick_language
+from bot.middlewares.state import read_state
 from storage.uow import Repos
 
 
@@ -23,6 +25,7 @@ class ContextMiddleware(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
+        await read_state(data)
         user: User | None = data.get("event_from_user")
         repos: Repos = data["repos"]
         me = await repos.participants.by_telegram_id(user.id) if user else None
