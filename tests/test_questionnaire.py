@@ -275,3 +275,48 @@ async def test_mentor_fills_the_mentor_form_in_english_and_curator_nudges_the_un
     rows = await responses(h, me.id, "mentor")
     assert rows[-1][1] == "submitted" and rows[-1][2]["capacity"] == 2
     assert complete(h.app.dp["engine"].forms["mentor"], rows[-1][2])
+
+
+async def test_a_step_reads_its_conversation_and_its_response_once(h):
+    """Answering a question costs a few statements: who is writing, the conversation state and the response
+    are each read once (repeated reads by primary key come from the unit of work), and nothing is read before
+    the unit opens. bench/forms.py measures what this buys."""
+    from sqlalchemy import event
+
+    c = await onboard_curator(h)
+    u = await onboard_mentee(h, c, 2207)
+    assert "Анкета наставляемого" in u.texts()[-1]
+    first_question = u.last().text
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, params, context, executemany):
+        statements.append(" ".join(statement.split()))
+
+    event.listen(h.app.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        option = next(b for b in u.last().buttons() if b["text"] not in ("« Назад", "Пропустить"))
+        await u.press(option["callback_data"])
+    finally:
+        event.remove(h.app.engine.sync_engine, "before_cursor_execute", seen)
+    assert u.last().text != first_question  # the next question is shown
+    reads = lambda table: [s for s in statements if s.startswith("SELECT") and f"FROM {table} " in s + " "]  # noqa: E731
+    assert len(reads("fsm_states")) == 1, statements
+    assert len(reads("form_responses")) == 1, statements
+    assert len(statements) <= 8, statements
+
+
+async def test_bot_api_answers_are_read_without_building_their_model_again(h):
+    """aiogram reads each Bot API answer as Response[<result type>], a model pydantic caches only while
+    something refers to it; the bot keeps one per result type, so a collection does not make the next request
+    build the model class, its schema and validator again (half a millisecond each, bench/forms.py)."""
+    import gc
+    import weakref
+
+    from aiogram.methods import Response
+    from aiogram.types import Message
+
+    c = await onboard_curator(h)
+    await c.send("/help")
+    built = weakref.ref(Response[Message])
+    gc.collect()
+    assert built() is not None
