@@ -77,7 +77,8 @@ class PacingMiddleware(BaseRequestMiddleware):
       update's transaction so far is committed. A kill right after the reply cannot lose an answer the person
       saw acknowledged, and no database lock is held while Telegram answers. (What the handler writes after
       that commits at the end of the update, as before.)
-    - Replies to the person in front of us share Telegram's budget with the outbox, and go first."""
+    - Replies to the person in front of us share Telegram's budget with the outbox, and go first.
+    - The model aiogram reads the answer with is kept for the next request (`keep_response_type`)."""
 
     def __init__(self, limiter: RateLimiter) -> None:
         self.limiter = limiter

@@ -299,7 +299,10 @@ async def test_a_step_reads_its_conversation_and_its_response_once(h):
     finally:
         event.remove(h.app.engine.sync_engine, "before_cursor_execute", seen)
     assert u.last().text != first_question  # the next question is shown
-    reads = lambda table: [s for s in statements if s.startswith("SELECT") and f"FROM {table} " in s + " "]  # noqa: E731
+
+    def reads(table: str) -> list[str]:
+        return [s for s in statements if s.startswith("SELECT") and f"FROM {table} " in s + " "]
+
     assert len(reads("fsm_states")) == 1, statements
     assert len(reads("form_responses")) == 1, statements
     assert len(statements) <= 8, statements

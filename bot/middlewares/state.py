@@ -4,8 +4,8 @@ aiogram's FSM middleware takes the person's lock (one update per person at a tim
 anything else, so with the state in the bot's database the read was a transaction of its own, and every later
 read in the update another query. Here the lock is taken in the same place (before the unit of work opens,
 so an update never waits for the lock inside a transaction that saw the database before the previous update
-committed), and the state is read by the first middleware inside the unit (`read_state`), where the unit's
-FSM repository keeps the row for the rest of the update."""
+committed), and ContextMiddleware reads the state inside the unit (`read_state`), whose FSM repository keeps
+the row for the rest of the update."""
 
 from __future__ import annotations
 

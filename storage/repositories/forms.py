@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.entities import FormResponseDTO, ResponseStatus
 from storage.models import FormResponse
+from storage.repositories.kept import kept
 
 _UNSET: Any = object()
 
@@ -30,20 +31,14 @@ def _dto(row: FormResponse) -> FormResponseDTO:
 
 
 class FormRepo:
+    """Form responses. A questionnaire step reads its response several times (the handler, the engine, the
+    save): the rows are kept for the unit of work (repositories/kept.py), so only the first is a query."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
-        # A questionnaire step reads its response several times (the handler, the engine, the save): the rows
-        # this unit has loaded are kept alive, so the session answers by primary key without a query (its
-        # identity map holds them only weakly, and a DTO keeps no reference).
-        self._alive: dict[int, FormResponse] = {}
-
-    def _keep(self, row: FormResponse | None) -> FormResponse | None:
-        if row is not None:
-            self._alive[row.id] = row
-        return row
 
     async def get(self, response_id: int) -> FormResponseDTO | None:
-        row = self._keep(await self.s.get(FormResponse, response_id))
+        row = kept(self.s, await self.s.get(FormResponse, response_id))
         return _dto(row) if row else None
 
     async def open_for(
@@ -57,7 +52,7 @@ class FormRepo:
             q = q.where(FormResponse.form_id == form_id)
         if context is not None:
             q = q.where(FormResponse.context == context)
-        row = self._keep(await self.s.scalar(q.order_by(FormResponse.id.desc()).limit(1)))
+        row = kept(self.s, await self.s.scalar(q.order_by(FormResponse.id.desc()).limit(1)))
         return _dto(row) if row else None
 
     async def latest_submitted(
@@ -102,7 +97,7 @@ class FormRepo:
         )
         self.s.add(row)
         await self.s.flush()
-        return _dto(self._keep(row))
+        return _dto(kept(self.s, row))
 
     async def save(
         self,
@@ -114,7 +109,7 @@ class FormRepo:
         draft: Any = _UNSET,
         editing: Any = _UNSET,
     ) -> FormResponseDTO:
-        row = self._keep(await self.s.get(FormResponse, response_id))
+        row = kept(self.s, await self.s.get(FormResponse, response_id))
         assert row is not None
         for name, value in (
             ("answers", answers),
@@ -129,7 +124,7 @@ class FormRepo:
         return _dto(row)
 
     async def submit(self, response_id: int, now: datetime) -> FormResponseDTO:
-        row = self._keep(await self.s.get(FormResponse, response_id))
+        row = kept(self.s, await self.s.get(FormResponse, response_id))
         assert row is not None
         await self.s.execute(
             update(FormResponse)

@@ -6,21 +6,16 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import FsmRecord
+from storage.repositories.kept import kept
 
 
 class FsmRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
-        # aiogram asks for the state and the data separately, several times an update: the rows this unit has
-        # read are kept alive (the session's identity map only holds them weakly), so asking again by primary
-        # key is answered from the session without a query. A row deleted meanwhile is not in the map.
-        self._alive: dict[str, FsmRecord] = {}
 
     async def _row(self, key: str) -> FsmRecord | None:
-        row = await self.s.get(FsmRecord, key)
-        if row is not None:
-            self._alive[key] = row
-        return row
+        # aiogram asks for the state and the data separately, several times an update: kept, read once.
+        return kept(self.s, await self.s.get(FsmRecord, key))
 
     async def get(self, key: str) -> tuple[str | None, dict[str, Any]]:
         row = await self._row(key)
@@ -38,8 +33,7 @@ class FsmRepo:
                 await self.s.flush()
             return
         if row is None:
-            self._alive[key] = FsmRecord(key=key, state=new_state, data=new_data, updated_at=now)
-            self.s.add(self._alive[key])
+            self.s.add(kept(self.s, FsmRecord(key=key, state=new_state, data=new_data, updated_at=now)))
             await self.s.flush()
         elif row.state != new_state or (row.data or {}) != new_data:
             # No flush: several writes in one update end as a single UPDATE at commit.
