@@ -22,6 +22,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.util import await_only
 
+from storage.sqlite_driver import one_trip_dbapi
+
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 # Past this size the -wal file is cut back after a checkpoint (bytes), so old page versions do not pile up.
 JOURNAL_SIZE_LIMIT = 16 * 1024 * 1024
@@ -133,6 +135,9 @@ def create_engine(url: str, *, lock_timeout: float = 30.0, **kwargs: Any) -> Asy
     path = sqlite_path(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        driver = one_trip_dbapi()
+        if driver is not None:
+            kwargs.setdefault("module", driver)
         engine = create_async_engine(
             url, connect_args={"timeout": lock_timeout}, hide_parameters=True, **kwargs
         )

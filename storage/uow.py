@@ -8,7 +8,11 @@ Repositories never commit. The transaction ends where the unit was opened:
   right before each request the handler makes to Telegram (a message, an edit, a button's answer): what a
   person is told is already saved. See ``Repos.commit_before_reply``; the request middleware in bot/app.py
   calls it. A use case therefore needs no commit of its own: everything it wrote before the handler replies is
-  committed by that reply, and what it writes after is committed at the end of the update."""
+  committed by that reply, and what it writes after is committed at the end of the update.
+- An update's id goes into the first of those commits (``record_update``, bot/middlewares/once.py), with the
+  update's effects: a step is one commit, and an update whose effects were saved is never applied again. The
+  id found recorded already means another copy of the update was handled: the transaction is rolled back
+  before anything is said, and ``AlreadyHandled`` ends the update."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -38,6 +43,14 @@ from storage.repositories.programmes import ProgrammeRepo
 from storage.repositories.reports import ReportRepo
 from storage.repositories.roadmap import RoadmapRepo
 from storage.repositories.updates import UpdateRepo
+
+
+class AlreadyHandled(Exception):
+    """The update's id was recorded by another copy of it: this copy's transaction is rolled back."""
+
+    def __init__(self, update_id: int) -> None:
+        super().__init__(update_id)
+        self.update_id = update_id
 
 
 class Repos:
@@ -67,14 +80,49 @@ class Repos:
         self.roadmap = RoadmapRepo(session)
         self.announce = AnnounceRepo(session)
         self.updates = UpdateRepo(session)
+        self._update: tuple[int, datetime] | None = None  # an update id to record with the next commit
+        self._recorded: int | None = None  # ... once a commit recorded it
+
+    def record_update(self, update_id: int, now: datetime) -> None:
+        """Record `update_id` as handled in the next commit, together with what the update wrote before it."""
+        self._update = (update_id, now)
+
+    async def commit(self) -> None:
+        """Commit the unit's transaction: the conversation states it changed (written only now, once each)
+        and the update id waiting to be recorded, if any. Raises AlreadyHandled (after rolling back) when
+        that id is recorded already."""
+        await self.fsm.flush()
+        if self._update is not None:
+            update_id, now = self._update
+            self._update = None
+            if not await self.updates.record(update_id, now):
+                await self.session.rollback()
+                raise AlreadyHandled(update_id)
+            await self.session.commit()
+            self._recorded = update_id
+            return
+        await self.session.commit()
+
+    async def unrecord_update(self) -> None:
+        """The update failed after its first commit (a reply Telegram refused, a later step that raised): roll
+        back what is not committed and take its id back off the record, so that Telegram's retry handles it
+        again, as it would one that failed before any commit. What was committed before a reply stays."""
+        if self._recorded is None:
+            return
+        update_id, self._recorded = self._recorded, None
+        await self.session.rollback()
+        await self.updates.forget(update_id)
+        await self.session.commit()
 
     async def commit_before_reply(self) -> None:
         """The update's rule "what a person is told is saved": commit the transaction so far before a request
         to Telegram leaves. A kill right after the reply cannot lose an answer the person saw acknowledged,
         and no database lock is held while Telegram answers. The work continues in a new transaction that
         commits at the end of the update. Does nothing for a unit that is not an update's."""
-        if self.commits_before_reply and self.session.in_transaction():
-            await self.session.commit()
+        if self.commits_before_reply and (
+            self._update is not None or self.fsm.changed() or self.session.in_transaction()
+        ):
+            await self.commit()
 
 
 # The unit the running task opened, with that task: the FSM storage (storage/fsm.py) writes in its
@@ -103,7 +151,7 @@ async def unit_of_work(
         token = _current.set((repos, asyncio.current_task()))
         try:
             yield repos
-            await session.commit()
+            await repos.commit()
         except BaseException:
             await session.rollback()
             raise

@@ -277,10 +277,11 @@ async def test_mentor_fills_the_mentor_form_in_english_and_curator_nudges_the_un
     assert complete(h.app.dp["engine"].forms["mentor"], rows[-1][2])
 
 
-async def test_a_step_reads_its_conversation_and_its_response_once(h):
-    """Answering a question costs a few statements: who is writing, the conversation state and the response
-    are each read once (repeated reads by primary key come from the unit of work), and nothing is read before
-    the unit opens. bench/forms.py measures what this buys."""
+async def test_a_step_is_one_commit_and_reads_each_row_once(h):
+    """Answering a question costs a few statements and one commit: who is writing (with their roles), the
+    conversation state and the response are each read once (repeated reads come from the unit of work), the
+    update's id is recorded in the same commit as the answer, and nothing is read before the unit opens.
+    bench/forms.py measures what this buys."""
     from sqlalchemy import event
 
     c = await onboard_curator(h)
@@ -288,16 +289,23 @@ async def test_a_step_reads_its_conversation_and_its_response_once(h):
     assert "Анкета наставляемого" in u.texts()[-1]
     first_question = u.last().text
     statements: list[str] = []
+    commits: list[int] = []
 
     def seen(conn, cursor, statement, params, context, executemany):
         statements.append(" ".join(statement.split()))
 
-    event.listen(h.app.engine.sync_engine, "before_cursor_execute", seen)
+    def committed(conn):
+        commits.append(len(statements))
+
+    engine = h.app.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    event.listen(engine, "commit", committed)
     try:
         option = next(b for b in u.last().buttons() if b["text"] not in ("« Назад", "Пропустить"))
         await u.press(option["callback_data"])
     finally:
-        event.remove(h.app.engine.sync_engine, "before_cursor_execute", seen)
+        event.remove(engine, "before_cursor_execute", seen)
+        event.remove(engine, "commit", committed)
     assert u.last().text != first_question  # the next question is shown
 
     def reads(table: str) -> list[str]:
@@ -305,7 +313,44 @@ async def test_a_step_reads_its_conversation_and_its_response_once(h):
 
     assert len(reads("fsm_states")) == 1, statements
     assert len(reads("form_responses")) == 1, statements
-    assert len(statements) <= 8, statements
+    assert len(reads("participants")) == 1 and not reads("participant_roles"), statements
+    assert commits == [len(statements)], (commits, statements)  # one commit, after every statement
+    assert any(s.startswith("INSERT INTO processed_updates") for s in statements), statements
+    assert len(statements) <= 5, statements
+
+
+async def test_an_answer_delivered_again_is_not_taken_for_the_next_question(h):
+    """Telegram delivers an update again when its answer was late, or after a restart: the copy of a press
+    that was answered and acknowledged changes nothing and says nothing (it is not taken for an answer to the
+    question now asked, nor told the button is stale)."""
+    import copy
+
+    c = await onboard_curator(h)
+    u = await onboard_mentee(h, c, 2209)
+    me = await me_of(h, u.id)
+    fed: list[dict] = []
+    real_feed = h.feed
+
+    async def keep(update):
+        fed.append(update)
+        await real_feed(update)
+
+    h.feed = keep
+    option = next(b for b in u.last().buttons() if b["text"] not in ("« Назад", "Пропустить"))
+    await u.press(option["callback_data"])
+    h.feed = real_feed
+    answered = await responses(h, me.id, "mentee_needs")
+    requests = len(h.fake.requests)
+    await h.feed(copy.deepcopy(fed[-1]))
+    assert len(h.fake.requests) == requests, [r.method for r in h.fake.requests[requests:]]
+    h2 = await h.restart()
+    try:
+        requests = len(h2.fake.requests)
+        await h2.feed(copy.deepcopy(fed[-1]))
+        assert len(h2.fake.requests) == requests, [r.method for r in h2.fake.requests[requests:]]
+        assert await responses(h2, me.id, "mentee_needs") == answered
+    finally:
+        await h2.close()
 
 
 async def test_bot_api_answers_are_read_without_building_their_model_again(h):

@@ -11,14 +11,18 @@ table in the same transaction (bot/services/notify.py): sent once, and only if t
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
+from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.types import TelegramObject
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.uow import current_unit, unit_of_work
+from storage.uow import AlreadyHandled, current_unit, unit_of_work
+
+log = logging.getLogger("nastavnik.updates")
 
 
 async def commit_before_reply() -> None:
@@ -43,10 +47,14 @@ class UnitOfWorkMiddleware(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         after_commit: list[Callable[[], Awaitable[Any]]] = []
-        async with unit_of_work(self.factory, commits_before_reply=True) as repos:
-            data["repos"] = repos
-            data["after_commit"] = after_commit
-            result = await handler(event, data)
+        try:
+            async with unit_of_work(self.factory, commits_before_reply=True) as repos:
+                data["repos"] = repos
+                data["after_commit"] = after_commit
+                result = await handler(event, data)
+        except AlreadyHandled as copy:  # found at the update's only commit, at its end (see HandledOnce)
+            log.info("update_id=%s was handled before: skipped", copy.update_id)
+            return UNHANDLED
         if self.on_commit is not None:
             self.on_commit()
         # Work that must see committed rows (e.g. arming a reminder job that reads its row back).

@@ -1,10 +1,15 @@
 """Each Telegram update is handled once. In webhook mode Telegram retries an update whose answer came late (a
 big import) or never came (the instance died); the retry of an update already handled is skipped.
 
-The update's id is recorded in the update's own transaction, with what it wrote last: an update that failed or
-whose process died before that commit is handled again when Telegram retries it, and one that was handled is
-never handled twice, even after a restart. A retry that arrives while the first copy is still being handled
-in this process waits for it, then finds it recorded."""
+The update's id is recorded in the update's first commit, together with what it wrote (storage/uow.py,
+``Repos.record_update``): one commit a step. An update that failed or whose process died before that commit
+left nothing behind and is handled again when Telegram retries it; one whose effects were saved is never
+applied again after a crash or a restart (a retried answer is not taken for the answer to the next question).
+An update that ends in an error after its first commit (Telegram refused the reply) is taken back off the
+record, so Telegram's retry handles it again, as before. A copy is not looked up first: it runs until its
+first commit, finds the id recorded, is rolled back before it has said anything and ends there
+(``AlreadyHandled``). A retry that arrives while the first copy is still being handled in this process waits
+for it (OneCopyAtATime)."""
 
 from __future__ import annotations
 
@@ -20,7 +25,7 @@ from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.types import TelegramObject, Update
 
 from bot.clock import Clock
-from storage.uow import Repos
+from storage.uow import AlreadyHandled, Repos
 
 log = logging.getLogger("nastavnik.updates")
 KEEP = timedelta(days=2)  # Telegram gives up on an update after 24 hours
@@ -81,14 +86,17 @@ class HandledOnce(BaseMiddleware):
         if not isinstance(event, Update):
             return await handler(event, data)
         repos: Repos = data["repos"]
-        updates = repos.updates
-        if await updates.seen(event.update_id):
+        now = self.clock()
+        repos.record_update(event.update_id, now)
+        try:
+            result = await handler(event, data)
+        except AlreadyHandled:
             log.info("update_id=%s was handled before: skipped", event.update_id)
             return UNHANDLED
-        result = await handler(event, data)
-        now = self.clock()
-        await updates.record(event.update_id, now)
+        except Exception:
+            await repos.unrecord_update()
+            raise
         if time.monotonic() >= self._next_cleanup:
             self._next_cleanup = time.monotonic() + CLEANUP_EVERY
-            await updates.forget_before(now - KEEP)
+            await repos.updates.forget_before(now - KEEP)
         return result
