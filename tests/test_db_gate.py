@@ -106,3 +106,37 @@ async def test_a_busy_writer_does_not_starve_another(engine) -> None:
     )
     async with factory() as s:
         assert (await s.execute(text("SELECT count(*) FROM t WHERE who = 'victim'"))).scalar() == 5
+
+
+async def test_a_statement_is_one_trip_to_the_sqlite_thread_and_behaves_as_sqlalchemys(
+    engine, monkeypatch
+) -> None:
+    """storage/sqlite_driver.py: each statement runs in aiosqlite's thread in one call (SQLAlchemy's adapter
+    makes four), with the same results: rows, the affected row count, the new row's id, and errors that are
+    SQLAlchemy's own."""
+    import aiosqlite
+    from sqlalchemy.exc import IntegrityError
+
+    trips = 0
+    real = aiosqlite.Connection._execute
+
+    async def counted(self, fn, *args, **kwargs):
+        nonlocal trips
+        trips += 1
+        return await real(self, fn, *args, **kwargs)
+
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))  # the connection is open: only statements count from here
+        monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+        inserted = await conn.execute(text("INSERT INTO t (who, n) VALUES ('a', 1), ('b', 2)"))
+        assert inserted.rowcount == 2 and trips == 1
+        new = await conn.execute(text("INSERT INTO t (who, n) VALUES ('c', 3)"))
+        assert new.lastrowid == 3 and trips == 2
+        changed = await conn.execute(text("UPDATE t SET n = n + 1 WHERE n >= 2"))
+        assert changed.rowcount == 2 and trips == 3
+        rows = (await conn.execute(text("SELECT who, n FROM t ORDER BY id"))).all()
+        assert [tuple(r) for r in rows] == [("a", 1), ("b", 3), ("c", 4)] and trips == 4
+        with pytest.raises(IntegrityError):
+            await conn.execute(text("INSERT INTO t (id, who, n) VALUES (1, 'again', 0)"))
+        assert trips == 5
+        await conn.rollback()
