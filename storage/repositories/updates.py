@@ -10,15 +10,16 @@ from storage.models import ProcessedUpdate
 
 # Built once: every update records its id, and building a statement costs more than running this one.
 _ROW = {"update_id": bindparam("update_id"), "handled_at": bindparam("handled_at")}
+_T = ProcessedUpdate.__table__  # Core on the table: an ORM insert with RETURNING is compiled every time
 _RECORD = {  # by dialect: each has its own INSERT … ON CONFLICT DO NOTHING
-    "postgresql": postgresql.insert(ProcessedUpdate)
+    "postgresql": postgresql.insert(_T)
     .values(_ROW)
     .on_conflict_do_nothing(index_elements=["update_id"])
-    .returning(ProcessedUpdate.update_id),
-    "sqlite": sqlite.insert(ProcessedUpdate)
+    .returning(_T.c.update_id),
+    "sqlite": sqlite.insert(_T)
     .values(_ROW)
     .on_conflict_do_nothing(index_elements=["update_id"])
-    .returning(ProcessedUpdate.update_id),
+    .returning(_T.c.update_id),
 }
 
 
