@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy import text
+
 from bot.domain.forms import is_valid_value, load_form
 from storage.uow import unit_of_work
 from tests.helpers import onboard_curator, onboard_mentee, onboard_mentor
@@ -368,3 +370,27 @@ async def test_bot_api_answers_are_read_without_building_their_model_again(h):
     built = weakref.ref(Response[Message])
     gc.collect()
     assert built() is not None
+
+
+async def test_a_conversation_state_set_between_two_replies_is_saved_before_the_second(h):
+    """Conversation states are written once, when the update's transaction commits; a state changed after
+    the first reply, with nothing else written, is still committed before the next reply leaves (what a
+    person is told is saved), and clearing it deletes the row."""
+    key = "bot:2210:2210:default"
+    now = h.app.clock()
+
+    async def stored():
+        async with unit_of_work(h.app.factory) as other:
+            return await other.fsm.get(key)
+
+    async with unit_of_work(h.app.factory, commits_before_reply=True) as repos:
+        assert await repos.fsm.get(key) == (None, {})  # read as every update reads it, at its start
+        await repos.commit_before_reply()  # its first reply
+        await repos.fsm.put(key, now, state="Questionnaire:answering", data={"rid": 7})
+        assert await stored() == (None, {})  # not written yet
+        await repos.commit_before_reply()  # the next reply
+        assert await stored() == ("Questionnaire:answering", {"rid": 7})
+        await repos.fsm.put(key, now, state=None, data={})
+    async with unit_of_work(h.app.factory) as repos:
+        rows = await repos.session.execute(text("SELECT count(*) FROM fsm_states WHERE key = :k"), {"k": key})
+        assert rows.scalar_one() == 0
