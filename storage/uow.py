@@ -92,16 +92,13 @@ class Repos:
         and the update id waiting to be recorded, if any. Raises AlreadyHandled (after rolling back) when
         that id is recorded already."""
         await self.fsm.flush()
-        if self._update is not None:
-            update_id, now = self._update
-            self._update = None
-            if not await self.updates.record(update_id, now):
-                await self.session.rollback()
-                raise AlreadyHandled(update_id)
-            await self.session.commit()
-            self._recorded = update_id
-            return
+        recording, self._update = self._update, None
+        if recording is not None and not await self.updates.record(*recording):
+            await self.session.rollback()
+            raise AlreadyHandled(recording[0])
         await self.session.commit()
+        if recording is not None:
+            self._recorded = recording[0]
 
     async def unrecord_update(self) -> None:
         """The update failed after its first commit (a reply Telegram refused, a later step that raised): roll

@@ -94,7 +94,10 @@ class HandledOnce(BaseMiddleware):
             log.info("update_id=%s was handled before: skipped", event.update_id)
             return UNHANDLED
         except Exception:
-            await repos.unrecord_update()
+            try:
+                await repos.unrecord_update()
+            except Exception as exc:  # the database failed too: the handler's error is the one to report
+                log.warning("update_id=%s stays recorded (%s)", event.update_id, type(exc).__name__)
             raise
         if time.monotonic() >= self._next_cleanup:
             self._next_cleanup = time.monotonic() + CLEANUP_EVERY

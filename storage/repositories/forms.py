@@ -70,8 +70,8 @@ def _copy(dto: FormResponseDTO) -> FormResponseDTO:
 class FormRepo:
     """Form responses. A questionnaire step reads its response several times (the handler, the engine, the
     save): a response read or written in a unit of work is held for the rest of it (in the session's info,
-    dropped with the session), so only the first read is a query. Every write to form_responses in a unit goes
-    through this repository and keeps that copy true."""
+    dropped with the session), so only the first read is a query. This repository's writes keep that copy
+    true; the erasure (repositories/privacy.py) changes answers in place and reads none of them back."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
@@ -203,7 +203,9 @@ class FormRepo:
                 editing=False,
             )
         )
-        self._held.pop(response_id, None)
+        owner = (row.participant_id, row.form_id)
+        for rid in [k for k, h in self._held.items() if (h.participant_id, h.form_id) == owner]:
+            del self._held[rid]  # this one and any it superseded are read again
         submitted = await self.get(response_id)
         assert submitted is not None
         return submitted
