@@ -28,11 +28,27 @@ async def downgrade(engine: AsyncEngine, revision: str) -> None:
 
 
 async def _run(engine: AsyncEngine, action) -> None:  # type: ignore[no-untyped-def]
-    async with engine.begin() as conn:
+    def _sync(sync_conn) -> None:  # type: ignore[no-untyped-def]
+        cfg = alembic_config()
+        cfg.attributes["connection"] = sync_conn
+        action(cfg)
 
-        def _sync(sync_conn) -> None:  # type: ignore[no-untyped-def]
-            cfg = alembic_config()
-            cfg.attributes["connection"] = sync_conn
-            action(cfg)
-
-        await conn.run_sync(_sync)
+    if engine.dialect.name != "sqlite":
+        async with engine.begin() as conn:
+            await conn.run_sync(_sync)
+        return
+    # SQLite alters a table by copying it into a new one and dropping the old: with foreign keys on, that
+    # drop would cascade into every table referring to it (a programme's roles, pairs, …). They are off
+    # while migrating (a pragma that only takes effect outside a transaction) and checked before commit.
+    async with engine.connect() as conn:
+        await conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        await conn.commit()
+        try:
+            async with conn.begin():
+                await conn.run_sync(_sync)
+                broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                if broken:
+                    raise RuntimeError(f"migration left {len(broken)} rows pointing nowhere")
+        finally:
+            await conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+            await conn.commit()

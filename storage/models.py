@@ -67,10 +67,29 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+class Institution(Base):
+    """An educational organisation (организация): the boundary of everything personal. Programmes, roles,
+    invitations, materials, trainings and the audit log belong to one; pairs, meetings, roadmap items and
+    campaigns through their programme; a person is seen through the roles they hold in it. A row whose
+    institution is NULL (written by a single-school installation) belongs to the first institution."""
+
+    __tablename__ = "institutions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    archived_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+def _institution() -> Mapped[int | None]:
+    return mapped_column(ForeignKey("institutions.id"), index=True)
+
+
 class Programme(Base):
     __tablename__ = "programmes"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    institution_id: Mapped[int | None] = _institution()
     title: Mapped[str] = mapped_column(String(200))
     template: Mapped[str | None] = mapped_column(String(64))
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Moscow")
@@ -130,12 +149,17 @@ class Participant(Base):
 
 class ParticipantRole(Base):
     __tablename__ = "participant_roles"
-    __table_args__ = (UniqueConstraint("participant_id", "role", "programme_id"),)
+    __table_args__ = (
+        UniqueConstraint(
+            "participant_id", "role", "programme_id", "institution_id", name="uq_participant_roles_holding"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(16))
     programme_id: Mapped[int | None] = mapped_column(ForeignKey("programmes.id", ondelete="CASCADE"))
+    institution_id: Mapped[int | None] = _institution()
     invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitations.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
@@ -158,6 +182,7 @@ class Invitation(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     role: Mapped[str] = mapped_column(String(16))
     programme_id: Mapped[int | None] = mapped_column(ForeignKey("programmes.id", ondelete="CASCADE"))
+    institution_id: Mapped[int | None] = _institution()
     created_by: Mapped[int | None] = mapped_column(ForeignKey("participants.id", ondelete="SET NULL"))
     child_id: Mapped[int | None] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"))
     max_uses: Mapped[int | None] = mapped_column(Integer)
@@ -235,6 +260,7 @@ class AuditEntry(Base):
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    institution_id: Mapped[int | None] = _institution()
     at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     actor_id: Mapped[int | None] = mapped_column(Integer)
     action: Mapped[str] = mapped_column(String(64))
@@ -405,6 +431,7 @@ class TrainingSession(Base):
     __tablename__ = "training_sessions"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    institution_id: Mapped[int | None] = _institution()
     held_on: Mapped[date] = mapped_column(Date)
     topic: Mapped[str] = mapped_column(String(300))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("participants.id", ondelete="SET NULL"))
@@ -428,6 +455,7 @@ class Material(Base):
     __tablename__ = "materials"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    institution_id: Mapped[int | None] = _institution()
     audience: Mapped[str] = mapped_column(String(16))  # mentors | mentees | parents
     stage: Mapped[str | None] = mapped_column(String(32))
     kind: Mapped[str] = mapped_column(String(16))  # text | link | document
