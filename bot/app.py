@@ -230,6 +230,7 @@ async def build_app(
         factory, clock, settings.timezone, settings.digest_hour, sender.notify, erasure
     )
     dp["reminders"] = reminders
+    jobs.small_numbers = settings.small_numbers
     # Erasures that fell due while the bot was down happen now, not an hour after the start.
     await jobs.purge()
     return App(

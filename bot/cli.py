@@ -25,6 +25,13 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("run", help="run the bot with long polling (default)")
     add = sub.add_parser("add-curator", help="make a Telegram user a curator")
     add.add_argument("telegram_id", type=int)
+    add.add_argument(
+        "--institution", type=int, default=None, help="the institution's number (default: the first one)"
+    )
+    coordinator = sub.add_parser(
+        "add-coordinator", help="make a Telegram user the district's (mentoring centre's) coordinator"
+    )
+    coordinator.add_argument("telegram_id", type=int)
     sub.add_parser("migrate", help="apply database migrations and exit")
     sub.add_parser("demo", help="run a whole programme offline against a fake Telegram (no token needed)")
     backup = sub.add_parser("backup", help="copy the SQLite database to PATH (safe while the bot runs)")
@@ -42,7 +49,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.cmd == "add-curator":
             settings = load_settings(DatabaseSettings)
-            return asyncio.run(_add_curator(settings.database_url, args.telegram_id))
+            return asyncio.run(
+                _add_role(settings.database_url, args.telegram_id, "curator", args.institution)
+            )
+        if args.cmd == "add-coordinator":
+            settings = load_settings(DatabaseSettings)
+            return asyncio.run(_add_role(settings.database_url, args.telegram_id, "coordinator", None))
         if args.cmd == "migrate":
             settings = load_settings(DatabaseSettings)
             return asyncio.run(_migrate(settings.database_url))
@@ -121,26 +133,33 @@ async def _migrate(url: str) -> int:
     return 0
 
 
-async def _add_curator(url: str, telegram_id: int) -> int:
+async def _add_role(url: str, telegram_id: int, role_name: str, institution: int | None) -> int:
+    """The first curator of an institution, or the district's first coordinator (later ones are invited
+    by link). A curator without --institution is a curator of the first institution."""
     from bot.clock import utc_now
     from bot.domain.entities import Role, Status
     from storage.db import create_engine, create_session_factory
     from storage.migrate import upgrade
     from storage.uow import unit_of_work
 
+    role = Role(role_name)
     engine = create_engine(url)
     await upgrade(engine)
     now = utc_now()
     async with unit_of_work(create_session_factory(engine)) as repos:
+        if institution is not None and await repos.institutions.get(institution) is None:
+            await engine.dispose()
+            print(f"nastavnik: there is no institution no. {institution}", file=sys.stderr)
+            return 2
         me = await repos.participants.by_telegram_id(telegram_id)
         if me is None:
             # Only the id is stored; the person still gives consent and a name on /start.
             me = await repos.participants.create(telegram_id, "ru", Status.ONBOARDING.value, now)
-        added = await repos.participants.add_role(me.id, Role.CURATOR, now)
-        await repos.audit.log("curator.add", now, object_type="participant", object_id=me.id, via="cli")
+        added = await repos.participants.add_role(me.id, role, now, institution_id=institution)
+        await repos.audit.log(f"{role.value}.add", now, object_type="participant", object_id=me.id, via="cli")
     await engine.dispose()
     print(
-        f"nastavnik: {'added curator' if added else 'already a curator'} (participant #{me.id}); "
+        f"nastavnik: {'added ' + role.value if added else 'already a ' + role.value} (participant #{me.id}); "
         "they finish joining with /start"
     )
     return 0

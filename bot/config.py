@@ -52,6 +52,8 @@ class Settings(DatabaseSettings):
     webhook_port: int = Field(default=8080, ge=1, le=65535)
     log_json: bool = False
     log_level: str = "INFO"
+    # An aggregate over fewer people than this reaches the coordinator as "< N" (never the exact count).
+    small_numbers: int = Field(default=5, ge=2, le=50)
 
     @field_validator("bot_token")
     @classmethod

@@ -39,3 +39,8 @@ class ProgrammeFlow(StatesGroup):
 
 class ForgetSearch(StatesGroup):
     query = State()  # the curator's /forget_participant: whom to find
+
+
+class District(StatesGroup):
+    title = State()  # the coordinator's new institution: its name
+    announce = State()  # the coordinator's announcement to the curators: its text

@@ -12,7 +12,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
-from bot.services import dashboard, matching, roadmap
+from bot.services import dashboard, district, institutions, matching, roadmap
 from scheduler import digest
 from scheduler.jobs import Erasure, purge_withdrawn
 from scheduler.reminders import ReminderScheduler
@@ -36,12 +36,13 @@ class Jobs:
         self.factory, self.clock, self.timezone = factory, clock, timezone
         self.reminders, self.notify = reminders, notify
         self.erasure = erasure
+        self.small_numbers = 5
 
     async def daily_digest(self) -> int:
         now = self.clock()
         async with unit_of_work(self.factory) as repos:
             states = await digest.scan(repos, now, self.timezone)
-            messages = await digest.digest_messages(repos, states, now, ZoneInfo(self.timezone))
+            messages = await self._curators(repos, states, now, only_new=False)
             messages += await digest.pair_nudges(repos, states, now)
             sent = await repos.outbox.enqueue(messages, now)
         self.notify()
@@ -52,9 +53,7 @@ class Jobs:
         now = self.clock()
         async with unit_of_work(self.factory) as repos:
             states = await digest.scan(repos, now, self.timezone)
-            messages = await digest.digest_messages(
-                repos, states, now, ZoneInfo(self.timezone), only_new=True
-            )
+            messages = await self._curators(repos, states, now, only_new=True)
             messages += await digest.pair_nudges(repos, states, now)
             messages += await roadmap.deadline_reminders(repos, now, ZoneInfo(self.timezone))
             messages += await dashboard.run_campaigns(
@@ -70,7 +69,29 @@ class Jobs:
         """Weekly: every curator hears how many mentees wait for a pair and since when (nothing if none)."""
         now = self.clock()
         async with unit_of_work(self.factory) as repos:
-            messages = await matching.waiting_reminders(repos, now, ZoneInfo(self.timezone))
+            messages = await institutions.for_each(
+                repos, lambda: matching.waiting_reminders(repos, now, ZoneInfo(self.timezone))
+            )
+            sent = await repos.outbox.enqueue(messages, now)
+        self.notify()
+        return sent
+
+    async def _curators(self, repos, states, now, *, only_new: bool):  # type: ignore[no-untyped-def]
+        """The curators' digest or alerts, once per institution: each names only that institution's pairs."""
+
+        async def one() -> list:  # type: ignore[type-arg]
+            visible = {p.id for p in await repos.pairs.active()}
+            mine = [(state, item) for state, item in states if state.pair.id in visible]
+            return await digest.digest_messages(repos, mine, now, ZoneInfo(self.timezone), only_new=only_new)
+
+        return await institutions.for_each(repos, one)
+
+    async def coordinator_digest(self) -> int:
+        """Weekly: the coordinators hear which institutions fall behind (aggregates only)."""
+        now = self.clock()
+        today = now.astimezone(ZoneInfo(self.timezone)).date()
+        async with unit_of_work(self.factory) as repos:
+            messages = await district.weekly_digest(repos, now, self.timezone, today, self.small_numbers)
             sent = await repos.outbox.enqueue(messages, now)
         self.notify()
         return sent
@@ -111,6 +132,13 @@ def build_scheduler(
         jobs.waiting_reminder,
         CronTrigger(day_of_week="mon", hour=digest_hour, minute=0, timezone=timezone),
         id="waiting_reminder",
+        misfire_grace_time=6 * 3600,
+        **common,
+    )
+    sched.add_job(
+        jobs.coordinator_digest,
+        CronTrigger(day_of_week="mon", hour=digest_hour, minute=30, timezone=timezone),
+        id="coordinator_digest",
         misfire_grace_time=6 * 3600,
         **common,
     )

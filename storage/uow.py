@@ -32,6 +32,7 @@ from storage.repositories.consents import ConsentRepo
 from storage.repositories.dashboard import CampaignRepo, DashboardRepo
 from storage.repositories.forms import FormRepo
 from storage.repositories.fsm import FsmRepo
+from storage.repositories.institutions import InstitutionRepo
 from storage.repositories.invitations import InvitationRepo
 from storage.repositories.meetings import MeetingRepo, ReminderRepo
 from storage.repositories.mentors import MentorBaseRepo
@@ -43,6 +44,7 @@ from storage.repositories.programmes import ProgrammeRepo
 from storage.repositories.reports import ReportRepo
 from storage.repositories.roadmap import RoadmapRepo
 from storage.repositories.updates import UpdateRepo
+from storage.tenancy import scope_of
 
 
 class AlreadyHandled(Exception):
@@ -80,8 +82,15 @@ class Repos:
         self.roadmap = RoadmapRepo(session)
         self.announce = AnnounceRepo(session)
         self.updates = UpdateRepo(session)
+        self.institutions = InstitutionRepo(session)
         self._update: tuple[int, datetime] | None = None  # an update id to record with the next commit
         self._recorded: int | None = None  # ... once a commit recorded it
+
+    @property
+    def institution_id(self) -> int | None:
+        """The institution this unit is scoped to (None: it sees every institution)."""
+        scope = scope_of(self.session)
+        return scope.institution_id if scope is not None else None
 
     def record_update(self, update_id: int, now: datetime) -> None:
         """Record `update_id` as handled in the next commit, together with what the update wrote before it."""

@@ -13,6 +13,7 @@ class Role(StrEnum):
     MENTOR = "mentor"
     CURATOR = "curator"
     PARENT = "parent"
+    COORDINATOR = "coordinator"
 
 
 class Status(StrEnum):
@@ -74,6 +75,14 @@ class ProgrammeDTO:
 
 
 @dataclass(frozen=True)
+class InstitutionDTO:
+    id: int
+    title: str
+    created_at: datetime | None = None
+    archived: bool = False
+
+
+@dataclass(frozen=True)
 class ProgrammeScope:
     """The rows of one programme. Rows written before the bot told programmes apart have no programme
     (programme_id NULL); they belong to the first programme, the one every installation starts with."""
@@ -94,6 +103,7 @@ class InvitationDTO:
     expires_at: datetime
     revoked_at: datetime | None
     created_at: datetime
+    institution_id: int | None = None
 
     def problem(self, now: datetime) -> str | None:
         """Why this invitation cannot be used now, or None."""

@@ -9,10 +9,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
 from bot.domain.entities import ParticipantDTO, Role, Status
 from bot.i18n import Translator
+from bot.services import institutions
+from storage.tenancy import OutsideInstitution, set_scope
+from storage.uow import Repos
 
 log = logging.getLogger("nastavnik.access")
 
@@ -67,6 +71,62 @@ def only_for(router: Router, *roles: Role) -> Router:
     return router
 
 
+class InstitutionScope(BaseMiddleware):
+    """The second guard of a curator's router: the handler's unit of work sees only the institution the
+    curator works in (storage/tenancy.py). A button or command naming another institution's object is
+    refused here: nothing it did is kept, the attempt is logged and audited (ids only), the curator told."""
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        repos: Repos = data["repos"]
+        me: ParticipantDTO = data["me"]
+        t: Translator = data["t"]
+        scope = await institutions.enter(repos, me.id, data["clock"](), t("institutions.first_title"))
+        try:
+            return await handler(event, data)
+        except OutsideInstitution as refused:
+            await repos.session.rollback()
+            log.warning(
+                "institution boundary: participant=%s institution=%s asked for %s #%s",
+                me.id,
+                scope.institution_id,
+                refused.kind,
+                refused.object_id,
+            )
+            await repos.audit.log(
+                "access.outside_institution",
+                data["clock"](),
+                actor_id=me.id,
+                object_type=refused.kind,
+                object_id=refused.object_id if isinstance(refused.object_id, int) else None,
+            )
+            await _tell(event, t("access.other_institution"))
+            return None
+        finally:
+            set_scope(repos.session, None)
+
+
+async def _tell(event: TelegramObject, text: str) -> None:
+    if isinstance(event, CallbackQuery):
+        try:
+            await event.answer(text, show_alert=True)
+            return
+        except TelegramBadRequest:  # the handler answered the press already
+            if isinstance(event.message, Message):
+                await event.message.answer(text)
+            return
+    if isinstance(event, Message):
+        await event.answer(text)
+
+
 def curators_only(name: str) -> Router:
-    """A router for curator commands and buttons."""
-    return only_for(Router(name=name), Role.CURATOR)
+    """A router for curator commands and buttons: curators only, each in their own institution."""
+    router = only_for(Router(name=name), Role.CURATOR)
+    scope = InstitutionScope()
+    router.message.middleware(scope)
+    router.callback_query.middleware(scope)
+    return router

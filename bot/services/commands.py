@@ -59,7 +59,9 @@ BY_ROLE: dict[Role, tuple[str, ...]] = {
         "close_pair",
         "cases",
         "honour",
+        "institution",
     ),
+    Role.COORDINATOR: ("institutions", "district", "district_report", "district_announce"),
 }
 PUBLIC = ("start", "help", "language")
 

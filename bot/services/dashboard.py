@@ -53,6 +53,8 @@ class Dashboard:
     population: int | None = None
     programme: str | None = None
     archived: bool = False
+    # What the KPIs were computed from (the district's figures add these up).
+    inputs: kpi.KpiInputs | None = None
 
 
 async def build(
@@ -128,6 +130,7 @@ async def build(
         code: {int(y): float(v) for y, v in by_year.items()}
         for code, by_year in (settings.get("kpi_targets") or {}).items()
     }
+    d.inputs = inputs
     report = kpi.build_report(str(programme.id if programme else 0), targets, today.year, inputs, today=today)
     d.kpis = list(report.values)
     for cid, form_id, period, answered in await repos.dashboard.campaign_rates(scope):

@@ -145,6 +145,7 @@ async def create_invitation(
     child_id: int | None = None,
     max_uses: int | None = None,
     ttl: timedelta | None = None,
+    institution_id: int | None = None,
 ) -> tuple[str, InvitationDTO]:
     token = new_token()
     dto = await repos.invitations.create(
@@ -156,6 +157,7 @@ async def create_invitation(
         created_by=created_by,
         child_id=child_id,
         max_uses=max_uses,
+        institution_id=institution_id,
     )
     await repos.audit.log(
         "invitation.create",
@@ -185,7 +187,10 @@ async def already_holds(repos: Repos, me: ParticipantDTO, inv: InvitationDTO) ->
     a role from before programmes were told apart counts for the first programme."""
     if inv.role not in me.roles:
         return False
-    if inv.role == Role.CURATOR or inv.programme_id is None:
+    if inv.role == Role.CURATOR:
+        own, _ = await repos.institutions.of_curator(me.id)
+        return inv.institution_id is None or inv.institution_id in own
+    if inv.programme_id is None:
         return True
     first = await repos.programmes.first_id()
     held = {
@@ -749,6 +754,7 @@ async def parent_link(repos: Repos, child_id: int, now: datetime, *, ttl_days: i
         created_by=child_id,
         child_id=child_id,
         max_uses=PARENT_LINK_USES,
+        institution_id=await repos.institutions.of_person(child_id),
     )
     return token
 
@@ -804,7 +810,7 @@ async def remove_role_of(
         await notify(
             repos,
             now,
-            [person.id],
+            [person],  # read before the role went: it may have been their last in the institution
             "onboarding.roles.removed_notice",
             kind="roles",
             priority=1,

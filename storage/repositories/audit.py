@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AuditEntry
+from storage.tenancy import institution_for_new_rows
 
 
 class AuditRepo:
@@ -32,5 +33,6 @@ class AuditRepo:
                 object_type=object_type,
                 object_id=object_id,
                 details=details,
+                institution_id=institution_for_new_rows(self.s),
             )
         )

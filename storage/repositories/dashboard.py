@@ -74,6 +74,15 @@ class DashboardRepo:
         )
         return set(rows.all())
 
+    async def intake_answers(self, form_ids: tuple[str, ...]) -> dict[int, tuple[str, dict[str, Any]]]:
+        """Each participant's latest submitted intake questionnaire: its form and answers. One statement."""
+        rows = await self.s.execute(
+            select(FormResponse.participant_id, FormResponse.form_id, FormResponse.answers)
+            .where(FormResponse.form_id.in_(form_ids), FormResponse.status == ResponseStatus.SUBMITTED)
+            .order_by(FormResponse.submitted_at)
+        )
+        return {pid: (form_id, dict(answers or {})) for pid, form_id, answers in rows}
+
     async def latest_scores(self, form_ids: tuple[str, ...], key: str) -> dict[int, int]:
         """Each participant's most recent answer to `key` across these surveys."""
         rows = await self.s.execute(

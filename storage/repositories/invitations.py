@@ -6,7 +6,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.entities import InvitationDTO, Role
-from storage.models import Invitation
+from storage.models import Invitation, Programme
+from storage.tenancy import institution_for_new_rows
 
 
 def _dto(row: Invitation) -> InvitationDTO:
@@ -21,6 +22,7 @@ def _dto(row: Invitation) -> InvitationDTO:
         expires_at=row.expires_at,
         revoked_at=row.revoked_at,
         created_at=row.created_at,
+        institution_id=row.institution_id,
     )
 
 
@@ -39,8 +41,14 @@ class InvitationRepo:
         created_by: int | None = None,
         child_id: int | None = None,
         max_uses: int | None = None,
+        institution_id: int | None = None,
     ) -> InvitationDTO:
+        if institution_id is None and programme_id is not None:
+            institution_id = await self.s.scalar(
+                select(Programme.institution_id).where(Programme.id == programme_id)
+            )
         row = Invitation(
+            institution_id=institution_id if institution_id is not None else institution_for_new_rows(self.s),
             token_hash=token_hash,
             role=role.value,
             programme_id=programme_id,

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.statuses import MentorStatus
 from storage.models import Material, MaterialRead, MentorProfile, TrainingAttendance, TrainingSession
+from storage.tenancy import institution_for_new_rows
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,13 @@ class MentorBaseRepo:
 
     # -- training ----------------------------------------------------------------------------------------
     async def add_training(self, held_on: date, topic: str, by: int | None, now: datetime) -> int:
-        row = TrainingSession(held_on=held_on, topic=topic, created_by=by, created_at=now)
+        row = TrainingSession(
+            held_on=held_on,
+            topic=topic,
+            created_by=by,
+            created_at=now,
+            institution_id=institution_for_new_rows(self.s),
+        )
         self.s.add(row)
         await self.s.flush()
         return row.id
@@ -141,6 +148,7 @@ class MentorBaseRepo:
             file_id=file_id,
             created_by=by,
             created_at=now,
+            institution_id=institution_for_new_rows(self.s),
         )
         self.s.add(row)
         await self.s.flush()

@@ -7,8 +7,17 @@ from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.entities import ParticipantDTO, ProgrammeScope, Role, RoleHolding, Status
-from storage.models import Consent, FsmRecord, ParentLink, Participant, ParticipantRole
+from storage.models import (
+    Consent,
+    FsmRecord,
+    Invitation,
+    ParentLink,
+    Participant,
+    ParticipantRole,
+    Programme,
+)
 from storage.repositories.programmes import in_scope
+from storage.tenancy import institution_for_new_rows
 
 
 def _holding(row: ParticipantRole) -> RoleHolding:
@@ -134,7 +143,20 @@ class ParticipantRepo:
         now: datetime,
         programme_id: int | None = None,
         invitation_id: int | None = None,
+        institution_id: int | None = None,
     ) -> bool:
+        """The role's institution: ``institution_id``, else the invitation's, else the programme's, else the
+        unit's scope (NULL: the first institution)."""
+        if institution_id is None and invitation_id is not None:
+            institution_id = await self.s.scalar(
+                select(Invitation.institution_id).where(Invitation.id == invitation_id)
+            )
+        if institution_id is None and programme_id is not None:
+            institution_id = await self.s.scalar(
+                select(Programme.institution_id).where(Programme.id == programme_id)
+            )
+        if institution_id is None:
+            institution_id = institution_for_new_rows(self.s)
         exists = await self.s.scalar(
             select(ParticipantRole.id).where(
                 ParticipantRole.participant_id == participant_id,
@@ -142,6 +164,9 @@ class ParticipantRepo:
                 ParticipantRole.programme_id.is_(None)
                 if programme_id is None
                 else ParticipantRole.programme_id == programme_id,
+                ParticipantRole.institution_id.is_(None)
+                if institution_id is None
+                else ParticipantRole.institution_id == institution_id,
             )
         )
         if exists:
@@ -152,6 +177,7 @@ class ParticipantRepo:
                 role=role.value,
                 programme_id=programme_id,
                 invitation_id=invitation_id,
+                institution_id=institution_id,
                 created_at=now,
             )
         )

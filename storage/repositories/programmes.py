@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.entities import ProgrammeDTO, ProgrammeScope
 from storage.models import CuratorProgramme, Programme, ProgrammeClosure
+from storage.tenancy import institution_for_new_rows
 
 
 def _dto(row: Programme) -> ProgrammeDTO:
@@ -70,7 +71,12 @@ class ProgrammeRepo:
         settings: dict[str, Any] | None = None,
     ) -> ProgrammeDTO:
         row = Programme(
-            title=title, timezone=timezone, template=template, settings=settings or {}, created_at=now
+            title=title,
+            timezone=timezone,
+            template=template,
+            settings=settings or {},
+            created_at=now,
+            institution_id=institution_for_new_rows(self.s),
         )
         self.s.add(row)
         await self.s.flush()
@@ -125,11 +131,22 @@ class ProgrammeRepo:
         )
 
     async def set_current(self, curator_id: int, programme_id: int, now: datetime) -> None:
+        """The curator works on ``programme_id`` now, in its institution."""
+        institution_id = await self.s.scalar(
+            select(Programme.institution_id).where(Programme.id == programme_id)
+        )
         row = await self.s.get(CuratorProgramme, curator_id)
         if row is None:
-            self.s.add(CuratorProgramme(participant_id=curator_id, programme_id=programme_id, updated_at=now))
+            self.s.add(
+                CuratorProgramme(
+                    participant_id=curator_id,
+                    programme_id=programme_id,
+                    institution_id=institution_id,
+                    updated_at=now,
+                )
+            )
         else:
-            row.programme_id, row.updated_at = programme_id, now
+            row.programme_id, row.institution_id, row.updated_at = programme_id, institution_id, now
         await self.s.flush()
 
     async def move_current(self, from_id: int, to_id: int, now: datetime) -> None:

@@ -45,6 +45,16 @@ def upgrade() -> None:
                 ["institution_id"],
                 ["id"],
             )
+    with op.batch_alter_table("curator_programmes", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("institution_id", sa.Integer(), nullable=True))
+        batch_op.alter_column("programme_id", existing_type=sa.Integer(), nullable=True)
+        batch_op.create_foreign_key(
+            batch_op.f("fk_curator_programmes_institution_id_institutions"),
+            "institutions",
+            ["institution_id"],
+            ["id"],
+            ondelete="CASCADE",
+        )
     with op.batch_alter_table("participant_roles", schema=None) as batch_op:
         batch_op.drop_constraint("uq_participant_roles_participant_id_role_programme_id", type_="unique")
         batch_op.create_unique_constraint(
@@ -68,9 +78,18 @@ def upgrade() -> None:
             bind.execute(sa.text("SELECT setval(pg_get_serial_sequence('institutions', 'id'), 1)"))
         for table in OWNED:
             bind.execute(sa.text(f"UPDATE {table} SET institution_id = 1 WHERE institution_id IS NULL"))
+        bind.execute(sa.text("UPDATE curator_programmes SET institution_id = 1"))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("curator_programmes", schema=None) as batch_op:
+        batch_op.drop_constraint(
+            batch_op.f("fk_curator_programmes_institution_id_institutions"), type_="foreignkey"
+        )
+        batch_op.drop_column("institution_id")
+    op.execute("DELETE FROM curator_programmes WHERE programme_id IS NULL")
+    with op.batch_alter_table("curator_programmes", schema=None) as batch_op:
+        batch_op.alter_column("programme_id", existing_type=sa.Integer(), nullable=False)
     with op.batch_alter_table("participant_roles", schema=None) as batch_op:
         batch_op.drop_constraint("uq_participant_roles_holding", type_="unique")
         batch_op.create_unique_constraint(

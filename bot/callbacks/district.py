@@ -1,0 +1,30 @@
+"""Callback data: the coordinator's institutions and district report; a curator's choice of institution."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from bot.callbacks import Callback
+
+
+class InstitutionAction(StrEnum):
+    ADD = "add"
+    INVITE = "inv"  # n: institution id
+
+
+class InstitutionCb(Callback, prefix="ds"):
+    a: InstitutionAction
+    n: int = 0
+
+
+class ReportPeriodCb(Callback, prefix="dr"):
+    year: int
+    month: int
+
+
+class AnnounceSendCb(Callback, prefix="da"):
+    ok: int  # 1: send, 0: cancel
+
+
+class WorkInCb(Callback, prefix="wi"):
+    n: int  # the institution a curator works in from now on

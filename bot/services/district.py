@@ -1,0 +1,175 @@
+"""The district: each institution's figures as its own curators' dashboards compute them, the totals, the
+consolidated report, the coordinator's announcement and weekly digest. Aggregates only: nothing a
+coordinator receives names a participant. No Telegram here."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from bot.domain import district as dd
+from bot.domain import kpi
+from bot.domain.entities import InstitutionDTO, NewMessage, ParticipantDTO, Role, Status
+from bot.i18n import Translator
+from bot.services import announce as announce_svc
+from bot.services import dashboard
+from bot.services.matching import FORM_SERVES, mentee_kind
+from bot.services.notify import compose
+from storage.tenancy import set_scope
+from storage.uow import Repos
+
+
+@dataclass(frozen=True)
+class Row:
+    institution: InstitutionDTO
+    figures: dd.Figures
+    targets: dict[str, float | None]
+    curators: int
+    programmes: int
+
+
+@dataclass(frozen=True)
+class District:
+    period: dd.Period
+    rows: list[Row]
+    total: dd.Figures
+    targets: dict[str, float | None]
+
+
+async def institution_figures(
+    repos: Repos, now: datetime, tz: str, today: date, period: dd.Period | None = None
+) -> tuple[dd.Figures, dict[str, float | None], int]:
+    """The figures of the institution the unit is scoped to: the sum over its active programmes of what
+    each programme's /dashboard shows (one computation: dashboard.build). Returns the figures, the
+    targets in force (the strictest among its programmes) and how many programmes were counted."""
+    total, targets = dd.Figures(), dict[str, float | None]()
+    programmes = await repos.programmes.active()
+    for programme in programmes:
+        d = await dashboard.build(repos, now, tz, today, programme)
+        scores_from = kpi.DEFAULT_SATISFIED_FROM
+        inputs = d.inputs
+        mentees = d.people.get("mentee", {})
+        mentors = d.people.get("mentor", {})
+        kinds = await _mentee_kinds(repos, programme.settings.get("mentoring_forms"), programme.id)
+        answered = invited = 0
+        for _form, campaign_period, a, i in d.campaigns:
+            if period is None or campaign_period == period.key:
+                answered, invited = answered + a, invited + i
+        overdue_items = await repos.roadmap.list(programme.id, overdue_on=today)
+        all_items = sum((await repos.roadmap.counts(programme.id)).values())
+        total = total + dd.Figures(
+            mentors=mentors.get("active", 0),
+            mentees=mentees.get("active", 0),
+            mentees_by_kind=kinds,
+            pairs_by_stage=dict(d.pairs_by_stage),
+            pairs=sum(d.pairs_by_stage.values()),
+            overdue_pairs=d.overdue,
+            engaged=inputs.engaged if inputs else 0,
+            population=inputs.population if inputs else 0,
+            mentee_satisfied=sum(1 for s in (inputs.mentee_scores if inputs else []) if s >= scores_from),
+            mentee_rated=len(inputs.mentee_scores) if inputs else 0,
+            mentor_satisfied=sum(1 for s in (inputs.mentor_scores if inputs else []) if s >= scores_from),
+            mentor_rated=len(inputs.mentor_scores) if inputs else 0,
+            survey_answered=answered,
+            survey_invited=invited,
+            roadmap_overdue=len(overdue_items),
+            roadmap_items=all_items,
+        )
+        for value in d.kpis:
+            if value.target is not None:
+                targets[value.code] = max(value.target, targets.get(value.code) or 0.0)
+    return total, targets, len(programmes)
+
+
+async def _mentee_kinds(repos: Repos, forms: object, programme_id: int) -> dict[str, int]:
+    """Active mentees of a programme by kind (pupils, students, young teachers), from their intake answers
+    the way matching reads them."""
+    allowed = set(forms) if isinstance(forms, list) else set(FORM_SERVES)
+    out = dict.fromkeys(dd.MENTEE_KINDS, 0)
+    scope = await repos.programmes.scope(programme_id)
+    intake = await repos.dashboard.intake_answers(dashboard.INTAKE)
+    for person in await repos.participants.with_role(Role.MENTEE, scope):
+        if person.status != Status.ACTIVE.value:
+            continue
+        form_id, answers = intake.get(person.id, ("mentee_needs", {}))
+        out[mentee_kind(form_id, answers, allowed)] += 1
+    return out
+
+
+async def build(repos: Repos, now: datetime, tz: str, today: date, period: dd.Period) -> District:
+    """Every institution's row and the district's total (the sum of the rows). The unit leaves scoped to
+    nothing."""
+    rows = []
+    try:
+        for institution in await repos.institutions.all():
+            set_scope(repos.session, await repos.institutions.scope(institution.id))
+            figures, targets, programmes = await institution_figures(repos, now, tz, today, period)
+            curators = len(await repos.participants.with_role(Role.CURATOR))
+            rows.append(Row(institution, figures, targets, curators, programmes))
+    finally:
+        set_scope(repos.session, None)
+    targets: dict[str, float | None] = {}
+    for row in rows:
+        for code, value in row.targets.items():
+            if value is not None:
+                targets[code] = max(value, targets.get(code) or 0.0)
+    return District(period, rows, dd.total(r.figures for r in rows), targets)
+
+
+async def weekly_digest(repos: Repos, now: datetime, tz: str, today: date, small: int) -> list[NewMessage]:
+    """Mondays: each coordinator hears which institutions fall behind and why (nothing when none does)."""
+    district = await build(repos, now, tz, today, dd.periods_around(today, 1)[0])
+    lagging = [(r, dd.behind(r.figures, r.targets or district.targets, small)) for r in district.rows]
+    lagging = [(r, why) for r, why in lagging if why]
+    if not lagging:
+        return []
+    year, week, _ = today.isocalendar()
+    out = []
+    for coordinator in await repos.participants.with_role(Role.COORDINATOR):
+        t = Translator(coordinator.language)
+        lines = [t.plural("district.digest.header", len(lagging))]
+        for row, why in lagging:
+            reasons = ", ".join(t(f"district.why.{code}") for code in why)
+            lines.append(t("district.digest.item", title=row.institution.title, why=reasons))
+        lines.append(t("district.digest.hint"))
+        message = compose(
+            coordinator,
+            "district.digest.text",
+            kind="district_digest",
+            priority=4,
+            params={"text": "\n".join(lines)},
+            dedup=f"district-digest:{coordinator.id}:{year}-W{week:02d}",
+        )
+        if message is not None:
+            out.append(message)
+    return out
+
+
+async def curators(repos: Repos, institution_ids: set[int] | None = None) -> list[ParticipantDTO]:
+    """The curators of the chosen institutions (all when None), each once."""
+    found: dict[int, ParticipantDTO] = {}
+    try:
+        for institution in await repos.institutions.all():
+            if institution_ids is not None and institution.id not in institution_ids:
+                continue
+            set_scope(repos.session, await repos.institutions.scope(institution.id))
+            for person in await repos.participants.with_role(Role.CURATOR):
+                found.setdefault(person.id, person)
+    finally:
+        set_scope(repos.session, None)
+    return [found[k] for k in sorted(found)]
+
+
+async def announce(repos: Repos, coordinator_id: int, text: str, batch_id: str, now: datetime) -> int | None:
+    """The coordinator's announcement to every institution's curators through the outbox, once per batch
+    (None: this batch was sent already). Returns how many messages were queued."""
+    if await announce_svc.already_sent(repos, batch_id):
+        return None
+    people = [p for p in await curators(repos) if p.id != coordinator_id]
+    content = announce_svc.Content(text=html.escape(text))
+    added = await repos.outbox.enqueue(announce_svc.messages(people, content, batch_id), now)
+    await repos.audit.log(
+        "district.announce", now, actor_id=coordinator_id, object_type="announcement", recipients=added
+    )
+    return added

@@ -1,0 +1,314 @@
+"""The district: the coordinator's /institutions, /district, /district_report and /district_announce, and a
+curator's /institution (which of their institutions they work in). The coordinator's router shows
+aggregates only: nothing rendered here names a participant."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.utils.chat_action import ChatActionSender
+
+from bot.callbacks.district import (
+    AnnounceSendCb,
+    InstitutionAction,
+    InstitutionCb,
+    ReportPeriodCb,
+    WorkInCb,
+)
+from bot.clock import Clock
+from bot.config import Settings
+from bot.domain import district as dd
+from bot.domain.entities import ParticipantDTO, Role
+from bot.filenames import file_name
+from bot.i18n import Translator
+from bot.keyboards import InlineKeyboardBuilder
+from bot.middlewares.access import curators_only, only_for
+from bot.services import district as svc
+from bot.services import district_report as report
+from bot.services import institutions
+from bot.services.announce import new_batch_id
+from handlers.long_text import answer_long
+from handlers.states import District
+from storage.uow import Repos
+
+
+def _link(bot_username: str, token: str) -> str:
+    return f"https://t.me/{bot_username}?start={token}"
+
+
+def _today(settings: Settings, now: datetime):  # type: ignore[no-untyped-def]
+    return now.astimezone(ZoneInfo(settings.timezone)).date()
+
+
+def render_district(d: svc.District, t: Translator, small: int) -> str:
+    lines = [t("district.header", period=report.period_name(t, d.period)), ""]
+    if not d.rows:
+        return "\n".join([*lines, t("district.empty")])
+    for row in [*d.rows, None]:
+        title = row.institution.title if row else t("district.total")
+        f = row.figures if row else d.total
+        targets = (row.targets or d.targets) if row else d.targets
+        values = dict(zip(report.headers(t), report.cells(f, targets, t, small), strict=True))
+        lines.append(f"▪️ {title}")
+        c = lambda n: dd.shown_count(n, small)  # noqa: E731
+        lines.append(
+            t("district.line_people", mentors=c(f.mentors), mentees=c(f.mentees))
+            + " · "
+            + t(
+                "district.line_kinds",
+                pupil=c(f.mentees_by_kind.get("pupil", 0)),
+                student=c(f.mentees_by_kind.get("student", 0)),
+                teacher=c(f.mentees_by_kind.get("teacher", 0)),
+            )
+        )
+        stages = ", ".join(f"{t(f'meetings.stage.{s}')}: {c(n)}" for s, n in f.pairs_by_stage.items() if n)
+        lines.append(
+            t("district.line_pairs", pairs=c(f.pairs), overdue=c(f.overdue_pairs), stages=stages or "—")
+        )
+        lines.append(
+            t(
+                "district.line_kpi",
+                coverage=values[t("district.col.coverage")],
+                mentees=values[t("district.col.mentee_satisfaction")],
+                mentors=values[t("district.col.mentor_satisfaction")],
+            )
+        )
+        lines.append(
+            t(
+                "district.line_monitoring",
+                response=values[t("district.col.response")],
+                roadmap=values[t("district.col.roadmap_overdue")],
+            )
+        )
+        lines.append("")
+    lines.append(t("district.small_note", small=small))
+    return "\n".join(lines)
+
+
+# -- the coordinator ----------------------------------------------------------------------------------------
+async def institutions_list(
+    message: Message, repos: Repos, t: Translator, settings: Settings, clock: Clock
+) -> None:
+    now = clock()
+    today = _today(settings, now)
+    d = await svc.build(repos, now, settings.timezone, today, dd.periods_around(today, 1)[0])
+    small = settings.small_numbers
+    lines = [t("institutions.header"), ""]
+    kb = InlineKeyboardBuilder()
+    for row in d.rows:
+        lines.append(
+            t(
+                "institutions.item",
+                id=row.institution.id,
+                title=row.institution.title,
+                curators=row.curators,
+                programmes=row.programmes,
+                mentees=dd.shown_count(row.figures.mentees, small),
+                pairs=dd.shown_count(row.figures.pairs, small),
+            )
+        )
+        kb.button(
+            text=t("institutions.btn.invite", id=row.institution.id),
+            callback_data=InstitutionCb(a=InstitutionAction.INVITE, n=row.institution.id),
+        )
+    if not d.rows:
+        lines.append(t("institutions.none"))
+    kb.button(text=t("institutions.btn.add"), callback_data=InstitutionCb(a=InstitutionAction.ADD))
+    kb.adjust(1)
+    await answer_long(message, "\n".join(lines), t, reply_markup=kb.as_markup())
+
+
+async def institution_add(cb: CallbackQuery, state: FSMContext, t: Translator) -> None:
+    await state.set_state(District.title)
+    await cb.answer()
+    if isinstance(cb.message, Message):
+        await cb.message.answer(t("institutions.ask_title"))
+
+
+async def institution_title(
+    message: Message, state: FSMContext, repos: Repos, t: Translator, me: ParticipantDTO, clock: Clock
+) -> None:
+    title = institutions.clean_title(message.text)
+    if title is None:
+        await message.answer(t("institutions.bad_title", max=institutions.TITLE_MAX))
+        return
+    created = await institutions.create(repos, me.id, title, clock())
+    await state.clear()
+    kb = InlineKeyboardBuilder()
+    kb.button(
+        text=t("institutions.btn.invite", id=created.id),
+        callback_data=InstitutionCb(a=InstitutionAction.INVITE, n=created.id),
+    )
+    await message.answer(
+        t("institutions.created", id=created.id, title=created.title),
+        reply_markup=kb.as_markup(),
+    )
+
+
+async def institution_invite(
+    cb: CallbackQuery,
+    callback_data: InstitutionCb,
+    repos: Repos,
+    t: Translator,
+    me: ParticipantDTO,
+    clock: Clock,
+    bot: Bot,
+) -> None:
+    link = await institutions.invite_curator(repos, me.id, callback_data.n, clock())
+    if link is None or not isinstance(cb.message, Message):
+        await cb.answer(t("common.stale"), show_alert=True)
+        return
+    me_bot = await bot.me()
+    await cb.answer()
+    await cb.message.answer(
+        t(
+            "institutions.curator_link",
+            title=link.institution.title,
+            link=_link(me_bot.username or "", link.token),
+            hours=institutions.CURATOR_LINK_HOURS,
+        ),
+    )
+
+
+async def district(message: Message, repos: Repos, t: Translator, settings: Settings, clock: Clock) -> None:
+    now = clock()
+    today = _today(settings, now)
+    d = await svc.build(repos, now, settings.timezone, today, dd.periods_around(today, 1)[0])
+    await answer_long(message, render_district(d, t, settings.small_numbers), t)
+
+
+async def district_report(message: Message, t: Translator, settings: Settings, clock: Clock) -> None:
+    kb = InlineKeyboardBuilder()
+    for period in dd.periods_around(_today(settings, clock()), 4):
+        kb.button(
+            text=report.period_name(t, period),
+            callback_data=ReportPeriodCb(year=period.year, month=period.month),
+        )
+    kb.adjust(2)
+    await message.answer(t("district.report_choose"), reply_markup=kb.as_markup())
+
+
+async def district_report_period(
+    cb: CallbackQuery,
+    callback_data: ReportPeriodCb,
+    repos: Repos,
+    t: Translator,
+    settings: Settings,
+    clock: Clock,
+    bot: Bot,
+) -> None:
+    period = dd.Period.parse(f"{callback_data.year}-{callback_data.month:02d}")
+    if period is None or not isinstance(cb.message, Message):
+        await cb.answer(t("common.stale"), show_alert=True)
+        return
+    await cb.answer()
+    now = clock()
+    today = min(_today(settings, now), period.ends_on)
+    chat_id = cb.message.chat.id
+    async with ChatActionSender.upload_document(bot=bot, chat_id=chat_id):
+        d = await svc.build(repos, now, settings.timezone, today, period)
+        small = settings.small_numbers
+        workbook = report.render_xlsx(d, t, small)
+        chart = report.render_png(d, t, small)
+    day = _today(settings, now)
+    await bot.send_document(
+        chat_id,
+        BufferedInputFile(workbook, filename=file_name(t, "district_report", "xlsx", day=day)),
+        caption=t("district.report_caption", period=report.period_name(t, period), count=len(d.rows)),
+    )
+    await bot.send_document(
+        chat_id, BufferedInputFile(chart, filename=file_name(t, "district_chart", "png", day=day))
+    )
+
+
+async def announce_start(message: Message, state: FSMContext, t: Translator) -> None:
+    await state.set_state(District.announce)
+    await message.answer(t("district.announce_ask"))
+
+
+async def announce_text(message: Message, state: FSMContext, repos: Repos, t: Translator) -> None:
+    text = (message.text or "").strip()
+    if not text or len(text) > 3500:
+        await message.answer(t("district.announce_bad"))
+        return
+    count = len(await svc.curators(repos))
+    await state.update_data(text=text, batch=new_batch_id())
+    kb = InlineKeyboardBuilder()
+    kb.button(text=t("district.announce_send", count=count), callback_data=AnnounceSendCb(ok=1))
+    kb.button(text=t("district.announce_cancel"), callback_data=AnnounceSendCb(ok=0))
+    await message.answer(t("district.announce_preview", count=count), reply_markup=kb.as_markup())
+
+
+async def announce_send(
+    cb: CallbackQuery,
+    callback_data: AnnounceSendCb,
+    state: FSMContext,
+    repos: Repos,
+    t: Translator,
+    me: ParticipantDTO,
+    clock: Clock,
+) -> None:
+    data = await state.get_data()
+    await state.clear()
+    if not isinstance(cb.message, Message):
+        await cb.answer(t("common.stale"), show_alert=True)
+        return
+    if not callback_data.ok or "text" not in data:
+        await cb.answer()
+        await cb.message.edit_text(t("district.announce_cancelled"))
+        return
+    added = await svc.announce(repos, me.id, str(data["text"]), str(data["batch"]), clock())
+    await cb.answer()
+    await cb.message.edit_text(
+        t("district.announce_already") if added is None else t("district.announce_queued", count=added)
+    )
+
+
+# -- a curator of several institutions --------------------------------------------------------------------
+async def institution_choose(message: Message, repos: Repos, t: Translator, me: ParticipantDTO) -> None:
+    own = await institutions.curated_by(repos, me.id)
+    kb = InlineKeyboardBuilder()
+    for institution in own:
+        kb.button(text=institution.title[:60], callback_data=WorkInCb(n=institution.id))
+    kb.adjust(1)
+    scope_title = next((i.title for i in own if i.id == repos.institution_id), "—")
+    await message.answer(
+        t("institutions.mine", title=scope_title, count=len(own)),
+        reply_markup=kb.as_markup() if len(own) > 1 else None,
+    )
+
+
+async def institution_work_in(
+    cb: CallbackQuery, callback_data: WorkInCb, repos: Repos, t: Translator, me: ParticipantDTO, clock: Clock
+) -> None:
+    chosen = await institutions.switch(repos, me.id, callback_data.n, clock())
+    if chosen is None or not isinstance(cb.message, Message):
+        await cb.answer(t("common.stale"), show_alert=True)
+        return
+    await cb.answer()
+    await cb.message.edit_text(t("institutions.switched", title=chosen.title))
+
+
+def routers() -> list[Router]:
+    coordinator = only_for(Router(name=f"{__name__}.coordinator"), Role.COORDINATOR)
+    coordinator.message.register(institutions_list, Command("institutions"))
+    coordinator.message.register(district, Command("district"))
+    coordinator.message.register(district_report, Command("district_report"))
+    coordinator.message.register(announce_start, Command("district_announce"))
+    coordinator.message.register(institution_title, StateFilter(District.title), F.text)
+    coordinator.message.register(announce_text, StateFilter(District.announce), F.text)
+    coordinator.callback_query.register(institution_add, InstitutionCb.filter(F.a == InstitutionAction.ADD))
+    coordinator.callback_query.register(
+        institution_invite, InstitutionCb.filter(F.a == InstitutionAction.INVITE)
+    )
+    coordinator.callback_query.register(district_report_period, ReportPeriodCb.filter())
+    coordinator.callback_query.register(announce_send, AnnounceSendCb.filter())
+    curator = curators_only(f"{__name__}.curator")
+    curator.message.register(institution_choose, Command("institution"))
+    curator.callback_query.register(institution_work_in, WorkInCb.filter())
+    return [coordinator, curator]
