@@ -58,6 +58,14 @@ async def _institution(h, coordinator, title: str, curator_tid: int, curator_nam
     return curator, replies
 
 
+async def _new_programme(curator) -> None:
+    """The curator starts a programme from the first template, with its suggested title."""
+    replies = await curator.send("/programme")
+    await curator.click(next(x["text"] for x in replies[-1].buttons() if "нов" in x["text"].lower()))
+    await curator.click(curator.last().buttons()[0]["text"])
+    await curator.click(curator.last().buttons()[0]["text"])
+
+
 async def _participant(h, telegram_id):
     async with unit_of_work(h.app.factory) as repos:
         return await repos.participants.by_telegram_id(telegram_id)
