@@ -12,6 +12,7 @@ from bot.callbacks import people as cbs
 from bot.callbacks.dashboard import PeopleAction, PeopleCb, SurveyCb
 from bot.clock import Clock
 from bot.config import Settings
+from bot.domain import district as dd
 from bot.domain import forms as f
 from bot.domain.entities import ParticipantDTO, Role
 from bot.i18n import Translator
@@ -19,7 +20,8 @@ from bot.keyboards import InlineKeyboardBuilder
 from bot.middlewares.access import curators_only, only_for
 from bot.numbers import parse_int
 from bot.services import dashboard as svc
-from bot.services import programmes
+from bot.services import district, programmes
+from bot.services.district_report import cells, headers
 from bot.services.questionnaires import Engine
 from bot.text import MESSAGE_LIMIT, clip, units
 from handlers.long_text import answer_long
@@ -45,8 +47,31 @@ async def dashboard(
     now = clock()
     # An archived programme's dashboard still shows: its year as it ended.
     programme = await programmes.current(repos, me.id)
-    d = await svc.build(repos, now, settings.timezone, now.astimezone(settings.tz).date(), programme)
-    await message.answer(svc.render(d, t))
+    today = now.astimezone(settings.tz).date()
+    d = await svc.build(repos, now, settings.timezone, today, programme)
+    # What the municipal centre sees of this institution: the same figures, summed over its programmes.
+    built = {programme.id: d} if programme is not None else {}
+    centre, targets, _ = await district.institution_figures(
+        repos, now, settings.timezone, today, dd.periods_around(today, 1)[0], built
+    )
+    await message.answer(
+        svc.render(d, t) + "\n\n" + render_centre(centre, targets, t, settings.small_numbers)
+    )
+
+
+def render_centre(f: dd.Figures, targets: dict[str, float | None], t: Translator, small: int) -> str:
+    """The line the curator reads to know what their institution reports upward (small numbers as the
+    coordinator gets them)."""
+    values = dict(zip(headers(t), cells(f, targets, t, small), strict=True))
+    return t(
+        "dashboard.centre_sees",
+        mentors=values[t("district.col.mentors")],
+        mentees=values[t("district.col.mentees")],
+        pairs=values[t("district.col.pairs")],
+        coverage=values[t("district.col.coverage")],
+        mentee_sat=values[t("district.col.mentee_satisfaction")],
+        mentor_sat=values[t("district.col.mentor_satisfaction")],
+    )
 
 
 async def population(

@@ -66,6 +66,10 @@ def render_district(d: svc.District, t: Translator, small: int) -> str:
                 teacher=c(f.mentees_by_kind.get("teacher", 0)),
             )
         )
+        forms = ", ".join(
+            f"{t(f'district.form.{form}')}: {c(n)}" for form, n in sorted(f.paired_by_form.items()) if n
+        )
+        lines.append(t("district.line_forms", forms=forms or "—"))
         stages = ", ".join(f"{t(f'meetings.stage.{s}')}: {c(n)}" for s, n in f.pairs_by_stage.items() if n)
         lines.append(
             t("district.line_pairs", pairs=c(f.pairs), overdue=c(f.overdue_pairs), stages=stages or "—")

@@ -62,6 +62,8 @@ class Figures:
     mentors: int = 0
     mentees: int = 0
     mentees_by_kind: Mapping[str, int] = field(default_factory=dict)
+    # Mentees in active pairs and groups by form of mentoring ("unknown": the mentor named none that fits).
+    paired_by_form: Mapping[str, int] = field(default_factory=dict)
     pairs_by_stage: Mapping[str, int] = field(default_factory=dict)
     pairs: int = 0
     overdue_pairs: int = 0
@@ -105,6 +107,18 @@ class Figures:
 
 def _share(part: int, whole: int) -> float | None:
     return round(100.0 * part / whole, 1) if whole else None
+
+
+def pair_form(
+    mentor_forms: Iterable[str], mentee_kind: str, serves: Mapping[str, str], allowed: Iterable[str]
+) -> str:
+    """The form of mentoring a pair practises: the first form (in ``serves`` order) the programme allows and
+    the mentor offers that serves this mentee's kind; "unknown" when none does."""
+    offered, permitted = set(mentor_forms), set(allowed)
+    for form, kind in serves.items():
+        if form in offered and form in permitted and kind == mentee_kind:
+            return form
+    return "unknown"
 
 
 def total(rows: Iterable[Figures]) -> Figures:

@@ -38,7 +38,12 @@ class District:
 
 
 async def institution_figures(
-    repos: Repos, now: datetime, tz: str, today: date, period: dd.Period | None = None
+    repos: Repos,
+    now: datetime,
+    tz: str,
+    today: date,
+    period: dd.Period | None = None,
+    built: dict[int, dashboard.Dashboard] | None = None,
 ) -> tuple[dd.Figures, dict[str, float | None], int]:
     """The figures of the institution the unit is scoped to: the sum over its active programmes of what
     each programme's /dashboard shows (one computation: dashboard.build). Returns the figures, the
@@ -46,12 +51,12 @@ async def institution_figures(
     total, targets = dd.Figures(), dict[str, float | None]()
     programmes = await repos.programmes.active()
     for programme in programmes:
-        d = await dashboard.build(repos, now, tz, today, programme)
+        d = (built or {}).get(programme.id) or await dashboard.build(repos, now, tz, today, programme)
         scores_from = kpi.DEFAULT_SATISFIED_FROM
         inputs = d.inputs
         mentees = d.people.get("mentee", {})
         mentors = d.people.get("mentor", {})
-        kinds = await _mentee_kinds(repos, programme.settings.get("mentoring_forms"), programme.id)
+        kinds, by_form = await _mentee_kinds(repos, programme.settings.get("mentoring_forms"), programme.id)
         answered = invited = 0
         for _form, campaign_period, a, i in d.campaigns:
             if period is None or campaign_period == period.key:
@@ -62,6 +67,7 @@ async def institution_figures(
             mentors=mentors.get("active", 0),
             mentees=mentees.get("active", 0),
             mentees_by_kind=kinds,
+            paired_by_form=by_form,
             pairs_by_stage=dict(d.pairs_by_stage),
             pairs=sum(d.pairs_by_stage.values()),
             overdue_pairs=d.overdue,
@@ -82,19 +88,29 @@ async def institution_figures(
     return total, targets, len(programmes)
 
 
-async def _mentee_kinds(repos: Repos, forms: object, programme_id: int) -> dict[str, int]:
-    """Active mentees of a programme by kind (pupils, students, young teachers), from their intake answers
-    the way matching reads them."""
+async def _mentee_kinds(
+    repos: Repos, forms: object, programme_id: int
+) -> tuple[dict[str, int], dict[str, int]]:
+    """A programme's active mentees by kind (pupils, students, young teachers), from their intake answers
+    the way matching reads them; and the mentees in its active pairs by form of mentoring."""
     allowed = set(forms) if isinstance(forms, list) else set(FORM_SERVES)
-    out = dict.fromkeys(dd.MENTEE_KINDS, 0)
+    kinds = dict.fromkeys(dd.MENTEE_KINDS, 0)
     scope = await repos.programmes.scope(programme_id)
     intake = await repos.dashboard.intake_answers(dashboard.INTAKE)
+    kind_of: dict[int, str] = {}
     for person in await repos.participants.with_role(Role.MENTEE, scope):
-        if person.status != Status.ACTIVE.value:
-            continue
         form_id, answers = intake.get(person.id, ("mentee_needs", {}))
-        out[mentee_kind(form_id, answers, allowed)] += 1
-    return out
+        kind_of[person.id] = mentee_kind(form_id, answers, allowed)
+        if person.status == Status.ACTIVE.value:
+            kinds[kind_of[person.id]] += 1
+    by_form: dict[str, int] = {}
+    for pair in await repos.pairs.active(scope=scope):
+        offered = intake.get(pair.mentor_id, ("mentor", {}))[1].get("mentoring_forms") or []
+        for mentee_id in pair.mentee_ids:
+            kind = kind_of.get(mentee_id, "pupil")
+            form = dd.pair_form(offered if isinstance(offered, list) else [], kind, FORM_SERVES, allowed)
+            by_form[form] = by_form.get(form, 0) + 1
+    return kinds, by_form
 
 
 async def build(repos: Repos, now: datetime, tz: str, today: date, period: dd.Period) -> District:

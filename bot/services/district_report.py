@@ -16,7 +16,9 @@ from bot.domain import kpi
 from bot.domain.stages import STAGE_ORDER
 from bot.i18n import Translator
 from bot.services.district import District, Row
+from bot.services.matching import FORM_SERVES
 
+FORMS = (*FORM_SERVES, "unknown")
 LIGHT_MARK = {kpi.Light.GREEN: "🟢", kpi.Light.YELLOW: "🟡", kpi.Light.RED: "🔴", kpi.Light.GREY: "⚪"}
 
 
@@ -37,6 +39,7 @@ def cells(row_figures: dd.Figures, targets: dict[str, float | None], t: Translat
     c = lambda n: dd.shown_count(n, small)  # noqa: E731
     out = [c(f.mentors), c(f.mentees)]
     out += [c(f.mentees_by_kind.get(kind, 0)) for kind in dd.MENTEE_KINDS]
+    out += [c(f.paired_by_form.get(form, 0)) for form in FORMS]
     out += [c(f.pairs)] + [c(f.pairs_by_stage.get(stage.value, 0)) for stage in STAGE_ORDER]
     out += [c(f.overdue_pairs)]
     out += [c(f.population) if f.population else t("district.no_data")]
@@ -64,6 +67,7 @@ def headers(t: Translator) -> list[str]:
         t("district.col.mentors"),
         t("district.col.mentees"),
         *(t(f"district.kind.{kind}") for kind in dd.MENTEE_KINDS),
+        *(t(f"district.form.{form}") for form in FORMS),
         t("district.col.pairs"),
         *(t(f"meetings.stage.{stage.value}") for stage in STAGE_ORDER),
         t("district.col.overdue"),
