@@ -14,7 +14,7 @@ from bot.domain.stages import OverdueItem, overdue_digest, overdue_item
 from bot.i18n import Translator
 from bot.keyboards import InlineKeyboardBuilder
 from bot.services import roadmap
-from bot.services.meetings import PairState, pair_state, reminder_rows
+from bot.services.meetings import PairState, pair_states, reminder_rows
 from bot.services.notify import Localized, compose, reachable
 from storage.uow import Repos
 
@@ -23,11 +23,8 @@ MAX_BUTTON_ROWS = 40  # a pair per row; a long digest names the rest without but
 
 async def scan(repos: Repos, now: datetime, default_tz: str) -> list[tuple[PairState, OverdueItem | None]]:
     """Every active programme's active pairs (an archived programme is at rest: nobody is nudged there)."""
-    out = []
-    for pair in await _live_pairs(repos):
-        state = await pair_state(repos, pair, now, default_tz)
-        out.append((state, overdue_item(pair.id, state.progress)))
-    return out
+    states = await pair_states(repos, await _live_pairs(repos), now, default_tz)
+    return [(state, overdue_item(state.pair.id, state.progress)) for state in states]
 
 
 async def _live_pairs(repos: Repos) -> list[PairDTO]:

@@ -30,7 +30,7 @@ from bot.domain.statuses import CampaignStatus
 from bot.i18n import Translator
 from bot.keyboards import InlineKeyboardBuilder
 from bot.services import questionnaires as qs
-from bot.services.meetings import pair_state
+from bot.services.meetings import pair_states
 from bot.services.notify import compose, notify, reachable
 from storage.uow import Repos
 
@@ -90,8 +90,8 @@ async def build(
     d.people["mentee"]["finished"] = sum(len(p.mentee_ids) for p in finished)
 
     completions: list[kpi.StageCompletion] = []
-    for pair in [*pairs, *finished]:
-        st = await pair_state(repos, pair, now, tz_name)
+    for st in await pair_states(repos, [*pairs, *finished], now, tz_name):
+        pair = st.pair
         if pair.status == PairStatus.ACTIVE:
             d.pairs_by_stage[pair.stage] = d.pairs_by_stage.get(pair.stage, 0) + 1
             if st.progress.overdue:

@@ -214,6 +214,32 @@ async def pair_state(repos: Repos, pair: PairDTO, now: datetime, default_tz: str
     plan, tz, _ = await programme_plan(repos, pair, default_tz)
     meetings = await repos.meetings.for_pair(pair.id)
     fb = await repos.meetings.feedback_from([m.id for m in meetings])
+    return _state(pair, plan, tz, meetings, fb, now)
+
+
+async def pair_states(repos: Repos, pairs: list[PairDTO], now: datetime, default_tz: str) -> list[PairState]:
+    """pair_state for many pairs in a fixed number of statements (a dashboard of hundreds of pairs)."""
+    plans: dict[int | None, tuple[StagePlan, ZoneInfo, dict]] = {}
+    for pair in pairs:
+        if pair.programme_id not in plans:
+            plans[pair.programme_id] = await programme_plan(repos, pair, default_tz)
+    meetings = await repos.meetings.for_pairs([p.id for p in pairs])
+    fb = await repos.meetings.feedback_from([m.id for ms in meetings.values() for m in ms])
+    out = []
+    for pair in pairs:
+        plan, tz, _ = plans[pair.programme_id]
+        out.append(_state(pair, plan, tz, meetings.get(pair.id, []), fb, now))
+    return out
+
+
+def _state(
+    pair: PairDTO,
+    plan: StagePlan,
+    tz: ZoneInfo,
+    meetings: list[MeetingDTO],
+    fb: dict[int, set[int]],
+    now: datetime,
+) -> PairState:
     records = [
         MeetingRecord(
             id=m.id,

@@ -109,6 +109,18 @@ class MeetingRepo:
         )
         return [_meeting(r) for r in rows]
 
+    async def for_pairs(self, pair_ids: list[int]) -> dict[int, list[MeetingDTO]]:
+        """Every meeting of these pairs, by pair (each in time order), in one statement per 500 pairs."""
+        out: dict[int, list[MeetingDTO]] = {p: [] for p in pair_ids}
+        for start in range(0, len(pair_ids), 500):
+            chunk = pair_ids[start : start + 500]
+            rows = await self.s.scalars(
+                select(Meeting).where(Meeting.pair_id.in_(chunk)).order_by(Meeting.starts_at, Meeting.id)
+            )
+            for r in rows:
+                out[r.pair_id].append(_meeting(r))
+        return out
+
     async def update(
         self, meeting_id: int, now: datetime, *, expect_status: tuple[str, ...] | None = None, **fields: Any
     ) -> bool:
@@ -125,14 +137,17 @@ class MeetingRepo:
         if not meeting_ids:
             return {}
         contexts = {f"meeting:{m}": m for m in meeting_ids}
-        rows = await self.s.execute(
-            select(FormResponse.context, FormResponse.participant_id).where(
-                FormResponse.context.in_(list(contexts)), FormResponse.status == ResponseStatus.SUBMITTED
-            )
-        )
         out: dict[int, set[int]] = {m: set() for m in meeting_ids}
-        for ctx, pid in rows.all():
-            out[contexts[ctx]].add(pid)
+        keys = list(contexts)
+        for start in range(0, len(keys), 500):
+            rows = await self.s.execute(
+                select(FormResponse.context, FormResponse.participant_id).where(
+                    FormResponse.context.in_(keys[start : start + 500]),
+                    FormResponse.status == ResponseStatus.SUBMITTED,
+                )
+            )
+            for ctx, pid in rows.all():
+                out[contexts[ctx]].add(pid)
         return out
 
     async def mentee_ratings(self, mentor_ids: list[int]) -> dict[int, list[int]]:
