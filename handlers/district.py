@@ -4,7 +4,7 @@ aggregates only: nothing rendered here names a participant."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
@@ -45,8 +45,12 @@ def _today(settings: Settings, now: datetime):  # type: ignore[no-untyped-def]
     return now.astimezone(ZoneInfo(settings.timezone)).date()
 
 
-def render_district(d: svc.District, t: Translator, small: int) -> str:
-    lines = [t("district.header", period=report.period_name(t, d.period)), ""]
+def render_district(d: svc.District, t: Translator, small: int, tz: ZoneInfo) -> str:
+    as_of = (d.as_of or datetime.now(tz)).astimezone(tz)
+    lines = [
+        t("district.header", period=report.period_name(t, d.period), as_of=f"{as_of:%d.%m.%Y %H:%M}"),
+        "",
+    ]
     if not d.rows:
         return "\n".join([*lines, t("district.empty")])
     for row in [*d.rows, None]:
@@ -183,7 +187,8 @@ async def district(message: Message, repos: Repos, t: Translator, settings: Sett
     now = clock()
     today = _today(settings, now)
     d = await svc.build(repos, now, settings.timezone, today, dd.periods_around(today, 1)[0])
-    await answer_long(message, render_district(d, t, settings.small_numbers), t)
+    text = render_district(d, t, settings.small_numbers, ZoneInfo(settings.timezone))
+    await answer_long(message, text, t)
 
 
 async def district_report(message: Message, t: Translator, settings: Settings, clock: Clock) -> None:
@@ -215,7 +220,7 @@ async def district_report_period(
     today = min(_today(settings, now), period.ends_on)
     chat_id = cb.message.chat.id
     async with ChatActionSender.upload_document(bot=bot, chat_id=chat_id):
-        d = await svc.build(repos, now, settings.timezone, today, period)
+        d = await svc.build(repos, now, settings.timezone, today, period, max_age=timedelta(0))
         small = settings.small_numbers
         workbook = report.render_xlsx(d, t, small)
         chart = report.render_png(d, t, small)

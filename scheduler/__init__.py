@@ -86,6 +86,14 @@ class Jobs:
 
         return await institutions.for_each(repos, one)
 
+    async def district_refresh(self) -> int:
+        """Hourly: every institution's aggregate for the coordinator's summary, computed again."""
+        now = self.clock()
+        async with unit_of_work(self.factory) as repos:
+            return await district.refresh(
+                repos, now, self.timezone, now.astimezone(ZoneInfo(self.timezone)).date()
+            )
+
     async def coordinator_digest(self) -> int:
         """Weekly: the coordinators hear which institutions fall behind (aggregates only)."""
         now = self.clock()
@@ -133,6 +141,13 @@ def build_scheduler(
         CronTrigger(day_of_week="mon", hour=digest_hour, minute=0, timezone=timezone),
         id="waiting_reminder",
         misfire_grace_time=6 * 3600,
+        **common,
+    )
+    sched.add_job(
+        jobs.district_refresh,
+        IntervalTrigger(hours=1),
+        id="district_refresh",
+        misfire_grace_time=3600,
         **common,
     )
     sched.add_job(

@@ -81,6 +81,22 @@ class Institution(Base):
     archived_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
+class DistrictFigures(Base):
+    """The latest aggregate of one institution as the district sees it (counts only, no person), kept so
+    that the coordinator's summary of hundreds of institutions reads one row each."""
+
+    __tablename__ = "district_figures"
+
+    institution_id: Mapped[int] = mapped_column(
+        ForeignKey("institutions.id", ondelete="CASCADE"), primary_key=True
+    )
+    computed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    targets: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    curators: Mapped[int] = mapped_column(Integer, default=0)
+    programmes: Mapped[int] = mapped_column(Integer, default=0)
+
+
 def _institution() -> Mapped[int | None]:
     return mapped_column(ForeignKey("institutions.id"), index=True)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import timedelta
 
 from openpyxl import load_workbook
 from sqlalchemy import select
@@ -136,9 +137,8 @@ async def test_two_institutions_each_sees_only_its_own_and_the_centre_sees_sums_
     # The district's figures are the institutions' own dashboards, summed.
     now = h.app.clock()
     async with unit_of_work(h.app.factory) as repos:
-        d = await district.build(
-            repos, now, "Europe/Moscow", now.date(), district.dd.periods_around(now.date(), 1)[0]
-        )
+        period = district.dd.periods_around(now.date(), 1)[0]
+        d = await district.build(repos, now, "Europe/Moscow", now.date(), period, max_age=timedelta(0))
         per_school = {}
         for row in d.rows:
             set_scope(repos.session, await repos.institutions.scope(row.institution.id))
@@ -156,3 +156,19 @@ async def test_two_institutions_each_sees_only_its_own_and_the_centre_sees_sums_
         sum(m for _, m in per_school.values()),
     )
     assert Role.COORDINATOR in (await _participant(h, COORDINATOR)).roles
+
+    # The summary shows kept aggregates up to ten minutes old (its header says as of when); then, or after
+    # the hourly job, the new mentee counts.
+    await onboard_mentee(h, a, 7203, name="Новенький Олег")
+    async with unit_of_work(h.app.factory) as repos:
+        kept = await district.build(repos, now, "Europe/Moscow", now.date(), period)
+        later = now + district.MAX_AGE + timedelta(minutes=1)
+        fresh = await district.build(repos, later, "Europe/Moscow", later.date(), period)
+    assert kept.total.mentees == d.total.mentees and kept.as_of == d.as_of
+    assert fresh.total.mentees == d.total.mentees + 1 and fresh.as_of == later
+    assert "данные на" in summary
+    await h.app.jobs.district_refresh()
+    async with unit_of_work(h.app.factory) as repos:
+        assert (
+            await district.build(repos, h.app.clock(), "Europe/Moscow", now.date(), period)
+        ).total.mentees == (d.total.mentees + 1)

@@ -5,7 +5,7 @@ person."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import date
 
 from bot.domain import kpi
@@ -77,6 +77,29 @@ class Figures:
     survey_invited: int = 0
     roadmap_overdue: int = 0
     roadmap_items: int = 0
+    # Every monitoring campaign's answers and invitations, by period ("2026-12"): the survey figures of
+    # any period come from these.
+    answered_by_period: Mapping[str, int] = field(default_factory=dict)
+    invited_by_period: Mapping[str, int] = field(default_factory=dict)
+
+    def for_period(self, period: Period | None) -> Figures:
+        """These figures with the monitoring response of ``period`` (every campaign's when None)."""
+        if period is None:
+            answered, invited = sum(self.answered_by_period.values()), sum(self.invited_by_period.values())
+        else:
+            answered = self.answered_by_period.get(period.key, 0)
+            invited = self.invited_by_period.get(period.key, 0)
+        return replace(self, survey_answered=answered, survey_invited=invited)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            f.name: (dict(v) if isinstance(v := getattr(self, f.name), Mapping) else v) for f in fields(self)
+        }
+
+    @staticmethod
+    def from_json(data: Mapping[str, object]) -> Figures:
+        known = {f.name for f in fields(Figures)}
+        return Figures(**{k: v for k, v in data.items() if k in known})  # type: ignore[arg-type]
 
     def __add__(self, other: Figures) -> Figures:
         values = {}

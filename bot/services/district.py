@@ -5,8 +5,8 @@ coordinator receives names a participant. No Telegram here."""
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 
 from bot.domain import district as dd
 from bot.domain import kpi
@@ -19,6 +19,10 @@ from bot.services.notify import compose
 from storage.tenancy import set_scope
 from storage.uow import Repos
 
+# The coordinator's /district shows aggregates at most this old (the hourly job and every /district keep
+# them); the consolidated report, a document to sign, is always computed at the time it is asked for.
+MAX_AGE = timedelta(minutes=10)
+
 
 @dataclass(frozen=True)
 class Row:
@@ -27,6 +31,7 @@ class Row:
     targets: dict[str, float | None]
     curators: int
     programmes: int
+    computed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,7 @@ class District:
     rows: list[Row]
     total: dd.Figures
     targets: dict[str, float | None]
+    as_of: datetime | None = None  # the oldest aggregate the summary shows
 
 
 async def institution_figures(
@@ -57,10 +63,11 @@ async def institution_figures(
         mentees = d.people.get("mentee", {})
         mentors = d.people.get("mentor", {})
         kinds, by_form = await _mentee_kinds(repos, programme.settings.get("mentoring_forms"), programme.id)
-        answered = invited = 0
+        answered_by: dict[str, int] = {}
+        invited_by: dict[str, int] = {}
         for _form, campaign_period, a, i in d.campaigns:
-            if period is None or campaign_period == period.key:
-                answered, invited = answered + a, invited + i
+            answered_by[campaign_period] = answered_by.get(campaign_period, 0) + a
+            invited_by[campaign_period] = invited_by.get(campaign_period, 0) + i
         overdue_items = await repos.roadmap.list(programme.id, overdue_on=today)
         all_items = sum((await repos.roadmap.counts(programme.id)).values())
         total = total + dd.Figures(
@@ -77,15 +84,15 @@ async def institution_figures(
             mentee_rated=len(inputs.mentee_scores) if inputs else 0,
             mentor_satisfied=sum(1 for s in (inputs.mentor_scores if inputs else []) if s >= scores_from),
             mentor_rated=len(inputs.mentor_scores) if inputs else 0,
-            survey_answered=answered,
-            survey_invited=invited,
+            answered_by_period=answered_by,
+            invited_by_period=invited_by,
             roadmap_overdue=len(overdue_items),
             roadmap_items=all_items,
         )
         for value in d.kpis:
             if value.target is not None:
                 targets[value.code] = max(value.target, targets.get(value.code) or 0.0)
-    return total, targets, len(programmes)
+    return total.for_period(period), targets, len(programmes)
 
 
 async def _mentee_kinds(
@@ -113,24 +120,57 @@ async def _mentee_kinds(
     return kinds, by_form
 
 
-async def build(repos: Repos, now: datetime, tz: str, today: date, period: dd.Period) -> District:
-    """Every institution's row and the district's total (the sum of the rows). The unit leaves scoped to
-    nothing."""
-    rows = []
+async def refresh_one(repos: Repos, institution: InstitutionDTO, now: datetime, tz: str, today: date) -> Row:
+    """Compute one institution's aggregate (in its scope) and keep it for the district's summary."""
     try:
-        for institution in await repos.institutions.all():
-            set_scope(repos.session, await repos.institutions.scope(institution.id))
-            figures, targets, programmes = await institution_figures(repos, now, tz, today, period)
-            curators = len(await repos.participants.with_role(Role.CURATOR))
-            rows.append(Row(institution, figures, targets, curators, programmes))
+        set_scope(repos.session, await repos.institutions.scope(institution.id))
+        figures, targets, programmes = await institution_figures(repos, now, tz, today)
+        curators = len(await repos.participants.with_role(Role.CURATOR))
     finally:
         set_scope(repos.session, None)
+    await repos.institutions.save_figures(
+        institution.id, figures.to_json(), dict(targets), curators, programmes, now
+    )
+    return Row(institution, figures, dict(targets), curators, programmes, now)
+
+
+async def refresh(repos: Repos, now: datetime, tz: str, today: date) -> int:
+    """The scheduler's hourly job: every institution's aggregate computed again. Returns how many."""
+    institutions = await repos.institutions.all()
+    for institution in institutions:
+        await refresh_one(repos, institution, now, tz, today)
+    return len(institutions)
+
+
+async def build(
+    repos: Repos,
+    now: datetime,
+    tz: str,
+    today: date,
+    period: dd.Period,
+    *,
+    max_age: timedelta = MAX_AGE,
+) -> District:
+    """Every institution's row and the district's total (the sum of the rows), for ``period``'s monitoring.
+    Each row is the institution's kept aggregate when it is at most ``max_age`` old (the hourly job keeps
+    them so), else computed now (and kept)."""
+    stored = await repos.institutions.stored_figures()
+    rows = []
+    for institution in await repos.institutions.all():
+        kept = stored.get(institution.id)
+        if kept is not None and now - kept[0] <= max_age:
+            at, figures, targets, curators, programmes = kept
+            rows.append(Row(institution, dd.Figures.from_json(figures), targets, curators, programmes, at))
+        else:
+            rows.append(await refresh_one(repos, institution, now, tz, today))
+    rows = [replace(r, figures=r.figures.for_period(period)) for r in rows]
     targets: dict[str, float | None] = {}
     for row in rows:
         for code, value in row.targets.items():
             if value is not None:
                 targets[code] = max(value, targets.get(code) or 0.0)
-    return District(period, rows, dd.total(r.figures for r in rows), targets)
+    as_of = min((r.computed_at for r in rows if r.computed_at is not None), default=now)
+    return District(period, rows, dd.total(r.figures for r in rows), targets, as_of)
 
 
 async def weekly_digest(repos: Repos, now: datetime, tz: str, today: date, small: int) -> list[NewMessage]:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.entities import InstitutionDTO, Role
-from storage.models import CuratorProgramme, Institution, ParticipantRole, Programme
+from storage.models import CuratorProgramme, DistrictFigures, Institution, ParticipantRole, Programme
 from storage.tenancy import UNSCOPED, InstitutionScope, make_scope
 
 
@@ -97,6 +98,37 @@ class InstitutionRepo:
             )
         )
         return make_scope(institution_id, is_first, ids)
+
+    async def save_figures(
+        self,
+        institution_id: int,
+        figures: dict[str, Any],
+        targets: dict[str, Any],
+        curators: int,
+        programmes: int,
+        now: datetime,
+    ) -> None:
+        row = await self.s.get(DistrictFigures, institution_id)
+        if row is None:
+            row = DistrictFigures(institution_id=institution_id)
+            self.s.add(row)
+        row.figures, row.targets, row.curators, row.programmes = figures, targets, curators, programmes
+        row.computed_at = now
+        await self.s.flush()
+
+    async def stored_figures(self) -> dict[int, tuple[datetime, dict[str, Any], dict[str, Any], int, int]]:
+        """Every institution's latest aggregate: (computed at, figures, targets, curators, programmes)."""
+        rows = await self.s.execute(
+            select(
+                DistrictFigures.institution_id,
+                DistrictFigures.computed_at,
+                DistrictFigures.figures,
+                DistrictFigures.targets,
+                DistrictFigures.curators,
+                DistrictFigures.programmes,
+            ).execution_options(**UNSCOPED)
+        )
+        return {r[0]: (r[1], dict(r[2] or {}), dict(r[3] or {}), r[4], r[5]) for r in rows}
 
     async def set_current(self, curator_id: int, institution_id: int, now: datetime) -> None:
         """The curator works in ``institution_id`` now (their current programme is chosen again there)."""
