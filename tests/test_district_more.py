@@ -1,0 +1,135 @@
+"""The coordinator's announcement and weekly digest, a curator of two institutions, and the pure district
+figures (small numbers, sums, lights, the form of a pair)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot.domain import district as dd
+from bot.domain import kpi
+from storage.models import OutboxMessage, Programme, RoadmapItem
+from storage.uow import unit_of_work
+from tests.helpers import LINK_RE, onboard_mentee
+from tests.test_district import CONSENT, NAMES, _coordinator, _institution, _new_programme
+
+FORMS = {"pupil_pupil": "pupil", "student_student": "student", "teacher_teacher": "teacher"}
+
+
+async def test_the_coordinator_announces_to_every_curator_once(h):
+    coordinator = await _coordinator(h)
+    a, _ = await _institution(h, coordinator, "Школа № 1", 7101, NAMES[0])
+    b, _ = await _institution(h, coordinator, "Школа № 2", 7102, NAMES[1])
+    await coordinator.send("/district_announce")
+    replies = await coordinator.send(
+        "Совещание кураторов в пятницу в 15:00, актовый зал управления образования."
+    )
+    assert "Получателей объявления (кураторов организаций): 2" in replies[-1].text
+    send = replies[-1].buttons()[0]["callback_data"]
+    await coordinator.press(send, replies[-1])
+    assert "сообщений — 2" in coordinator.last().text
+    await coordinator.press(send, replies[-1])  # a second press sends nothing twice
+    await h.deliver_outbox()
+    for curator in (a, b):
+        assert sum("Совещание кураторов" in x for x in curator.texts()) == 1
+
+
+async def test_the_weekly_digest_names_the_institution_falling_behind_and_no_one_in_it(h):
+    coordinator = await _coordinator(h)
+    a, _ = await _institution(h, coordinator, "Школа № 1", 7101, NAMES[0])
+    b, _ = await _institution(h, coordinator, "Школа № 2", 7102, NAMES[1])
+    for curator in (a, b):
+        await _new_programme(curator)
+    await onboard_mentee(h, a, 7201, name=NAMES[2])
+    now = h.app.clock()
+    async with unit_of_work(h.app.factory) as repos:
+        first = await repos.session.scalar(select(Programme.id).order_by(Programme.id))
+        repos.session.add(
+            RoadmapItem(
+                programme_id=first,
+                activity="Сформировать базу наставляемых",
+                deadline_text="до 1 октября",
+                deadline_kind="date",
+                due_on=(now - timedelta(days=10)).date(),
+                recurrence={},
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    assert await h.app.jobs.coordinator_digest() == 1
+    assert await h.app.jobs.coordinator_digest() == 0  # once a week
+    await h.deliver_outbox()
+    text = coordinator.texts()[-1]
+    assert "1 организация отстаёт" in text and "Школа № 1: просрочены пункты дорожной карты" in text
+    assert "Школа № 2" not in text and NAMES[2] not in text and NAMES[0] not in text
+
+
+async def test_a_curator_of_two_institutions_sees_each_separately(h):
+    coordinator = await _coordinator(h)
+    a, _ = await _institution(h, coordinator, "Школа № 1", 7101, NAMES[0])
+    await _new_programme(a)
+    await onboard_mentee(h, a, 7201, name=NAMES[2])
+    b, _ = await _institution(h, coordinator, "Школа № 2", 7102, NAMES[1])
+    await _new_programme(b)
+    await onboard_mentee(h, b, 7202, name=NAMES[3])
+    # The coordinator invites the first school's curator to the second as well.
+    await coordinator.send("/institutions")
+    replies = await coordinator.click("🔗 Пригласить куратора в №2")
+    await a.send(f"/start {LINK_RE.search(replies[-1].text).group(1)}")
+    if any(x.get("text") == CONSENT for x in a.last().buttons()):
+        await a.click(CONSENT)
+    listing = "\n".join(m.text or "" for m in await a.send("/participants"))
+    assert NAMES[2] in listing and NAMES[3] not in listing
+    replies = await a.send("/institution")
+    assert "Всего ваших организаций: 2" in replies[-1].text
+    await a.click("Школа № 2")
+    assert "Теперь вы работаете в организации «Школа № 2»" in a.last().text
+    listing = "\n".join(m.text or "" for m in await a.send("/participants"))
+    assert NAMES[3] in listing and NAMES[2] not in listing
+    async with unit_of_work(h.app.factory) as repos:
+        queued = list(await repos.session.scalars(select(OutboxMessage.id)))
+    assert queued is not None
+
+
+def test_small_numbers_are_shown_as_less_than_five():
+    assert [dd.shown_count(n) for n in (0, 1, 4, 5, 120)] == ["0", "< 5", "< 5", "5", "120"]
+    assert dd.shown_share(80.0, 4) is None and dd.shown_share(80.0, 5) == "80 %"
+    assert dd.shown_count(9, small=10) == "< 10"
+
+
+def test_the_total_is_the_sum_of_the_rows():
+    a = dd.Figures(mentors=3, mentees=7, pairs_by_stage={"trial": 2}, answered_by_period={"2026-12": 4})
+    b = dd.Figures(
+        mentors=1, mentees=2, pairs_by_stage={"trial": 1, "final": 1}, invited_by_period={"2026-12": 9}
+    )
+    total = dd.total([a, b])
+    assert (total.mentors, total.mentees) == (4, 9)
+    assert dict(total.pairs_by_stage) == {"final": 1, "trial": 3}
+    december = total.for_period(dd.Period(2026, 12))
+    assert (december.survey_answered, december.survey_invited, december.response_rate) == (4, 9, 44.4)
+    assert dd.Figures.from_json(total.to_json()) == total
+
+
+def test_lights_are_grey_over_too_few_people_and_red_below_target():
+    few = dd.Figures(mentee_satisfied=1, mentee_rated=2, engaged=10, population=1000)
+    lights = {x.code: x for x in dd.lights(few, {kpi.KPI_COVERAGE: 70.0})}
+    assert lights[kpi.KPI_MENTEE_SATISFACTION].light == kpi.Light.GREY
+    assert lights[kpi.KPI_COVERAGE].light == kpi.Light.RED
+    assert "coverage" in dd.behind(few, {kpi.KPI_COVERAGE: 70.0})
+    many = dd.Figures(mentee_satisfied=9, mentee_rated=10)
+    assert {x.code: x for x in dd.lights(many, {})}[kpi.KPI_MENTEE_SATISFACTION].light == kpi.Light.GREEN
+
+
+def test_the_form_of_a_pair_is_the_mentors_offer_that_fits_the_mentee():
+    assert dd.pair_form(["teacher_teacher", "pupil_pupil"], "pupil", FORMS, FORMS) == "pupil_pupil"
+    assert dd.pair_form(["teacher_teacher"], "pupil", FORMS, FORMS) == "unknown"
+    assert dd.pair_form(["pupil_pupil"], "pupil", FORMS, ["teacher_teacher"]) == "unknown"
+
+
+def test_monitoring_periods_are_december_and_june():
+    from datetime import date
+
+    assert [p.key for p in dd.periods_around(date(2026, 12, 6), 3)] == ["2026-12", "2026-06", "2025-12"]
+    assert [p.key for p in dd.periods_around(date(2027, 3, 1), 2)] == ["2027-06", "2026-12"]
+    assert dd.Period.parse("2026-07") is None and dd.Period.parse("2026-06") == dd.Period(2026, 6)
