@@ -131,6 +131,13 @@ def set_scope(session: Any, scope: InstitutionScope | None) -> None:
         session.info[SCOPE_KEY] = scope
 
 
+def people_filter(session: Any, column: Any) -> ColumnElement[bool] | None:
+    """For a statement on a table (SQLAlchemy Core, which the ORM hook does not see): the condition that
+    ``column`` (a participant id) names someone of the unit's institution; None when the unit is unscoped."""
+    scope = scope_of(session)
+    return column.in_(_people(scope)) if scope is not None else None
+
+
 def institution_for_new_rows(session: Any) -> int | None:
     """The institution a row written in this unit belongs to when nothing else says: the scope's."""
     scope = scope_of(session)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.entities import FormResponseDTO, ResponseStatus
 from storage.models import FormResponse
+from storage.tenancy import OutsideInstitution, people_filter
 
 _UNSET: Any = object()
 
@@ -85,7 +86,10 @@ class FormRepo:
         held = self._held.get(response_id)
         if held is not None:
             return _copy(held)
-        row = (await self.s.execute(_GET, {"rid": response_id})).first()
+        mine = people_filter(self.s, _T.c.participant_id)
+        row = (await self.s.execute(_GET if mine is None else _GET.where(mine), {"rid": response_id})).first()
+        if row is None and mine is not None and (await self.s.execute(_GET, {"rid": response_id})).first():
+            raise OutsideInstitution("form_responses", response_id)
         return self._hold(_dto(row)) if row else None
 
     async def open_for(
@@ -99,6 +103,8 @@ class FormRepo:
             q = q.where(_T.c.form_id == form_id)
         if context is not None:
             q = q.where(_T.c.context == context)
+        if (mine := people_filter(self.s, _T.c.participant_id)) is not None:
+            q = q.where(mine)
         row = (await self.s.execute(q.order_by(_T.c.id.desc()).limit(1))).first()
         return self._hold(_dto(row)) if row else None
 
@@ -112,6 +118,8 @@ class FormRepo:
         )
         if context is not None:
             q = q.where(_T.c.context == context)
+        if (mine := people_filter(self.s, _T.c.participant_id)) is not None:
+            q = q.where(mine)
         row = (await self.s.execute(q.order_by(_T.c.version.desc(), _T.c.id.desc()).limit(1))).first()
         return _dto(row) if row else None
 
@@ -218,12 +226,13 @@ class FormRepo:
 
     async def status_by_participant(self, form_ids: list[str]) -> dict[int, dict[str, str]]:
         """participant id → {form id: 'submitted' | 'in_progress'} (submitted wins)."""
-        rows = await self.s.execute(
-            select(_T.c.participant_id, _T.c.form_id, _T.c.status).where(
-                _T.c.form_id.in_(form_ids),
-                _T.c.status.in_((ResponseStatus.SUBMITTED, ResponseStatus.IN_PROGRESS)),
-            )
+        q = select(_T.c.participant_id, _T.c.form_id, _T.c.status).where(
+            _T.c.form_id.in_(form_ids),
+            _T.c.status.in_((ResponseStatus.SUBMITTED, ResponseStatus.IN_PROGRESS)),
         )
+        if (mine := people_filter(self.s, _T.c.participant_id)) is not None:
+            q = q.where(mine)
+        rows = await self.s.execute(q)
         out: dict[int, dict[str, str]] = {}
         for pid, form_id, status in rows.all():
             current = out.setdefault(pid, {}).get(form_id)
