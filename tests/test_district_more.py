@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from bot.domain import district as dd
 from bot.domain import kpi
-from storage.models import OutboxMessage, Programme, RoadmapItem
+from storage.models import Material, OutboxMessage, Programme, RoadmapItem
 from storage.uow import unit_of_work
 from tests.helpers import LINK_RE, onboard_mentee
 from tests.test_district import CONSENT, NAMES, _coordinator, _institution, _new_programme
@@ -133,3 +133,27 @@ def test_monitoring_periods_are_december_and_june():
     assert [p.key for p in dd.periods_around(date(2026, 12, 6), 3)] == ["2026-12", "2026-06", "2025-12"]
     assert [p.key for p in dd.periods_around(date(2027, 3, 1), 2)] == ["2027-06", "2026-12"]
     assert dd.Period.parse("2026-07") is None and dd.Period.parse("2026-06") == dd.Period(2026, 6)
+
+
+async def test_a_mentee_reads_the_materials_of_their_own_institution_only(h):
+    coordinator = await _coordinator(h)
+    a, _ = await _institution(h, coordinator, "Школа № 1", 7101, NAMES[0])
+    await _new_programme(a)
+    b, _ = await _institution(h, coordinator, "Школа № 2", 7102, NAMES[1])
+    mentee = await onboard_mentee(h, a, 7201, name=NAMES[2])
+    now = h.app.clock()
+    async with unit_of_work(h.app.factory) as repos:
+        for institution, title in ((1, "Памятка школы № 1"), (2, "Памятка школы № 2")):
+            repos.session.add(
+                Material(
+                    audience="mentees",
+                    kind="text",
+                    title=title,
+                    body="…",
+                    created_at=now,
+                    institution_id=institution,
+                )
+            )
+    await mentee.send("/materials")
+    listed = " ".join(str(m.buttons()) + (m.text or "") for m in h.fake.delivered_to(7201))
+    assert "Памятка школы № 1" in listed and "Памятка школы № 2" not in listed

@@ -208,8 +208,10 @@ class Shelf:
 
 async def shelf(repos: Repos, me: ParticipantDTO) -> Shelf:
     audiences = audiences_of(me)
+    # A curator's own materials are their institution's: a person reads those of the institutions they are in.
+    institutions = await repos.institutions.of_person_all(me.id)
     return Shelf(
-        await repos.mentor_base.materials_for(audiences),
+        await repos.mentor_base.materials_for(audiences, institutions),
         builtin_for(audiences),
         await repos.mentor_base.reads(me.id),
     )
@@ -236,7 +238,7 @@ async def open_material(repos: Repos, me: ParticipantDTO, kind: str, ident: str)
             part = "mentor" if (Role.MENTOR in me.roles or me.is_curator) else "mentee"
         return Opened(builtin=m, part=part)
     if kind == "custom" and (material_id := parse_int(ident)) is not None:
-        custom = await repos.mentor_base.material(material_id)
+        custom = await repos.mentor_base.material(material_id, await repos.institutions.of_person_all(me.id))
         if custom is not None and custom.audience in audiences:
             return Opened(custom=custom)
     return None

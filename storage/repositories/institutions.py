@@ -85,6 +85,16 @@ class InstitutionRepo:
             .limit(1)
         )
 
+    async def of_person_all(self, participant_id: int) -> frozenset[int]:
+        """Every institution in which the person holds a role (a role with none: the first institution)."""
+        first = select(func.min(Institution.id)).scalar_subquery()
+        rows = await self.s.scalars(
+            select(func.coalesce(ParticipantRole.institution_id, first))
+            .where(ParticipantRole.participant_id == participant_id)
+            .execution_options(**UNSCOPED)
+        )
+        return frozenset(r for r in rows if r is not None)
+
     async def scope(self, institution_id: int) -> InstitutionScope:
         """What a unit working in ``institution_id`` may see (its programmes listed once)."""
         first = await self.first_id()

@@ -2,13 +2,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.statuses import MentorStatus
-from storage.models import Material, MaterialRead, MentorProfile, TrainingAttendance, TrainingSession
+from storage.models import (
+    Institution,
+    Material,
+    MaterialRead,
+    MentorProfile,
+    TrainingAttendance,
+    TrainingSession,
+)
 from storage.tenancy import institution_for_new_rows
+
+
+def _of(column: Any, institutions: frozenset[int]) -> Any:
+    """``column`` names one of ``institutions`` (NULL: the first institution)."""
+    first = select(func.min(Institution.id)).scalar_subquery()
+    return or_(column.in_(institutions), and_(column.is_(None), first.in_(institutions)))
 
 
 @dataclass(frozen=True)
@@ -154,19 +168,30 @@ class MentorBaseRepo:
         await self.s.flush()
         return row.id
 
-    async def materials_for(self, audiences: set[str]) -> list[MaterialDTO]:
-        rows = await self.s.scalars(
-            select(Material)
-            .where(Material.audience.in_(audiences))
-            .order_by(Material.created_at.desc(), Material.id.desc())
-        )
+    async def materials_for(
+        self, audiences: set[str], institutions: frozenset[int] | None = None
+    ) -> list[MaterialDTO]:
+        """The curators' materials for these audiences, of these institutions (every one when None)."""
+        q = select(Material).where(Material.audience.in_(audiences))
+        if institutions is not None:
+            q = q.where(_of(Material.institution_id, institutions))
+        rows = await self.s.scalars(q.order_by(Material.created_at.desc(), Material.id.desc()))
         return [
             MaterialDTO(r.id, r.audience, r.stage, r.kind, r.title, r.body, r.file_id, r.created_at)
             for r in rows
         ]
 
-    async def material(self, material_id: int) -> MaterialDTO | None:
+    async def material(
+        self, material_id: int, institutions: frozenset[int] | None = None
+    ) -> MaterialDTO | None:
         r = await self.s.get(Material, material_id)
+        if r is not None and institutions is not None:
+            mine = await self.s.scalar(
+                select(Material.id).where(
+                    Material.id == material_id, _of(Material.institution_id, institutions)
+                )
+            )
+            r = r if mine is not None else None
         return (
             MaterialDTO(r.id, r.audience, r.stage, r.kind, r.title, r.body, r.file_id, r.created_at)
             if r
