@@ -22,6 +22,7 @@ from bot.domain.stages import OPEN_STATUSES, MeetingStatus
 from bot.domain.statuses import CaseStatus, MentorStatus
 from bot.i18n import Translator
 from bot.keyboards import InlineKeyboardBuilder
+from bot.services import institutions
 from bot.services.certificate import CertificateData
 from bot.services.notify import notify, reachable
 from bot.services.submissions import DEFAULT_THANKS, Say, Submitted
@@ -320,7 +321,7 @@ async def become_mentor(
         await notify(
             repos,
             now,
-            await repos.participants.with_role(Role.CURATOR),
+            await institutions.curators_of_programme(repos, programme_id),
             "completion.curator_new_candidate",
             kind="mentor_base",
             priority=4,

@@ -7,9 +7,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from bot.domain.entities import InstitutionDTO, NewMessage, Role
+from bot.domain.entities import InstitutionDTO, NewMessage, ParticipantDTO, Role
 from bot.services import onboarding
-from storage.tenancy import InstitutionScope, set_scope
+from storage.tenancy import InstitutionScope, scope_of, set_scope
 from storage.uow import Repos
 
 TITLE_MAX = 300
@@ -68,6 +68,19 @@ async def for_each(repos: Repos, work: Callable[[], Awaitable[list[NewMessage]]]
     finally:
         set_scope(repos.session, None)
     return out
+
+
+async def curators_of_programme(repos: Repos, programme_id: int | None) -> list[ParticipantDTO]:
+    """The curators a programme's news goes to: its institution's (every curator before institutions)."""
+    institution = await repos.institutions.of_programme(programme_id)
+    if institution is None:
+        return await repos.participants.with_role(Role.CURATOR)
+    previous = scope_of(repos.session)
+    set_scope(repos.session, await repos.institutions.scope(institution))
+    try:
+        return await repos.participants.with_role(Role.CURATOR)
+    finally:
+        set_scope(repos.session, previous)
 
 
 # -- the coordinator ----------------------------------------------------------------------------------------

@@ -85,6 +85,17 @@ class InstitutionRepo:
             .limit(1)
         )
 
+    async def of_programme(self, programme_id: int | None) -> int | None:
+        """A programme's institution (NULL, or no programme: the first one; None when there is none)."""
+        first = select(func.min(Institution.id)).scalar_subquery()
+        if programme_id is None:
+            return await self.first_id()
+        return await self.s.scalar(
+            select(func.coalesce(Programme.institution_id, first))
+            .where(Programme.id == programme_id)
+            .execution_options(**UNSCOPED)
+        )
+
     async def of_person_all(self, participant_id: int) -> frozenset[int]:
         """Every institution in which the person holds a role (a role with none: the first institution)."""
         first = select(func.min(Institution.id)).scalar_subquery()
