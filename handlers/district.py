@@ -15,6 +15,7 @@ from aiogram.utils.chat_action import ChatActionSender
 
 from bot.callbacks.district import (
     AnnounceSendCb,
+    AnnounceToCb,
     InstitutionAction,
     InstitutionCb,
     ReportPeriodCb,
@@ -245,12 +246,40 @@ async def announce_text(message: Message, state: FSMContext, repos: Repos, t: Tr
     if not text or len(text) > 3500:
         await message.answer(t("district.announce_bad"))
         return
-    count = len(await svc.curators(repos))
-    await state.update_data(text=text, batch=new_batch_id())
+    await state.update_data(text=text, batch=new_batch_id(), chosen=[])
+    preview, markup = await _announce_preview(repos, t, set())
+    await message.answer(preview, reply_markup=markup)
+
+
+async def _announce_preview(repos: Repos, t: Translator, chosen: set[int]):  # type: ignore[no-untyped-def]
+    """How many curators get it, Send / Cancel, and a toggle per institution (none ticked: every one)."""
+    count = len(await svc.curators(repos, chosen or None))
     kb = InlineKeyboardBuilder()
     kb.button(text=t("district.announce_send", count=count), callback_data=AnnounceSendCb(ok=1))
     kb.button(text=t("district.announce_cancel"), callback_data=AnnounceSendCb(ok=0))
-    await message.answer(t("district.announce_preview", count=count), reply_markup=kb.as_markup())
+    for institution in await repos.institutions.all():
+        mark = "☑" if institution.id in chosen else "☐"
+        kb.button(text=f"{mark} {institution.title[:50]}", callback_data=AnnounceToCb(n=institution.id))
+    kb.adjust(2, *([1] * len(await repos.institutions.all())))
+    key = "district.announce_preview_some" if chosen else "district.announce_preview"
+    return t(key, count=count, institutions=len(chosen)), kb.as_markup()
+
+
+async def announce_toggle(
+    cb: CallbackQuery, callback_data: AnnounceToCb, state: FSMContext, repos: Repos, t: Translator
+) -> None:
+    data = await state.get_data()
+    if "text" not in data or not isinstance(cb.message, Message):
+        await cb.answer(t("common.stale"), show_alert=True)
+        return
+    if await repos.institutions.get(callback_data.n) is None:
+        await cb.answer(t("common.stale"), show_alert=True)
+        return
+    chosen = set(data.get("chosen") or []) ^ {callback_data.n}
+    await state.update_data(chosen=sorted(chosen))
+    preview, markup = await _announce_preview(repos, t, chosen)
+    await cb.answer()
+    await cb.message.edit_text(preview, reply_markup=markup)
 
 
 async def announce_send(
@@ -271,7 +300,8 @@ async def announce_send(
         await cb.answer()
         await cb.message.edit_text(t("district.announce_cancelled"))
         return
-    added = await svc.announce(repos, me.id, str(data["text"]), str(data["batch"]), clock())
+    chosen = {int(x) for x in data.get("chosen") or []}
+    added = await svc.announce(repos, me.id, str(data["text"]), str(data["batch"]), clock(), chosen or None)
     await cb.answer()
     await cb.message.edit_text(
         t("district.announce_already") if added is None else t("district.announce_queued", count=added)
@@ -317,6 +347,7 @@ def routers() -> list[Router]:
     )
     coordinator.callback_query.register(district_report_period, ReportPeriodCb.filter())
     coordinator.callback_query.register(announce_send, AnnounceSendCb.filter())
+    coordinator.callback_query.register(announce_toggle, AnnounceToCb.filter())
     curator = curators_only(f"{__name__}.curator")
     curator.message.register(institution_choose, Command("institution"))
     curator.callback_query.register(institution_work_in, WorkInCb.filter())

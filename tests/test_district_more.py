@@ -157,3 +157,17 @@ async def test_a_mentee_reads_the_materials_of_their_own_institution_only(h):
     await mentee.send("/materials")
     listed = " ".join(str(m.buttons()) + (m.text or "") for m in h.fake.delivered_to(7201))
     assert "Памятка школы № 1" in listed and "Памятка школы № 2" not in listed
+
+
+async def test_the_coordinator_announces_to_chosen_institutions_only(h):
+    coordinator = await _coordinator(h)
+    a, _ = await _institution(h, coordinator, "Школа № 1", 7101, NAMES[0])
+    b, _ = await _institution(h, coordinator, "Школа № 2", 7102, NAMES[1])
+    await coordinator.send("/district_announce")
+    await coordinator.send("Только для второй школы: проверка документов в среду.")
+    await coordinator.click("☐ Школа № 2")
+    assert "Отмечено организаций: 1. Получателей объявления (их кураторов): 1" in coordinator.last().text
+    await coordinator.click("📨 Отправить (1)")
+    await h.deliver_outbox()
+    assert any("проверка документов" in x for x in b.texts())
+    assert not any("проверка документов" in x for x in a.texts())

@@ -26,5 +26,9 @@ class AnnounceSendCb(Callback, prefix="da"):
     ok: int  # 1: send, 0: cancel
 
 
+class AnnounceToCb(Callback, prefix="dt"):
+    n: int  # an institution ticked or unticked for the announcement
+
+
 class WorkInCb(Callback, prefix="wi"):
     n: int  # the institution a curator works in from now on

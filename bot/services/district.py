@@ -217,15 +217,27 @@ async def curators(repos: Repos, institution_ids: set[int] | None = None) -> lis
     return [found[k] for k in sorted(found)]
 
 
-async def announce(repos: Repos, coordinator_id: int, text: str, batch_id: str, now: datetime) -> int | None:
-    """The coordinator's announcement to every institution's curators through the outbox, once per batch
-    (None: this batch was sent already). Returns how many messages were queued."""
+async def announce(
+    repos: Repos,
+    coordinator_id: int,
+    text: str,
+    batch_id: str,
+    now: datetime,
+    institution_ids: set[int] | None = None,
+) -> int | None:
+    """The coordinator's announcement to the curators of the chosen institutions (every one when None)
+    through the outbox, once per batch (None: this batch was sent already). Returns how many were queued."""
     if await announce_svc.already_sent(repos, batch_id):
         return None
-    people = [p for p in await curators(repos) if p.id != coordinator_id]
+    people = [p for p in await curators(repos, institution_ids) if p.id != coordinator_id]
     content = announce_svc.Content(text=html.escape(text))
     added = await repos.outbox.enqueue(announce_svc.messages(people, content, batch_id), now)
     await repos.audit.log(
-        "district.announce", now, actor_id=coordinator_id, object_type="announcement", recipients=added
+        "district.announce",
+        now,
+        actor_id=coordinator_id,
+        object_type="announcement",
+        recipients=added,
+        institutions=sorted(institution_ids) if institution_ids else "all",
     )
     return added
