@@ -277,9 +277,9 @@ async def test_two_quick_taps_do_not_race(h):
 
 
 async def test_curator_added_from_cli_joins_with_consent(h):
-    from bot.cli import _add_curator
+    from bot.cli import _add_role
 
-    assert await _add_curator(h.app.settings.database_url, 1234) == 0
+    assert await _add_role(h.app.settings.database_url, 1234, "curator", None) == 0
     c = h.user(1234, "C", "en")
     replies = await c.send("/start")
     assert "Consent" in replies[-1].text

@@ -107,7 +107,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1, help="seed of the simulated people's choices")
     parser.add_argument("--quick", action="store_true", help="stop after the matching (a few seconds)")
     parser.add_argument("--quiet", action="store_true", help="print only the totals, not the transcript")
+    parser.add_argument(
+        "--district",
+        action="store_true",
+        help="run a district instead: a coordinator, three institutions with programmes from three "
+        "templates, the consolidated report (default folder ./demo-output/district)",
+    )
     args = parser.parse_args(argv)
+    if args.district:
+        from bot.demo.district import main_district
+
+        return main_district(args, DEFAULT_OUT)
     shown: list[str] = []
     echo = shown.append if args.quiet else print
     try:

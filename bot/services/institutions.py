@@ -20,7 +20,9 @@ async def enter(repos: Repos, curator_id: int, now: datetime, first_title: str) 
     """Scope the unit to the institution the curator works in: the one they chose, if still theirs, else
     their first. An installation with no institution yet gets its first one (``first_title``)."""
     own, chosen = await repos.institutions.of_curator(curator_id)
-    if not own:
+    if (
+        not own
+    ):  # a curator's role gets the first institution when it is added: this is a database made by hand
         own = [await repos.institutions.ensure_first(first_title, now)]
     scope = await repos.institutions.scope(chosen if chosen in own else own[0])
     set_scope(repos.session, scope)

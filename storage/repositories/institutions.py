@@ -12,6 +12,10 @@ from bot.domain.entities import InstitutionDTO, Role
 from storage.models import CuratorProgramme, DistrictFigures, Institution, ParticipantRole, Programme
 from storage.tenancy import UNSCOPED, InstitutionScope, make_scope
 
+# The institution a single-school installation's rows belong to (migration 0014 names it the same); the
+# coordinator's /institutions shows it by this name.
+FIRST_INSTITUTION_TITLE = "Образовательная организация"
+
 
 def _dto(row: Institution) -> InstitutionDTO:
     return InstitutionDTO(

@@ -157,6 +157,11 @@ class ParticipantRepo:
             )
         if institution_id is None:
             institution_id = institution_for_new_rows(self.s)
+        if institution_id is None and role != Role.COORDINATOR:
+            # The first institution (created with the first role that needs one): a role is always in one.
+            from storage.repositories.institutions import FIRST_INSTITUTION_TITLE, InstitutionRepo
+
+            institution_id = await InstitutionRepo(self.s).ensure_first(FIRST_INSTITUTION_TITLE, now)
         exists = await self.s.scalar(
             select(ParticipantRole.id).where(
                 ParticipantRole.participant_id == participant_id,
