@@ -183,8 +183,8 @@ def _scope_statement(state: ORMExecuteState) -> Any:
         return None
     if state.is_column_load or state.is_relationship_load:
         return None
-    if state.is_update or state.is_delete:
-        state.session.info[_WROTE] = True
+    if state.is_delete and state.bind_mapper is not None and state.bind_mapper.class_ is m.ParticipantRole:
+        state.session.info[_WROTE] = True  # someone may be leaving the institution in this unit
     scoped = state.statement.options(*scope.options)
     lookup = _lookup(state) if state.is_select else None
     if lookup is None:
@@ -199,6 +199,6 @@ def _scope_statement(state: ORMExecuteState) -> Any:
         return frozen()
     if model is m.Participant and state.session.info.get(_WROTE):
         # A person this very action took out of the institution (their last role here removed) is still
-        # told so: after the unit changed rows, a person found only outside is read as they were.
+        # told so: after the unit deleted a role, a person found only outside is read as they were.
         return state.invoke_statement(statement=state.statement.execution_options(**UNSCOPED))
     raise OutsideInstitution(model.__tablename__, object_id)
