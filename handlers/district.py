@@ -125,10 +125,14 @@ async def institutions_list(
             text=t("institutions.btn.invite", id=row.institution.id),
             callback_data=InstitutionCb(a=InstitutionAction.INVITE, n=row.institution.id),
         )
+        kb.button(
+            text=t("institutions.btn.rename", id=row.institution.id),
+            callback_data=InstitutionCb(a=InstitutionAction.RENAME, n=row.institution.id),
+        )
     if not d.rows:
         lines.append(t("institutions.none"))
     kb.button(text=t("institutions.btn.add"), callback_data=InstitutionCb(a=InstitutionAction.ADD))
-    kb.adjust(1)
+    kb.adjust(*([2] * len(d.rows)), 1)
     await answer_long(message, "\n".join(lines), t, reply_markup=kb.as_markup())
 
 
@@ -157,6 +161,33 @@ async def institution_title(
         t("institutions.created", id=created.id, title=created.title),
         reply_markup=kb.as_markup(),
     )
+
+
+async def institution_rename(
+    cb: CallbackQuery, callback_data: InstitutionCb, state: FSMContext, repos: Repos, t: Translator
+) -> None:
+    found = await repos.institutions.get(callback_data.n)
+    if found is None or not isinstance(cb.message, Message):
+        await cb.answer(t("common.stale"), show_alert=True)
+        return
+    await state.set_state(District.rename)
+    await state.update_data(institution=found.id)
+    await cb.answer()
+    await cb.message.answer(t("institutions.ask_new_title", title=found.title))
+
+
+async def institution_new_title(
+    message: Message, state: FSMContext, repos: Repos, t: Translator, me: ParticipantDTO, clock: Clock
+) -> None:
+    title = institutions.clean_title(message.text)
+    if title is None:
+        await message.answer(t("institutions.bad_title", max=institutions.TITLE_MAX))
+        return
+    renamed = await institutions.rename(
+        repos, me.id, int((await state.get_data())["institution"]), title, clock()
+    )
+    await state.clear()
+    await message.answer(t("institutions.renamed", title=title) if renamed else t("common.stale"))
 
 
 async def institution_invite(
@@ -341,9 +372,13 @@ def routers() -> list[Router]:
     coordinator.message.register(announce_start, Command("district_announce"))
     coordinator.message.register(institution_title, StateFilter(District.title), F.text)
     coordinator.message.register(announce_text, StateFilter(District.announce), F.text)
+    coordinator.message.register(institution_new_title, StateFilter(District.rename), F.text)
     coordinator.callback_query.register(institution_add, InstitutionCb.filter(F.a == InstitutionAction.ADD))
     coordinator.callback_query.register(
         institution_invite, InstitutionCb.filter(F.a == InstitutionAction.INVITE)
+    )
+    coordinator.callback_query.register(
+        institution_rename, InstitutionCb.filter(F.a == InstitutionAction.RENAME)
     )
     coordinator.callback_query.register(district_report_period, ReportPeriodCb.filter())
     coordinator.callback_query.register(announce_send, AnnounceSendCb.filter())

@@ -44,3 +44,4 @@ class ForgetSearch(StatesGroup):
 class District(StatesGroup):
     title = State()  # the coordinator's new institution: its name
     announce = State()  # the coordinator's announcement to the curators: its text
+    rename = State()  # an institution's new name (the institution's id in the data)

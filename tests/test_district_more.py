@@ -171,3 +171,17 @@ async def test_the_coordinator_announces_to_chosen_institutions_only(h):
     await h.deliver_outbox()
     assert any("проверка документов" in x for x in b.texts())
     assert not any("проверка документов" in x for x in a.texts())
+
+
+async def test_the_coordinator_renames_an_institution(h):
+    coordinator = await _coordinator(h)
+    await _institution(h, coordinator, "Школа № 1", 7101, NAMES[0])
+    await coordinator.send("/institutions")
+    replies = await coordinator.click("✏️ Переименовать №1")
+    assert "Сейчас организация называется «Школа № 1»" in replies[-1].text
+    assert "Напишите название" not in replies[-1].text
+    replies = await coordinator.send("x")
+    assert "от 2 до 300 символов" in replies[-1].text  # asked again, nothing changed
+    replies = await coordinator.send("МБОУ «СОШ № 1 имени А. С. Пушкина»")
+    assert "теперь называется «МБОУ «СОШ № 1 имени А. С. Пушкина»»" in replies[-1].text
+    assert "МБОУ «СОШ № 1 имени А. С. Пушкина»" in (await coordinator.send("/institutions"))[-1].text

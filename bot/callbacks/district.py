@@ -10,6 +10,7 @@ from bot.callbacks import Callback
 class InstitutionAction(StrEnum):
     ADD = "add"
     INVITE = "inv"  # n: institution id
+    RENAME = "ren"  # n: institution id
 
 
 class InstitutionCb(Callback, prefix="ds"):

@@ -110,6 +110,20 @@ async def create(repos: Repos, coordinator_id: int, title: str, now: datetime) -
     return institution
 
 
+async def rename(repos: Repos, coordinator_id: int, institution_id: int, title: str, now: datetime) -> bool:
+    """The institution's name as reports show it (False: no such institution)."""
+    if not await repos.institutions.rename(institution_id, title):
+        return False
+    await repos.audit.log(
+        "institution.rename",
+        now,
+        actor_id=coordinator_id,
+        object_type="institution",
+        object_id=institution_id,
+    )
+    return True
+
+
 async def invite_curator(
     repos: Repos, coordinator_id: int, institution_id: int, now: datetime
 ) -> CuratorLink | None:
