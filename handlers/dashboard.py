@@ -49,17 +49,21 @@ async def dashboard(
     programme = await programmes.current(repos, me.id)
     today = now.astimezone(settings.tz).date()
     d = await svc.build(repos, now, settings.timezone, today, programme)
-    # What the municipal centre sees of this institution: the same figures, summed over its programmes.
-    built = {programme.id: d} if programme is not None else {}
-    centre, targets, _ = await district.institution_figures(
-        repos, now, settings.timezone, today, dd.periods_around(today, 1)[0], built
-    )
-    await message.answer(
-        svc.render(d, t) + "\n\n" + render_centre(centre, targets, t, settings.small_numbers)
-    )
+    # What the municipal centre sees of this institution: its row of the district's summary, as kept.
+    institution = await repos.institutions.get(repos.institution_id or 0)
+    text = svc.render(d, t)
+    if institution is not None:
+        row = await district.kept_row(
+            repos, institution, now, settings.timezone, today, dd.periods_around(today, 1)[0]
+        )
+        at = (row.computed_at or now).astimezone(settings.tz)
+        text += "\n\n" + render_centre(row.figures, row.targets, t, settings.small_numbers, f"{at:%H:%M}")
+    await message.answer(text)
 
 
-def render_centre(f: dd.Figures, targets: dict[str, float | None], t: Translator, small: int) -> str:
+def render_centre(
+    f: dd.Figures, targets: dict[str, float | None], t: Translator, small: int, as_of: str
+) -> str:
     """The line the curator reads to know what their institution reports upward (small numbers as the
     coordinator gets them)."""
     values = dict(zip(headers(t), cells(f, targets, t, small), strict=True))
@@ -71,6 +75,7 @@ def render_centre(f: dd.Figures, targets: dict[str, float | None], t: Translator
         coverage=values[t("district.col.coverage")],
         mentee_sat=values[t("district.col.mentee_satisfaction")],
         mentor_sat=values[t("district.col.mentor_satisfaction")],
+        as_of=as_of,
     )
 
 

@@ -89,10 +89,14 @@ class Jobs:
     async def district_refresh(self) -> int:
         """Hourly: every institution's aggregate for the coordinator's summary, computed again."""
         now = self.clock()
+        today = now.astimezone(ZoneInfo(self.timezone)).date()
         async with unit_of_work(self.factory) as repos:
-            return await district.refresh(
-                repos, now, self.timezone, now.astimezone(ZoneInfo(self.timezone)).date()
-            )
+            institutions = await repos.institutions.all()
+        # One transaction per institution: SQLite's write lock is never held across the whole district.
+        for institution in institutions:
+            async with unit_of_work(self.factory) as repos:
+                await district.refresh_one(repos, institution, now, self.timezone, today)
+        return len(institutions)
 
     async def coordinator_digest(self) -> int:
         """Weekly: the coordinators hear which institutions fall behind (aggregates only)."""

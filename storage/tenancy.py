@@ -16,11 +16,12 @@ curator. Everything else is simply not there."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, event, false, or_, select
+from sqlalchemy import Alias, ColumnElement, Join, Table, event, false, or_, select
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClauseList
 from sqlalchemy.sql.operators import and_ as and_op
@@ -50,7 +51,9 @@ class InstitutionScope:
     # The first institution also holds the rows written before institutions existed (NULL).
     first: bool
     programme_ids: tuple[int, ...]
-    options: tuple[Any, ...] = field(default=(), compare=False, repr=False)
+    # Each scoped model's loader criteria, applied to a statement only for the models it reads: every one on
+    # every statement made SQLAlchemy build a cache key of 25 options each time (half of a /dashboard).
+    options: dict[type, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 _roles = m.ParticipantRole.__table__
@@ -112,10 +115,41 @@ RULES: dict[type[m.Base], Callable[[Any, InstitutionScope], ColumnElement[bool]]
 
 def make_scope(institution_id: int, first: bool, programme_ids: tuple[int, ...]) -> InstitutionScope:
     bare = InstitutionScope(institution_id, first, programme_ids)
-    options = tuple(
-        with_loader_criteria(model, rule(model, bare), include_aliases=True) for model, rule in RULES.items()
-    )
+    options = {
+        model: with_loader_criteria(model, rule(model, bare), include_aliases=True)
+        for model, rule in RULES.items()
+    }
     return InstitutionScope(institution_id, first, programme_ids, options)
+
+
+_MODEL_OF = {model.__table__: model for model in RULES}  # type: ignore[attr-defined]
+
+
+def _tables(clause: Any, out: set[Any]) -> None:
+    """The tables a FROM element reads (through joins and aliases)."""
+    if isinstance(clause, Join):
+        _tables(clause.left, out)
+        _tables(clause.right, out)
+    elif isinstance(clause, Alias):
+        _tables(clause.element, out)
+    elif isinstance(clause, Table):
+        out.add(clause)
+
+
+def _models_in(state: ORMExecuteState) -> set[type]:
+    """The scoped models a statement reads or changes at its top level: its entities, and the tables of its
+    FROM clause and joins (a count over a table names no entity). What a subquery reads only narrows rows
+    of the top level, which are scoped themselves."""
+    found = {m.class_ for m in state.all_mappers}
+    statement = state.statement
+    tables: set[Any] = set()
+    if hasattr(statement, "get_final_froms"):
+        for clause in statement.get_final_froms():
+            _tables(clause, tables)
+    elif getattr(statement, "table", None) is not None:
+        _tables(statement.table, tables)
+    found |= {_MODEL_OF[t] for t in tables if t in _MODEL_OF}
+    return {model for model in found if model in RULES}
 
 
 def scope_of(session: Any) -> InstitutionScope | None:
@@ -136,6 +170,18 @@ def people_filter(session: Any, column: Any) -> ColumnElement[bool] | None:
     ``column`` (a participant id) names someone of the unit's institution; None when the unit is unscoped."""
     scope = scope_of(session)
     return column.in_(_people(scope)) if scope is not None else None
+
+
+@contextmanager
+def within(session: Any, scope: InstitutionScope | None) -> Iterator[None]:
+    """Work in ``scope`` for a while (a job going institution by institution, a curator's dashboard reading
+    its institution's aggregate), then back in the scope the unit had."""
+    previous = scope_of(session)
+    set_scope(session, scope)
+    try:
+        yield
+    finally:
+        set_scope(session, previous)
 
 
 def institution_for_new_rows(session: Any) -> int | None:
@@ -174,6 +220,13 @@ def _lookup(state: ORMExecuteState) -> tuple[type[m.Base], Any] | None:
     return None
 
 
+_ORDER = {model: n for n, model in enumerate(RULES)}
+
+
+def _order(model: type) -> int:
+    return _ORDER[model]
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _scope_statement(state: ORMExecuteState) -> Any:
     scope = scope_of(state.session)
@@ -185,7 +238,10 @@ def _scope_statement(state: ORMExecuteState) -> Any:
         return None
     if state.is_delete and state.bind_mapper is not None and state.bind_mapper.class_ is m.ParticipantRole:
         state.session.info[_WROTE] = True  # someone may be leaving the institution in this unit
-    scoped = state.statement.options(*scope.options)
+    models = _models_in(state)
+    if not models:
+        return None
+    scoped = state.statement.options(*(scope.options[model] for model in sorted(models, key=_order)))
     lookup = _lookup(state) if state.is_select else None
     if lookup is None:
         state.statement = scoped

@@ -36,6 +36,16 @@ class Period:
         return date(self.year, 12, 31) if self.month == 12 else date(self.year, 6, 30)
 
     @staticmethod
+    def of_campaign(key: str) -> Period | None:
+        """The monitoring a survey campaign counts for: one opened from July to December (a programme may
+        hold it in November) for December, one opened from January to June (May, say) for June."""
+        try:
+            year, month = (int(x) for x in key.split("-"))
+        except ValueError:
+            return None
+        return Period(year, 12) if 7 <= month <= 12 else Period(year, 6) if 1 <= month <= 6 else None
+
+    @staticmethod
     def parse(key: str) -> Period | None:
         try:
             year, month = (int(x) for x in key.split("-"))

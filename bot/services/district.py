@@ -16,7 +16,7 @@ from bot.services import announce as announce_svc
 from bot.services import dashboard
 from bot.services.matching import FORM_SERVES, mentee_kind
 from bot.services.notify import compose
-from storage.tenancy import set_scope
+from storage.tenancy import within
 from storage.uow import Repos
 
 # The coordinator's /district shows aggregates at most this old (the hourly job and every /district keep
@@ -49,7 +49,6 @@ async def institution_figures(
     tz: str,
     today: date,
     period: dd.Period | None = None,
-    built: dict[int, dashboard.Dashboard] | None = None,
 ) -> tuple[dd.Figures, dict[str, float | None], int]:
     """The figures of the institution the unit is scoped to: the sum over its active programmes of what
     each programme's /dashboard shows (one computation: dashboard.build). Returns the figures, the
@@ -57,7 +56,7 @@ async def institution_figures(
     total, targets = dd.Figures(), dict[str, float | None]()
     programmes = await repos.programmes.active()
     for programme in programmes:
-        d = (built or {}).get(programme.id) or await dashboard.build(repos, now, tz, today, programme)
+        d = await dashboard.build(repos, now, tz, today, programme)
         scores_from = kpi.DEFAULT_SATISFIED_FROM
         inputs = d.inputs
         mentees = d.people.get("mentee", {})
@@ -65,9 +64,10 @@ async def institution_figures(
         kinds, by_form = await _mentee_kinds(repos, programme.settings.get("mentoring_forms"), programme.id)
         answered_by: dict[str, int] = {}
         invited_by: dict[str, int] = {}
-        for _form, campaign_period, a, i in d.campaigns:
-            answered_by[campaign_period] = answered_by.get(campaign_period, 0) + a
-            invited_by[campaign_period] = invited_by.get(campaign_period, 0) + i
+        for _form, opened, a, i in d.campaigns:
+            if (monitoring := dd.Period.of_campaign(opened)) is not None:
+                answered_by[monitoring.key] = answered_by.get(monitoring.key, 0) + a
+                invited_by[monitoring.key] = invited_by.get(monitoring.key, 0) + i
         overdue_items = await repos.roadmap.list(programme.id, overdue_on=today)
         all_items = sum((await repos.roadmap.counts(programme.id)).values())
         total = total + dd.Figures(
@@ -122,24 +122,27 @@ async def _mentee_kinds(
 
 async def refresh_one(repos: Repos, institution: InstitutionDTO, now: datetime, tz: str, today: date) -> Row:
     """Compute one institution's aggregate (in its scope) and keep it for the district's summary."""
-    try:
-        set_scope(repos.session, await repos.institutions.scope(institution.id))
+    with within(repos.session, await repos.institutions.scope(institution.id)):
         figures, targets, programmes = await institution_figures(repos, now, tz, today)
         curators = len(await repos.participants.with_role(Role.CURATOR))
-    finally:
-        set_scope(repos.session, None)
     await repos.institutions.save_figures(
         institution.id, figures.to_json(), dict(targets), curators, programmes, now
     )
     return Row(institution, figures, dict(targets), curators, programmes, now)
 
 
-async def refresh(repos: Repos, now: datetime, tz: str, today: date) -> int:
-    """The scheduler's hourly job: every institution's aggregate computed again. Returns how many."""
-    institutions = await repos.institutions.all()
-    for institution in institutions:
-        await refresh_one(repos, institution, now, tz, today)
-    return len(institutions)
+async def kept_row(
+    repos: Repos, institution: InstitutionDTO, now: datetime, tz: str, today: date, period: dd.Period
+) -> Row:
+    """One institution's row as the district's summary shows it now: its kept aggregate while at most
+    MAX_AGE old, else computed (and kept). A curator's /dashboard shows this as "what the centre sees"."""
+    kept = (await repos.institutions.stored_figures(institution.id)).get(institution.id)
+    if kept is not None and now - kept[0] <= MAX_AGE:
+        at, figures, targets, curators, programmes = kept
+        row = Row(institution, dd.Figures.from_json(figures), targets, curators, programmes, at)
+    else:
+        row = await refresh_one(repos, institution, now, tz, today)
+    return replace(row, figures=row.figures.for_period(period))
 
 
 async def build(
@@ -155,7 +158,7 @@ async def build(
     Each row is the institution's kept aggregate when it is at most ``max_age`` old (the hourly job keeps
     them so), else computed now (and kept)."""
     stored = await repos.institutions.stored_figures()
-    rows = []
+    rows: list[Row] = []
     for institution in await repos.institutions.all():
         kept = stored.get(institution.id)
         if kept is not None and now - kept[0] <= max_age:
@@ -205,15 +208,12 @@ async def weekly_digest(repos: Repos, now: datetime, tz: str, today: date, small
 async def curators(repos: Repos, institution_ids: set[int] | None = None) -> list[ParticipantDTO]:
     """The curators of the chosen institutions (all when None), each once."""
     found: dict[int, ParticipantDTO] = {}
-    try:
-        for institution in await repos.institutions.all():
-            if institution_ids is not None and institution.id not in institution_ids:
-                continue
-            set_scope(repos.session, await repos.institutions.scope(institution.id))
+    for institution in await repos.institutions.all():
+        if institution_ids is not None and institution.id not in institution_ids:
+            continue
+        with within(repos.session, await repos.institutions.scope(institution.id)):
             for person in await repos.participants.with_role(Role.CURATOR):
                 found.setdefault(person.id, person)
-    finally:
-        set_scope(repos.session, None)
     return [found[k] for k in sorted(found)]
 
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from bot.domain.entities import InstitutionDTO, NewMessage, ParticipantDTO, Role
 from bot.services import onboarding
-from storage.tenancy import InstitutionScope, scope_of, set_scope
+from storage.tenancy import InstitutionScope, set_scope, within
 from storage.uow import Repos
 
 TITLE_MAX = 300
@@ -60,15 +60,12 @@ async def for_each(repos: Repos, work: Callable[[], Awaitable[list[NewMessage]]]
         return await work()
     first = institutions[0].id
     out: list[NewMessage] = []
-    try:
-        for institution in institutions:
-            set_scope(repos.session, await repos.institutions.scope(institution.id))
+    for institution in institutions:
+        with within(repos.session, await repos.institutions.scope(institution.id)):
             for message in await work():
                 if institution.id != first and message.dedup_key:
                     message = replace(message, dedup_key=f"{message.dedup_key}:i{institution.id}")
                 out.append(message)
-    finally:
-        set_scope(repos.session, None)
     return out
 
 
@@ -77,12 +74,8 @@ async def curators_of_programme(repos: Repos, programme_id: int | None) -> list[
     institution = await repos.institutions.of_programme(programme_id)
     if institution is None:
         return await repos.participants.with_role(Role.CURATOR)
-    previous = scope_of(repos.session)
-    set_scope(repos.session, await repos.institutions.scope(institution))
-    try:
+    with within(repos.session, await repos.institutions.scope(institution)):
         return await repos.participants.with_role(Role.CURATOR)
-    finally:
-        set_scope(repos.session, previous)
 
 
 # -- the coordinator ----------------------------------------------------------------------------------------

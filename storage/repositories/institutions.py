@@ -141,18 +141,22 @@ class InstitutionRepo:
         row.computed_at = now
         await self.s.flush()
 
-    async def stored_figures(self) -> dict[int, tuple[datetime, dict[str, Any], dict[str, Any], int, int]]:
-        """Every institution's latest aggregate: (computed at, figures, targets, curators, programmes)."""
-        rows = await self.s.execute(
-            select(
-                DistrictFigures.institution_id,
-                DistrictFigures.computed_at,
-                DistrictFigures.figures,
-                DistrictFigures.targets,
-                DistrictFigures.curators,
-                DistrictFigures.programmes,
-            ).execution_options(**UNSCOPED)
-        )
+    async def stored_figures(
+        self, institution_id: int | None = None
+    ) -> dict[int, tuple[datetime, dict[str, Any], dict[str, Any], int, int]]:
+        """Every institution's (or one's) latest aggregate: (computed at, figures, targets, curators,
+        programmes)."""
+        q = select(
+            DistrictFigures.institution_id,
+            DistrictFigures.computed_at,
+            DistrictFigures.figures,
+            DistrictFigures.targets,
+            DistrictFigures.curators,
+            DistrictFigures.programmes,
+        ).execution_options(**UNSCOPED)
+        if institution_id is not None:
+            q = q.where(DistrictFigures.institution_id == institution_id)
+        rows = await self.s.execute(q)
         return {r[0]: (r[1], dict(r[2] or {}), dict(r[3] or {}), r[4], r[5]) for r in rows}
 
     async def set_current(self, curator_id: int, institution_id: int, now: datetime) -> None:

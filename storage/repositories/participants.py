@@ -88,13 +88,7 @@ class ParticipantRepo:
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             rows = list(await self.s.scalars(select(Participant).where(Participant.id.in_(chunk))))
-            roles: dict[int, set[Role]] = {}
-            for pid, role in await self.s.execute(
-                select(ParticipantRole.participant_id, ParticipantRole.role).where(
-                    ParticipantRole.participant_id.in_(chunk)
-                )
-            ):
-                roles.setdefault(pid, set()).add(Role(role))
+            roles = await self._roles_of(chunk)
             for row in rows:
                 out[row.id] = self._plain(row, frozenset(roles.get(row.id, ())))
         return out
@@ -271,7 +265,21 @@ class ParticipantRepo:
             .distinct()
             .order_by(Participant.id)
         )
-        return [await self._dto(r) for r in rows]
+        people = list(rows)
+        roles = await self._roles_of([p.id for p in people])
+        return [self._plain(r, frozenset(roles.get(r.id, ()))) for r in people]
+
+    async def _roles_of(self, ids: list[int]) -> dict[int, set[Role]]:
+        """Each person's roles, 500 people per statement (a list of hundreds is not a query each)."""
+        roles: dict[int, set[Role]] = {}
+        for start in range(0, len(ids), 500):
+            for pid, role in await self.s.execute(
+                select(ParticipantRole.participant_id, ParticipantRole.role).where(
+                    ParticipantRole.participant_id.in_(ids[start : start + 500])
+                )
+            ):
+                roles.setdefault(pid, set()).add(Role(role))
+        return roles
 
     async def mark_unreachable_by_chat(self, chat_id: int, now: datetime) -> None:
         await self.s.execute(
