@@ -3,6 +3,7 @@ figures (small numbers, sums, lights, the form of a pair)."""
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -185,3 +186,27 @@ async def test_the_coordinator_renames_an_institution(h):
     replies = await coordinator.send("МБОУ «СОШ № 1 имени А. С. Пушкина»")
     assert "теперь называется «МБОУ «СОШ № 1 имени А. С. Пушкина»»" in replies[-1].text
     assert "МБОУ «СОШ № 1 имени А. С. Пушкина»" in (await coordinator.send("/institutions"))[-1].text
+
+
+def test_a_campaign_counts_for_the_monitoring_it_belongs_to():
+    assert dd.Period.of_campaign("2026-11") == dd.Period(2026, 12)  # a school's November survey
+    assert dd.Period.of_campaign("2027-05") == dd.Period(2027, 6)
+    assert dd.Period.of_campaign("2026-12") == dd.Period(2026, 12) and dd.Period.of_campaign("x") is None
+
+
+def test_a_chart_of_hundreds_of_institutions_shows_the_lowest_coverage_and_stays_small():
+    from PIL import Image
+
+    from bot.domain.entities import InstitutionDTO
+    from bot.i18n import Translator
+    from bot.services.district import District, Row
+    from bot.services.district_report import CHART_MOST, render_png
+
+    rows = [
+        Row(InstitutionDTO(i, f"Школа № {i}"), dd.Figures(engaged=i, population=1000), {}, 1, 1)
+        for i in range(1, 301)
+    ]
+    district = District(dd.Period(2026, 12), rows, dd.total(r.figures for r in rows), {})
+    png = render_png(district, Translator("ru"))
+    width, _ = Image.open(io.BytesIO(png)).size
+    assert width <= 100 * (1.2 + 0.9 * CHART_MOST) + 1

@@ -19,6 +19,7 @@ from bot.services.district import District, Row
 from bot.services.matching import FORM_SERVES
 
 FORMS = (*FORM_SERVES, "unknown")
+CHART_MOST = 25  # institutions on one chart (the workbook has every one)
 LIGHT_MARK = {kpi.Light.GREEN: "🟢", kpi.Light.YELLOW: "🟡", kpi.Light.RED: "🔴", kpi.Light.GREY: "⚪"}
 
 
@@ -108,6 +109,17 @@ def render_png(district: District, t: Translator, small: int = dd.SMALL_DEFAULT)
     """Coverage and satisfaction per institution (bars), the targets as dashed lines; a share over fewer
     than ``small`` people is left out (and the chart says so)."""
     rows: list[Row] = district.rows
+    title = t("district.chart_title", period=period_name(t, district.period))
+    if len(rows) > CHART_MOST:
+        # A district of hundreds: the institutions that need attention most, by coverage (unknown first).
+        rows = sorted(rows, key=lambda r: (r.figures.coverage is not None, r.figures.coverage or 0.0))
+        rows = rows[:CHART_MOST]
+        title = t(
+            "district.chart_title_lowest",
+            period=period_name(t, district.period),
+            n=CHART_MOST,
+            total=len(district.rows),
+        )
     fig = Figure(figsize=(max(6.0, 1.2 + 0.9 * len(rows)), 4.8), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
@@ -131,7 +143,7 @@ def render_png(district: District, t: Translator, small: int = dd.SMALL_DEFAULT)
     ax.set_xticks(range(len(rows)), [r.institution.title[:18] for r in rows], rotation=20, ha="right")
     ax.set_ylim(0, 110)
     ax.set_ylabel("%")
-    ax.set_title(t("district.chart_title", period=period_name(t, district.period)))
+    ax.set_title(title)
     ax.legend(loc="upper right", fontsize=8)
     if not rows:
         ax.text(0.5, 0.5, t("reports.chart.no_data"), ha="center", va="center", transform=ax.transAxes)
