@@ -57,7 +57,7 @@ def render_district(d: svc.District, t: Translator, small: int, tz: ZoneInfo) ->
     for row in [*d.rows, None]:
         title = row.institution.title if row else t("district.total")
         f = row.figures if row else d.total
-        targets = (row.targets or d.targets) if row else d.targets
+        targets = row.targets if row else d.targets
         values = dict(zip(report.headers(t), report.cells(f, targets, t, small), strict=True))
         lines.append(f"▪️ {title}")
         c = lambda n: dd.shown_count(n, small)  # noqa: E731

@@ -95,7 +95,7 @@ async def test_a_curator_of_two_institutions_sees_each_separately(h):
 
 def test_small_numbers_are_shown_as_less_than_five():
     assert [dd.shown_count(n) for n in (0, 1, 4, 5, 120)] == ["0", "< 5", "< 5", "5", "120"]
-    assert dd.shown_share(80.0, 4) is None and dd.shown_share(80.0, 5) == "80 %"
+    assert dd.shown_share(0.8, 4) is None and dd.shown_share(0.8, 5) == "80 %"
     assert dd.shown_count(9, small=10) == "< 10"
 
 
@@ -108,16 +108,17 @@ def test_the_total_is_the_sum_of_the_rows():
     assert (total.mentors, total.mentees) == (4, 9)
     assert dict(total.pairs_by_stage) == {"final": 1, "trial": 3}
     december = total.for_period(dd.Period(2026, 12))
-    assert (december.survey_answered, december.survey_invited, december.response_rate) == (4, 9, 44.4)
+    assert (december.survey_answered, december.survey_invited) == (4, 9)
+    assert dd.shown_share(december.response_rate, 9) == "44 %"
     assert dd.Figures.from_json(total.to_json()) == total
 
 
 def test_lights_are_grey_over_too_few_people_and_red_below_target():
     few = dd.Figures(mentee_satisfied=1, mentee_rated=2, engaged=10, population=1000)
-    lights = {x.code: x for x in dd.lights(few, {kpi.KPI_COVERAGE: 70.0})}
+    lights = {x.code: x for x in dd.lights(few, {kpi.KPI_COVERAGE: 0.70})}
     assert lights[kpi.KPI_MENTEE_SATISFACTION].light == kpi.Light.GREY
     assert lights[kpi.KPI_COVERAGE].light == kpi.Light.RED
-    assert "coverage" in dd.behind(few, {kpi.KPI_COVERAGE: 70.0})
+    assert "coverage" in dd.behind(few, {kpi.KPI_COVERAGE: 0.70})
     many = dd.Figures(mentee_satisfied=9, mentee_rated=10)
     assert {x.code: x for x in dd.lights(many, {})}[kpi.KPI_MENTEE_SATISFACTION].light == kpi.Light.GREEN
 
@@ -210,3 +211,18 @@ def test_a_chart_of_hundreds_of_institutions_shows_the_lowest_coverage_and_stays
     png = render_png(district, Translator("ru"))
     width, _ = Image.open(io.BytesIO(png)).size
     assert width <= 100 * (1.2 + 0.9 * CHART_MOST) + 1
+
+
+def test_the_district_shows_shares_as_percentages_against_the_institutions_own_targets():
+    from bot.i18n import Translator
+    from bot.services.district_report import cells, headers
+
+    t = Translator("ru")
+    school = dd.Figures(mentees=60, engaged=60, population=1200, mentee_satisfied=6, mentee_rated=8)
+    shown = dict(zip(headers(t), cells(school, {}, t, 5), strict=True))
+    assert shown[t("district.col.coverage")] == "⚪ 5 %"  # no coverage target: no judgement
+    assert shown[t("district.col.mentee_satisfaction")] == "🟢 75 %"  # against the methodology's 70 %
+    targeted = dict(zip(headers(t), cells(school, {kpi.KPI_COVERAGE: 0.7}, t, 5), strict=True))
+    assert targeted[t("district.col.coverage")] == "🔴 5 %"
+    stale = dd.Figures(engaged=30, population=20)
+    assert stale.coverage is None

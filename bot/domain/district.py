@@ -15,8 +15,8 @@ MENTEE_KINDS = ("pupil", "student", "teacher")
 # The methodology's targets for satisfaction when a programme sets none (share of those who answered).
 DEFAULT_TARGETS = {
     kpi.KPI_COVERAGE: None,
-    kpi.KPI_MENTEE_SATISFACTION: 70.0,
-    kpi.KPI_MENTOR_SATISFACTION: 70.0,
+    kpi.KPI_MENTEE_SATISFACTION: 0.70,
+    kpi.KPI_MENTOR_SATISFACTION: 0.70,
 }
 
 
@@ -121,8 +121,12 @@ class Figures:
                 values[f.name] = a + b
         return Figures(**values)
 
+    # Shares are fractions (0–1), as in bot/domain/kpi.py and the templates' targets; shown as percentages.
     @property
     def coverage(self) -> float | None:
+        """None also when more are engaged than the declared population (a stale figure, not 130 %)."""
+        if self.engaged > self.population:
+            return None
         return kpi.coverage(self.engaged, self.population)
 
     @property
@@ -139,7 +143,11 @@ class Figures:
 
 
 def _share(part: int, whole: int) -> float | None:
-    return round(100.0 * part / whole, 1) if whole else None
+    return part / whole if whole else None
+
+
+def percent(value: float) -> str:
+    return f"{round(value * 100)} %"
 
 
 def pair_form(
@@ -171,7 +179,7 @@ def shown_share(value: float | None, base: int, small: int = SMALL_DEFAULT) -> s
     (too few people: the caller shows "< 5")."""
     if value is None or base < small:
         return None
-    return f"{value:.0f} %"
+    return percent(value)
 
 
 @dataclass(frozen=True)
@@ -191,6 +199,7 @@ def lights(f: Figures, targets: Mapping[str, float | None], small: int = SMALL_D
         (kpi.KPI_MENTEE_SATISFACTION, f.mentee_satisfaction, f.mentee_rated),
         (kpi.KPI_MENTOR_SATISFACTION, f.mentor_satisfaction, f.mentor_rated),
     ):
+        # An institution's own targets (its programmes'); the methodology's satisfaction floor otherwise.
         target = targets.get(code, DEFAULT_TARGETS.get(code))
         enough = value is not None and (code == kpi.KPI_COVERAGE or base >= small)
         light = kpi.traffic_light(value, target) if enough else kpi.Light.GREY

@@ -179,7 +179,7 @@ async def build(
 async def weekly_digest(repos: Repos, now: datetime, tz: str, today: date, small: int) -> list[NewMessage]:
     """Mondays: each coordinator hears which institutions fall behind and why (nothing when none does)."""
     district = await build(repos, now, tz, today, dd.periods_around(today, 1)[0], max_age=timedelta(0))
-    lagging = [(r, dd.behind(r.figures, r.targets or district.targets, small)) for r in district.rows]
+    lagging = [(r, dd.behind(r.figures, r.targets, small)) for r in district.rows]
     lagging = [(r, why) for r, why in lagging if why]
     if not lagging:
         return []

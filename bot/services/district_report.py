@@ -53,7 +53,7 @@ def cells(row_figures: dd.Figures, targets: dict[str, float | None], t: Translat
         x = lights[code]
         value = x.value if code != kpi.KPI_COVERAGE else f.coverage
         text = (
-            (f"{value:.0f} %" if value is not None else t("district.no_data"))
+            (dd.percent(value) if value is not None else t("district.no_data"))
             if code == kpi.KPI_COVERAGE
             else _share(t, value, base, small)
         )
@@ -94,7 +94,7 @@ def render_xlsx(district: District, t: Translator, small: int = dd.SMALL_DEFAULT
     for cell in ws[4]:
         cell.font = Font(bold=True)
     for row in district.rows:
-        ws.append([row.institution.title, *cells(row.figures, row.targets or district.targets, t, small)])
+        ws.append([row.institution.title, *cells(row.figures, row.targets, t, small)])
     ws.append([t("district.total"), *cells(district.total, district.targets, t, small)])
     for cell in ws[ws.max_row]:
         cell.font = Font(bold=True)
@@ -133,13 +133,13 @@ def render_png(district: District, t: Translator, small: int = dd.SMALL_DEFAULT)
         values = []
         for row in rows:
             light = {x.code: x for x in dd.lights(row.figures, row.targets, small)}[code]
-            values.append(light.value if light.value is not None else 0.0)
+            values.append(100 * light.value if light.value is not None else 0.0)
         xs = [j + (i - 1) * width for j in range(len(rows))]
         bars = ax.bar(xs, values, width, color=colour, label=t(kpi.kpi_label_key(code)))
         ax.bar_label(bars, labels=[f"{v:.0f}" if v else "" for v in values], padding=2, fontsize=7)
         target = district.targets.get(code)
         if target is not None:
-            ax.axhline(target, color=colour, linestyle="--", linewidth=1)
+            ax.axhline(100 * target, color=colour, linestyle="--", linewidth=1)
     ax.set_xticks(range(len(rows)), [r.institution.title[:18] for r in rows], rotation=20, ha="right")
     ax.set_ylim(0, 110)
     ax.set_ylabel("%")
