@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -37,6 +38,26 @@ class PairRepo:
                 .order_by(PairMember.id)
             )
         ).all()
+        return self._plain(row, tuple(members))
+
+    async def _dtos(self, rows: Iterable[Pair], *, all_members: bool = False) -> list[PairDTO]:
+        """Many pairs with their mentees in one statement per 500 pairs (a dashboard lists hundreds);
+        ``all_members``: those who left too (a finished pair's)."""
+        pairs = list(rows)
+        members: dict[int, list[int]] = {p.id: [] for p in pairs}
+        ids = list(members)
+        for start in range(0, len(ids), 500):
+            q = select(PairMember.pair_id, PairMember.mentee_id).where(
+                PairMember.pair_id.in_(ids[start : start + 500])
+            )
+            if not all_members:
+                q = q.where(PairMember.left_at.is_(None))
+            for pair_id, mentee_id in await self.s.execute(q.order_by(PairMember.id)):
+                members[pair_id].append(mentee_id)
+        return [self._plain(p, tuple(members[p.id])) for p in pairs]
+
+    @staticmethod
+    def _plain(row: Pair, members: tuple[int, ...]) -> PairDTO:
         return PairDTO(
             id=row.id,
             programme_id=row.programme_id,
@@ -44,7 +65,7 @@ class PairRepo:
             status=row.status,
             stage=row.stage,
             created_at=row.created_at,
-            mentee_ids=tuple(members),
+            mentee_ids=members,
             closed_at=row.closed_at,
             close_reason=row.close_reason,
         )
@@ -59,7 +80,7 @@ class PairRepo:
         q = select(Pair).where(Pair.status == PairStatus.ACTIVE, in_scope(Pair.programme_id, scope))
         if programme_id is not None:
             q = q.where(Pair.programme_id == programme_id)
-        return [await self._dto(r) for r in await self.s.scalars(q.order_by(Pair.id))]
+        return await self._dtos(await self.s.scalars(q.order_by(Pair.id)))
 
     async def finished(self, scope: ProgrammeScope | None = None) -> list[PairDTO]:
         rows = await self.s.scalars(
@@ -67,23 +88,7 @@ class PairRepo:
             .where(Pair.status == PairStatus.FINISHED, in_scope(Pair.programme_id, scope))
             .order_by(Pair.id)
         )
-        return [await self._dto_all_members(r) for r in rows]
-
-    async def _dto_all_members(self, row: Pair) -> PairDTO:
-        members = (
-            await self.s.scalars(select(PairMember.mentee_id).where(PairMember.pair_id == row.id))
-        ).all()
-        return PairDTO(
-            id=row.id,
-            programme_id=row.programme_id,
-            mentor_id=row.mentor_id,
-            status=row.status,
-            stage=row.stage,
-            created_at=row.created_at,
-            mentee_ids=tuple(members),
-            closed_at=row.closed_at,
-            close_reason=row.close_reason,
-        )
+        return await self._dtos(rows, all_members=True)
 
     async def active_of_mentor(self, mentor_id: int, programme_id: int | None) -> PairDTO | None:
         q = select(Pair).where(Pair.mentor_id == mentor_id, Pair.status == PairStatus.ACTIVE)
@@ -100,7 +105,7 @@ class PairRepo:
             .where(Pair.mentor_id == mentor_id, Pair.status == PairStatus.ACTIVE)
             .order_by(Pair.id)
         )
-        return [await self._dto(r) for r in rows]
+        return await self._dtos(rows)
 
     async def statuses(self, ids: set[int] | list[int]) -> dict[int, str]:
         ids = list(ids)
@@ -124,7 +129,7 @@ class PairRepo:
             )
             .order_by(Pair.id)
         )
-        return [await self._dto(r) for r in rows]
+        return await self._dtos(rows)
 
     async def active_of_mentee(self, mentee_id: int, scope: ProgrammeScope | None = None) -> PairDTO | None:
         """The mentee's active pair (in this programme, when a scope is given: one may be a mentee in
