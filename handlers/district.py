@@ -4,7 +4,7 @@ aggregates only: nothing rendered here names a participant."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
@@ -252,9 +252,9 @@ async def district_report_period(
     today = min(_today(settings, now), period.ends_on)
     chat_id = cb.message.chat.id
     async with ChatActionSender.upload_document(bot=bot, chat_id=chat_id):
-        d = await svc.build(repos, now, settings.timezone, today, period, max_age=timedelta(0))
+        d = await svc.build(repos, now, settings.timezone, today, period)
         small = settings.small_numbers
-        workbook = report.render_xlsx(d, t, small)
+        workbook = report.render_xlsx(d, t, small, ZoneInfo(settings.timezone))
         chart = report.render_png(d, t, small)
     day = _today(settings, now)
     await bot.send_document(

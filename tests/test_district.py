@@ -122,7 +122,7 @@ async def test_two_institutions_each_sees_only_its_own_and_the_centre_sees_sums_
     assert workbook.document["filename"].startswith("сводный-отчёт-района")
     sheet = load_workbook(io.BytesIO(workbook.document["data"])).active
     cells = [str(c) for row in sheet.iter_rows(values_only=True) for c in row if c is not None]
-    titles = [row[0] for row in sheet.iter_rows(min_row=5, values_only=True)]
+    titles = [row[0] for row in sheet.iter_rows(min_row=6, values_only=True)]
     assert titles == ["Образовательная организация", "Школа № 1", "Школа № 2", "Итого по району"] or titles[
         -3:
     ] == ["Школа № 1", "Школа № 2", "Итого по району"]

@@ -20,7 +20,7 @@ from storage.tenancy import within
 from storage.uow import Repos
 
 # The coordinator's /district shows aggregates at most this old (the hourly job and every /district keep
-# them); the consolidated report, a document to sign, is always computed at the time it is asked for.
+# them); the consolidated report reads the same and says as of when.
 MAX_AGE = timedelta(minutes=10)
 
 

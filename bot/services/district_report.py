@@ -5,6 +5,7 @@ numbers are shown as "< 5" in both; nothing in them names a participant."""
 from __future__ import annotations
 
 import io
+from zoneinfo import ZoneInfo
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -81,17 +82,23 @@ def headers(t: Translator) -> list[str]:
     ]
 
 
-def render_xlsx(district: District, t: Translator, small: int = dd.SMALL_DEFAULT) -> bytes:
+def render_xlsx(
+    district: District, t: Translator, small: int = dd.SMALL_DEFAULT, tz: ZoneInfo | None = None
+) -> bytes:
     wb = Workbook()
     ws = wb.active
     assert ws is not None
     ws.title = t("district.sheet")[:31]
     ws.append([t("district.report_title", period=period_name(t, district.period))])
     ws["A1"].font = Font(bold=True, size=13)
+    if district.as_of is not None:
+        as_of = district.as_of.astimezone(tz) if tz is not None else district.as_of
+        ws.append([t("district.report_as_of", as_of=f"{as_of:%d.%m.%Y %H:%M}")])
     ws.append([t("district.small_note", small=small)])
     ws.append([])
     ws.append([t("district.col.institution"), *headers(t)])
-    for cell in ws[4]:
+    header_row = ws.max_row
+    for cell in ws[header_row]:
         cell.font = Font(bold=True)
     for row in district.rows:
         ws.append([row.institution.title, *cells(row.figures, row.targets, t, small)])
@@ -99,7 +106,7 @@ def render_xlsx(district: District, t: Translator, small: int = dd.SMALL_DEFAULT
     for cell in ws[ws.max_row]:
         cell.font = Font(bold=True)
     ws.column_dimensions["A"].width = 40
-    ws.freeze_panes = "B5"
+    ws.freeze_panes = f"B{header_row + 1}"
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
