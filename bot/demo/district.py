@@ -61,82 +61,7 @@ INSTITUTIONS: tuple[tuple[str, dict[str, str], str], ...] = (
 COORDINATOR_NAME = "Ковалёва Елена Викторовна"
 
 # What the transcript tells that the single-programme demo's texts (locales/*/demo.yaml) do not.
-TEXTS: dict[str, dict[str, str]] = {
-    "ru": {
-        "header": "Наставник — демонстрация района без Telegram и без сети: координатор, три организации "
-        "с программами по трём шаблонам, попытка заглянуть в чужую организацию и сводный отчёт района.",
-        "header_clock": "Часы смоделированы (с {start}); все сообщения бота уходят в поддельный Telegram "
-        "внутри процесса. Пары составлены через /match (анкеты → /mentors → /match → «Утвердить все»).",
-        "section_district": "— Район: координатор и организации —",
-        "section_institution": "— Организация №{id} «{title}»: программа по шаблону «{template}» —",
-        "in": "«{title}» (№{id}):",
-        "section_forged": "— Чужая организация —",
-        "section_report": "— Координатор: сводка и сводный отчёт —",
-        "coordinator_role": "Администратор выдаёт роль координатора района пользователю Telegram {tg} "
-        "(nastavnik add-coordinator {tg})",
-        "coordinator_joins": "{who} (координатор) запускает бота, даёт согласие и заполняет профиль",
-        "institutions": "Координатор открывает /institutions → «{button}»",
-        "created": "Координатор пишет название «{title}» → бот: {reply}",
-        "curator_link": "Координатор нажимает «{button}» → бот выдаёт одноразовую ссылку для куратора",
-        "curator_joins": "{who} переходит по ссылке, даёт согласие и становится куратором «{title}»",
-        "listing": "Координатор снова открывает /institutions:",
-        "forged": "{who} (куратор «{own}») отправляет подделанное нажатие: карточка участника №{id} — "
-        "наставляемого из «{other}» (PeopleCb card)",
-        "refused": "бот → {who} (всплывающее окно): {alert}",
-        "no_leak": "В чате куратора не появилось ни имени, ни данных этого участника",
-        "district": "Координатор открывает /district:",
-        "report": "Координатор открывает /district_report и выбирает «{period}»",
-        "report_sent": "бот → координатор: {caption} Файлы: {files}",
-        "saved": "Сохранено: {files}",
-        "private": "Проверка: ни одного имени участника (проверено людей: {n}) нет ни в сообщениях "
-        "координатору, ни в сводном отчёте",
-        "totals": "Итого: организаций {institutions}, программ {programmes}; людей {people} — "
-        "координатор, кураторов {curators}, наставников {mentors}, наставляемых {mentees}; пар {pairs}",
-        "traffic": "действий людей (апдейтов): {updates}; сообщений от бота: {messages}; за {seconds} с",
-        "files": "файлы: {files}",
-        "problems": "замечаний: {n}",
-        "problem": "⚠ {text}",
-    },
-    "en": {
-        "header": "Nastavnik — a district demo with no Telegram and no network: a coordinator, three "
-        "institutions with programmes from three templates, a look into another institution, and the "
-        "district's consolidated report.",
-        "header_clock": "The clock is simulated (from {start}); every message of the bot goes to a fake "
-        "Telegram inside the process. Pairs are made with /match (questionnaires → /mentors → /match → "
-        "approve all).",
-        "section_district": "— The district: the coordinator and the institutions —",
-        "section_institution": '— Institution no. {id} "{title}": a programme from the template '
-        '"{template}" —',
-        "in": '"{title}" (no. {id}):',
-        "section_forged": "— Another institution —",
-        "section_report": "— The coordinator: the summary and the consolidated report —",
-        "coordinator_role": "The administrator makes Telegram user {tg} the district's coordinator "
-        "(nastavnik add-coordinator {tg})",
-        "coordinator_joins": "{who} (coordinator) starts the bot, gives consent and fills in the profile",
-        "institutions": 'The coordinator opens /institutions → "{button}"',
-        "created": 'The coordinator sends the title "{title}" → the bot: {reply}',
-        "curator_link": 'The coordinator presses "{button}" → the bot gives a single-use link for the '
-        "curator",
-        "curator_joins": '{who} opens the link, gives consent and becomes the curator of "{title}"',
-        "listing": "The coordinator opens /institutions again:",
-        "forged": '{who} (curator of "{own}") sends a forged button press: the card of participant no. {id}, '
-        'a mentee of "{other}" (PeopleCb card)',
-        "refused": "bot → {who} (alert): {alert}",
-        "no_leak": "Neither the name nor anything else of that participant appeared in the curator's chat",
-        "district": "The coordinator opens /district:",
-        "report": 'The coordinator opens /district_report and chooses "{period}"',
-        "report_sent": "bot → coordinator: {caption} Files: {files}",
-        "saved": "Saved: {files}",
-        "private": "Check: no participant's name (people checked: {n}) is in the coordinator's messages or "
-        "in the consolidated report",
-        "totals": "In total: {institutions} institutions, {programmes} programmes; {people} people — the "
-        "coordinator, {curators} curators, {mentors} mentors, {mentees} mentees; {pairs} pairs",
-        "traffic": "people's actions (updates): {updates}; messages from the bot: {messages}; in {seconds} s",
-        "files": "files: {files}",
-        "problems": "remarks: {n}",
-        "problem": "⚠ {text}",
-    },
-}
+LANGUAGES = ("ru", "en")  # the transcript's own texts: locales/*/demo_district.yaml
 
 
 @dataclass
@@ -186,7 +111,8 @@ class _Programme(Demo):
 class DistrictDemo:
     def __init__(self, out_dir: Path, lang: str, seed: int, echo: Callable[[str], None]) -> None:
         self.out_dir, self.lang, self.echo = Path(out_dir), lang, echo
-        self.t, self.words = Translator(lang), TEXTS[lang]
+        self.t = Translator(lang)
+        self.words = _Words(self.t)
         self.lines: list[str] = []
         self.problems: list[str] = []
         self.now = START.astimezone(UTC)
@@ -449,12 +375,22 @@ class DistrictDemo:
         return self.totals(started, files)
 
 
+class _Words:
+    """``words[key]``: the transcript's text ``demo_district.<key>`` in the demo's language."""
+
+    def __init__(self, t: Translator) -> None:
+        self.t = t
+
+    def __getitem__(self, key: str) -> str:
+        return self.t(f"demo_district.{key}")
+
+
 async def run_district(
     out_dir: Path, lang: str = "ru", seed: int = 1, echo: Callable[[str], None] = print
 ) -> DistrictResult:
     """The district into ``out_dir`` (created; the previous district demo's files there are replaced). Raises
     DemoError when a step cannot be done; an error the bot logged is a remark in ``problems``."""
-    if lang not in TEXTS:
+    if lang not in LANGUAGES:
         raise DemoError(f"no district demo in the language {lang!r}")
     if missing := [tpl for tpl, _, _ in INSTITUTIONS if tpl not in load_templates()]:
         raise DemoError(f"no seed programme template {', '.join(missing)}")
