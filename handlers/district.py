@@ -132,7 +132,10 @@ async def institutions_list(
     if not d.rows:
         lines.append(t("institutions.none"))
     kb.button(text=t("institutions.btn.add"), callback_data=InstitutionCb(a=InstitutionAction.ADD))
-    kb.adjust(*([2] * len(d.rows)), 1)
+    kb.button(
+        text=t("institutions.btn.coordinator"), callback_data=InstitutionCb(a=InstitutionAction.COORDINATOR)
+    )
+    kb.adjust(*([2] * len(d.rows)), 1, 1)
     await answer_long(message, "\n".join(lines), t, reply_markup=kb.as_markup())
 
 
@@ -188,6 +191,24 @@ async def institution_new_title(
     )
     await state.clear()
     await message.answer(t("institutions.renamed", title=title) if renamed else t("common.stale"))
+
+
+async def coordinator_invite(
+    cb: CallbackQuery, repos: Repos, t: Translator, me: ParticipantDTO, clock: Clock, bot: Bot
+) -> None:
+    if not isinstance(cb.message, Message):
+        await cb.answer(t("common.stale"), show_alert=True)
+        return
+    token, _ = await institutions.invite_coordinator(repos, me.id, clock())
+    me_bot = await bot.me()
+    await cb.answer()
+    await cb.message.answer(
+        t(
+            "institutions.coordinator_link",
+            link=_link(me_bot.username or "", token),
+            hours=institutions.CURATOR_LINK_HOURS,
+        )
+    )
 
 
 async def institution_invite(
@@ -379,6 +400,9 @@ def routers() -> list[Router]:
     )
     coordinator.callback_query.register(
         institution_rename, InstitutionCb.filter(F.a == InstitutionAction.RENAME)
+    )
+    coordinator.callback_query.register(
+        coordinator_invite, InstitutionCb.filter(F.a == InstitutionAction.COORDINATOR)
     )
     coordinator.callback_query.register(district_report_period, ReportPeriodCb.filter())
     coordinator.callback_query.register(announce_send, AnnounceSendCb.filter())

@@ -226,3 +226,16 @@ def test_the_district_shows_shares_as_percentages_against_the_institutions_own_t
     assert targeted[t("district.col.coverage")] == "🔴 5 %"
     stale = dd.Figures(engaged=30, population=20)
     assert stale.coverage is None
+
+
+async def test_a_coordinator_invites_another_coordinator_by_link(h):
+    coordinator = await _coordinator(h)
+    await coordinator.send("/institutions")
+    replies = await coordinator.click("👤 Пригласить ещё одного координатора")
+    other = h.user(7002, "Coord2", "ru")
+    await other.send(f"/start {LINK_RE.search(replies[-1].text).group(1)}")
+    await other.click(CONSENT)
+    await other.send("Второй Координатор Иванович")
+    assert "Вы координатор центра наставничества" in "\n".join(other.texts())
+    assert "Сводка по району" in (await other.send("/district"))[-1].text
+    assert "только куратору" in (await other.send("/participants"))[-1].text

@@ -11,6 +11,7 @@ class InstitutionAction(StrEnum):
     ADD = "add"
     INVITE = "inv"  # n: institution id
     RENAME = "ren"  # n: institution id
+    COORDINATOR = "coord"  # a link for another coordinator of the centre
 
 
 class InstitutionCb(Callback, prefix="ds"):

@@ -117,6 +117,20 @@ async def rename(repos: Repos, coordinator_id: int, institution_id: int, title: 
     return True
 
 
+async def invite_coordinator(repos: Repos, coordinator_id: int, now: datetime) -> tuple[str, datetime]:
+    """A single-use link that makes its holder a coordinator of the district (aggregates only)."""
+    token, invitation = await onboarding.create_invitation(
+        repos,
+        role=Role.COORDINATOR,
+        now=now,
+        ttl_days=0,
+        ttl=timedelta(hours=CURATOR_LINK_HOURS),
+        created_by=coordinator_id,
+        max_uses=1,
+    )
+    return token, invitation.expires_at
+
+
 async def invite_curator(
     repos: Repos, coordinator_id: int, institution_id: int, now: datetime
 ) -> CuratorLink | None:
