@@ -100,16 +100,35 @@ def render_district(d: svc.District, t: Translator, small: int, tz: ZoneInfo) ->
 
 
 # -- the coordinator ----------------------------------------------------------------------------------------
-async def institutions_list(
-    message: Message, repos: Repos, t: Translator, settings: Settings, clock: Clock
-) -> None:
-    now = clock()
-    today = _today(settings, now)
-    d = await svc.build(repos, now, settings.timezone, today, dd.periods_around(today, 1)[0])
-    small = settings.small_numbers
-    lines = [t("institutions.header"), ""]
+PAGE = 10  # institutions per page: Telegram takes at most 100 buttons under a message
+
+
+def _pages(n: int) -> int:
+    return max(1, -(-n // PAGE))
+
+
+def _nav(kb: InlineKeyboardBuilder, page: int, pages: int, make) -> int:  # type: ignore[no-untyped-def]
+    """◀ / ▶ buttons between pages; returns how many it added."""
+    added = 0
+    if page > 0:
+        kb.button(text="◀", callback_data=make(page - 1))
+        added += 1
+    if page + 1 < pages:
+        kb.button(text="▶", callback_data=make(page + 1))
+        added += 1
+    return added
+
+
+def render_institutions(d: svc.District, t: Translator, small: int, page: int):  # type: ignore[no-untyped-def]
+    pages = _pages(len(d.rows))
+    page = min(max(page, 0), pages - 1)
+    shown = d.rows[page * PAGE : (page + 1) * PAGE]
+    header = t("institutions.header")
+    if pages > 1:
+        header += " · " + t("institutions.page", page=page + 1, pages=pages, total=len(d.rows))
+    lines = [header, ""]
     kb = InlineKeyboardBuilder()
-    for row in d.rows:
+    for row in shown:
         lines.append(
             t(
                 "institutions.item",
@@ -131,12 +150,44 @@ async def institutions_list(
         )
     if not d.rows:
         lines.append(t("institutions.none"))
+    nav = _nav(kb, page, pages, lambda n: InstitutionCb(a=InstitutionAction.PAGE, n=n))
     kb.button(text=t("institutions.btn.add"), callback_data=InstitutionCb(a=InstitutionAction.ADD))
     kb.button(
         text=t("institutions.btn.coordinator"), callback_data=InstitutionCb(a=InstitutionAction.COORDINATOR)
     )
-    kb.adjust(*([2] * len(d.rows)), 1, 1)
-    await answer_long(message, "\n".join(lines), t, reply_markup=kb.as_markup())
+    kb.adjust(*([2] * len(shown)), *([nav] if nav else []), 1, 1)
+    return "\n".join(lines), kb.as_markup()
+
+
+async def _district_now(repos: Repos, settings: Settings, clock: Clock) -> svc.District:
+    now = clock()
+    today = _today(settings, now)
+    return await svc.build(repos, now, settings.timezone, today, dd.periods_around(today, 1)[0])
+
+
+async def institutions_list(
+    message: Message, repos: Repos, t: Translator, settings: Settings, clock: Clock
+) -> None:
+    d = await _district_now(repos, settings, clock)
+    text, markup = render_institutions(d, t, settings.small_numbers, 0)
+    await message.answer(text, reply_markup=markup)
+
+
+async def institutions_page(
+    cb: CallbackQuery,
+    callback_data: InstitutionCb,
+    repos: Repos,
+    t: Translator,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    if not isinstance(cb.message, Message):
+        await cb.answer(t("common.stale"), show_alert=True)
+        return
+    d = await _district_now(repos, settings, clock)
+    text, markup = render_institutions(d, t, settings.small_numbers, callback_data.n)
+    await cb.answer()
+    await cb.message.edit_text(text, reply_markup=markup)
 
 
 async def institution_add(cb: CallbackQuery, state: FSMContext, t: Translator) -> None:
@@ -299,20 +350,30 @@ async def announce_text(message: Message, state: FSMContext, repos: Repos, t: Tr
         await message.answer(t("district.announce_bad"))
         return
     await state.update_data(text=text, batch=new_batch_id(), chosen=[])
-    preview, markup = await _announce_preview(repos, t, set())
+    preview, markup = await _announce_preview(repos, t, set(), 0)
     await message.answer(preview, reply_markup=markup)
 
 
-async def _announce_preview(repos: Repos, t: Translator, chosen: set[int]):  # type: ignore[no-untyped-def]
-    """How many curators get it, Send / Cancel, and a toggle per institution (none ticked: every one)."""
+async def _announce_preview(  # type: ignore[no-untyped-def]
+    repos: Repos, t: Translator, chosen: set[int], page: int
+):
+    """How many curators get it, Send / Cancel, and a toggle per institution, a page at a time (none ticked:
+    every one)."""
     count = len(await svc.curators(repos, chosen or None))
+    every = await repos.institutions.all()
+    pages = _pages(len(every))
+    page = min(max(page, 0), pages - 1)
+    shown = every[page * PAGE : (page + 1) * PAGE]
     kb = InlineKeyboardBuilder()
     kb.button(text=t("district.announce_send", count=count), callback_data=AnnounceSendCb(ok=1))
     kb.button(text=t("district.announce_cancel"), callback_data=AnnounceSendCb(ok=0))
-    for institution in await repos.institutions.all():
+    for institution in shown:
         mark = "☑" if institution.id in chosen else "☐"
-        kb.button(text=f"{mark} {institution.title[:50]}", callback_data=AnnounceToCb(n=institution.id))
-    kb.adjust(2, *([1] * len(await repos.institutions.all())))
+        kb.button(
+            text=f"{mark} {institution.title[:50]}", callback_data=AnnounceToCb(n=institution.id, page=page)
+        )
+    nav = _nav(kb, page, pages, lambda n: AnnounceToCb(n=0, page=n))
+    kb.adjust(2, *([1] * len(shown)), *([nav] if nav else []))
     key = "district.announce_preview_some" if chosen else "district.announce_preview"
     return t(key, count=count, institutions=len(chosen)), kb.as_markup()
 
@@ -324,12 +385,14 @@ async def announce_toggle(
     if "text" not in data or not isinstance(cb.message, Message):
         await cb.answer(t("common.stale"), show_alert=True)
         return
-    if await repos.institutions.get(callback_data.n) is None:
-        await cb.answer(t("common.stale"), show_alert=True)
-        return
-    chosen = set(data.get("chosen") or []) ^ {callback_data.n}
-    await state.update_data(chosen=sorted(chosen))
-    preview, markup = await _announce_preview(repos, t, chosen)
+    chosen = set(data.get("chosen") or [])
+    if callback_data.n:  # 0: only another page
+        if await repos.institutions.get(callback_data.n) is None:
+            await cb.answer(t("common.stale"), show_alert=True)
+            return
+        chosen ^= {callback_data.n}
+        await state.update_data(chosen=sorted(chosen))
+    preview, markup = await _announce_preview(repos, t, chosen, callback_data.page)
     await cb.answer()
     await cb.message.edit_text(preview, reply_markup=markup)
 
@@ -403,6 +466,9 @@ def routers() -> list[Router]:
     )
     coordinator.callback_query.register(
         coordinator_invite, InstitutionCb.filter(F.a == InstitutionAction.COORDINATOR)
+    )
+    coordinator.callback_query.register(
+        institutions_page, InstitutionCb.filter(F.a == InstitutionAction.PAGE)
     )
     coordinator.callback_query.register(district_report_period, ReportPeriodCb.filter())
     coordinator.callback_query.register(announce_send, AnnounceSendCb.filter())

@@ -239,3 +239,23 @@ async def test_a_coordinator_invites_another_coordinator_by_link(h):
     assert "Вы координатор центра наставничества" in "\n".join(other.texts())
     assert "Сводка по району" in (await other.send("/district"))[-1].text
     assert "только куратору" in (await other.send("/participants"))[-1].text
+
+
+async def test_a_district_of_many_institutions_is_paged_within_telegrams_button_limit(h):
+    coordinator = await _coordinator(h)
+    now = h.app.clock()
+    async with unit_of_work(h.app.factory) as repos:
+        for n in range(1, 24):
+            await repos.institutions.create(f"Школа № {n}", now)
+    replies = await coordinator.send("/institutions")
+    assert "страница 1 из 3, всего 23" in replies[-1].text and "Школа № 11" not in replies[-1].text
+    assert len(replies[-1].buttons()) <= 100
+    await coordinator.click("▶")
+    assert "Школа № 11" in coordinator.last().text and "страница 2 из 3" in coordinator.last().text
+    await coordinator.send("/district_announce")
+    replies = await coordinator.send("Проверка связи.")
+    assert len(replies[-1].buttons()) <= 100 and "☐ Школа № 11" not in str(replies[-1].buttons())
+    await coordinator.click("▶")
+    await coordinator.click("☐ Школа № 11")
+    assert "Отмечено организаций: 1" in coordinator.last().text
+    assert "☑ Школа № 11" in str(coordinator.last().buttons())

@@ -12,6 +12,7 @@ class InstitutionAction(StrEnum):
     INVITE = "inv"  # n: institution id
     RENAME = "ren"  # n: institution id
     COORDINATOR = "coord"  # a link for another coordinator of the centre
+    PAGE = "pg"  # n: page of the list
 
 
 class InstitutionCb(Callback, prefix="ds"):
@@ -29,7 +30,8 @@ class AnnounceSendCb(Callback, prefix="da"):
 
 
 class AnnounceToCb(Callback, prefix="dt"):
-    n: int  # an institution ticked or unticked for the announcement
+    n: int  # an institution ticked or unticked for the announcement (0: none, only turn the page)
+    page: int = 0
 
 
 class WorkInCb(Callback, prefix="wi"):
