@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Callable
-from logging.handlers import BufferingHandler
 from pathlib import Path
 
 from bot.demo.cast import load_cast, template_casts
-from bot.demo.runner import CHART_NAMES, PNG_MAGIC, Demo, DemoError, DemoResult
+from bot.demo.runner import CHART_NAMES, PNG_MAGIC, Demo, DemoError, DemoResult, run_logged
 
 __all__ = ["CHART_NAMES", "PNG_MAGIC", "TEMPLATE_CASTS", "DemoError", "DemoResult", "main", "run_demo"]
 DEFAULT_OUT = Path("demo-output")
@@ -53,24 +51,8 @@ async def run_demo(
         raise DemoError(f"no cast for the template {template!r}; known: {', '.join(TEMPLATE_CASTS)}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    catcher, root = BufferingHandler(capacity=100_000), logging.getLogger()  # errors the bot logs are remarks
-    catcher.setLevel(logging.ERROR)
-    root.addHandler(catcher)
     demo = Demo(out_dir, lang if lang in ("ru", "en") else "ru", seed, echo, load_cast(template or "default"))
-    try:
-        await demo.start()
-        try:
-            result = await demo.run(quick)
-        finally:
-            await demo.h.close()
-    finally:
-        root.removeHandler(catcher)
-    with result.transcript.open("a", encoding="utf-8") as fh:
-        for text in (f"{r.name}: {r.getMessage()}" for r in catcher.buffer):
-            result.problems.append(f"log: {text}")
-            fh.write(f"  ⚠ log: {text}\n")
-            echo(f"  ⚠ log: {text}")
-    return result
+    return await run_logged(demo, lambda: demo.run(quick), echo)
 
 
 def run_in_process(

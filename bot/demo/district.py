@@ -16,14 +16,12 @@ import argparse
 import asyncio
 import contextlib
 import io
-import logging
 import re
 import sys
 import time as walltime
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from logging.handlers import BufferingHandler
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +31,7 @@ from bot.callbacks.dashboard import PeopleAction, PeopleCb
 from bot.cli import _add_role
 from bot.demo.cast import TZ, TZ_NAME, Cast, Persona, load_cast
 from bot.demo.harness import Client, Harness, make_settings
-from bot.demo.runner import SCRIPT, Demo, DemoError, Person, lines_of, plain
+from bot.demo.runner import SCRIPT, Demo, DemoError, Person, lines_of, plain, run_logged
 from bot.demo.telegram import SEND_METHODS, FakeTelegram, SentMessage
 from bot.domain.programme_templates import load_templates
 from bot.i18n import Translator
@@ -396,24 +394,8 @@ async def run_district(
         raise DemoError(f"no seed programme template {', '.join(missing)}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    catcher, root = BufferingHandler(capacity=100_000), logging.getLogger()  # errors the bot logs are remarks
-    catcher.setLevel(logging.ERROR)
-    root.addHandler(catcher)
     demo = DistrictDemo(out_dir, lang, seed, echo)
-    try:
-        await demo.start()
-        try:
-            result = await demo.run()
-        finally:
-            await demo.h.close()
-    finally:
-        root.removeHandler(catcher)
-    with result.transcript.open("a", encoding="utf-8") as fh:
-        for text in (f"{r.name}: {r.getMessage()}" for r in catcher.buffer):
-            result.problems.append(f"log: {text}")
-            fh.write(f"  ⚠ log: {text}\n")
-            echo(f"  ⚠ log: {text}")
-    return result
+    return await run_logged(demo, lambda: demo.run(), echo)
 
 
 def main_district(args: argparse.Namespace, default_out: Path) -> int:

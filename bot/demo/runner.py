@@ -15,6 +15,7 @@ import functools
 import heapq
 import html
 import itertools
+import logging
 import random
 import re
 import string
@@ -22,6 +23,7 @@ import time as walltime
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from logging.handlers import BufferingHandler
 from pathlib import Path
 from typing import Any
 
@@ -694,3 +696,26 @@ class Demo:
         self.now = max(self.now, self.local_at(self.local().date(), "10:00", 1).astimezone(UTC))
         await self.results()
         return self.totals(started)
+
+
+async def run_logged(demo: Any, go: Callable[[], Awaitable[Any]], echo: Callable[[str], None]) -> Any:
+    """Start ``demo``, run ``go`` and close the demo's bot; every ERROR the bot logged meanwhile becomes a
+    remark of the result (``problems``, and a line of its transcript): a demo that made the bot log an
+    error has not passed."""
+    catcher, root = BufferingHandler(capacity=100_000), logging.getLogger()
+    catcher.setLevel(logging.ERROR)
+    root.addHandler(catcher)
+    try:
+        await demo.start()
+        try:
+            result = await go()
+        finally:
+            await demo.h.close()
+    finally:
+        root.removeHandler(catcher)
+    with result.transcript.open("a", encoding="utf-8") as fh:
+        for text in (f"{r.name}: {r.getMessage()}" for r in catcher.buffer):
+            result.problems.append(f"log: {text}")
+            fh.write(f"  ⚠ log: {text}\n")
+            echo(f"  ⚠ log: {text}")
+    return result
