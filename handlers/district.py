@@ -4,7 +4,7 @@ aggregates only: nothing rendered here names a participant."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
@@ -42,7 +42,7 @@ def _link(bot_username: str, token: str) -> str:
     return f"https://t.me/{bot_username}?start={token}"
 
 
-def _today(settings: Settings, now: datetime):  # type: ignore[no-untyped-def]
+def _today(settings: Settings, now: datetime) -> date:
     return now.astimezone(ZoneInfo(settings.timezone)).date()
 
 

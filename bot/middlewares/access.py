@@ -15,7 +15,6 @@ from aiogram.types import CallbackQuery, Message, TelegramObject
 from bot.domain.entities import ParticipantDTO, Role, Status
 from bot.i18n import Translator
 from bot.services import institutions
-from storage.repositories.institutions import FIRST_INSTITUTION_TITLE
 from storage.tenancy import OutsideInstitution, set_scope
 from storage.uow import Repos
 
@@ -86,7 +85,7 @@ class InstitutionScope(BaseMiddleware):
         repos: Repos = data["repos"]
         me: ParticipantDTO = data["me"]
         t: Translator = data["t"]
-        scope = await institutions.enter(repos, me.id, data["clock"](), FIRST_INSTITUTION_TITLE)
+        scope = await institutions.enter(repos, me.id, data["clock"]())
         try:
             return await handler(event, data)
         except OutsideInstitution as refused:

@@ -15,7 +15,7 @@ from bot.i18n import Translator
 from bot.services import announce as announce_svc
 from bot.services import dashboard
 from bot.services.matching import FORM_SERVES, mentee_kind
-from bot.services.notify import compose
+from bot.services.notify import reachable
 from storage.tenancy import within
 from storage.uow import Repos
 
@@ -186,22 +186,27 @@ async def weekly_digest(repos: Repos, now: datetime, tz: str, today: date, small
     year, week, _ = today.isocalendar()
     out = []
     for coordinator in await repos.participants.with_role(Role.COORDINATOR):
+        if not reachable(coordinator):
+            continue
         t = Translator(coordinator.language)
         lines = [t.plural("district.digest.header", len(lagging))]
         for row, why in lagging:
             reasons = ", ".join(t(f"district.why.{code}") for code in why)
             lines.append(t("district.digest.item", title=row.institution.title, why=reasons))
         lines.append(t("district.digest.hint"))
-        message = compose(
-            coordinator,
-            "district.digest.text",
-            kind="district_digest",
-            priority=4,
-            params={"text": "\n".join(lines)},
-            dedup=f"district-digest:{coordinator.id}:{year}-W{week:02d}",
+        # Several texts in one message, as the curators' digest (scheduler/digest.py): made here, for
+        # reachable coordinators only (notify's rule).
+        assert coordinator.telegram_id is not None
+        out.append(
+            NewMessage(
+                chat_id=coordinator.telegram_id,
+                participant_id=coordinator.id,
+                kind="district_digest",
+                priority=4,
+                text="\n".join(lines),
+                dedup_key=f"district-digest:{coordinator.id}:{year}-W{week:02d}",
+            )
         )
-        if message is not None:
-            out.append(message)
     return out
 
 

@@ -7,8 +7,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from bot.domain.entities import InstitutionDTO, NewMessage, ParticipantDTO, Role
+from bot.domain.entities import InstitutionDTO, InvitationDTO, NewMessage, ParticipantDTO, Role
 from bot.services import onboarding
+from storage.repositories.institutions import FIRST_INSTITUTION_TITLE
 from storage.tenancy import InstitutionScope, set_scope, within
 from storage.uow import Repos
 
@@ -16,14 +17,14 @@ TITLE_MAX = 300
 CURATOR_LINK_HOURS = 72  # a coordinator's link for an institution's first curator
 
 
-async def enter(repos: Repos, curator_id: int, now: datetime, first_title: str) -> InstitutionScope:
+async def enter(repos: Repos, curator_id: int, now: datetime) -> InstitutionScope:
     """Scope the unit to the institution the curator works in: the one they chose, if still theirs, else
-    their first. An installation with no institution yet gets its first one (``first_title``)."""
+    their first. An installation with no institution yet gets its first one."""
     own, chosen = await repos.institutions.of_curator(curator_id)
     if (
         not own
     ):  # a curator's role gets the first institution when it is added: this is a database made by hand
-        own = [await repos.institutions.ensure_first(first_title, now)]
+        own = [await repos.institutions.ensure_first(FIRST_INSTITUTION_TITLE, now)]
     scope = await repos.institutions.scope(chosen if chosen in own else own[0])
     set_scope(repos.session, scope)
     return scope
@@ -40,8 +41,7 @@ async def switch(repos: Repos, curator_id: int, institution_id: int, now: dateti
     own, _ = await repos.institutions.of_curator(curator_id)
     if institution_id not in own:
         return None
-    set_scope(repos.session, None)
-    found = await repos.institutions.get(institution_id)
+    found = await repos.institutions.get(institution_id)  # the repository reads across the boundary
     if found is None:
         return None
     await repos.institutions.set_current(curator_id, institution_id, now)
@@ -119,16 +119,24 @@ async def rename(repos: Repos, coordinator_id: int, institution_id: int, title: 
 
 async def invite_coordinator(repos: Repos, coordinator_id: int, now: datetime) -> tuple[str, datetime]:
     """A single-use link that makes its holder a coordinator of the district (aggregates only)."""
-    token, invitation = await onboarding.create_invitation(
+    token, invitation = await _single_use_link(repos, Role.COORDINATOR, coordinator_id, now)
+    return token, invitation.expires_at
+
+
+async def _single_use_link(
+    repos: Repos, role: Role, coordinator_id: int, now: datetime, institution_id: int | None = None
+) -> tuple[str, InvitationDTO]:
+    """A coordinator's link: used once, alive CURATOR_LINK_HOURS."""
+    return await onboarding.create_invitation(
         repos,
-        role=Role.COORDINATOR,
+        role=role,
         now=now,
         ttl_days=0,
         ttl=timedelta(hours=CURATOR_LINK_HOURS),
         created_by=coordinator_id,
         max_uses=1,
+        institution_id=institution_id,
     )
-    return token, invitation.expires_at
 
 
 async def invite_curator(
@@ -138,16 +146,7 @@ async def invite_curator(
     institution = await repos.institutions.get(institution_id)
     if institution is None:
         return None
-    token, invitation = await onboarding.create_invitation(
-        repos,
-        role=Role.CURATOR,
-        now=now,
-        ttl_days=0,
-        ttl=timedelta(hours=CURATOR_LINK_HOURS),
-        created_by=coordinator_id,
-        max_uses=1,
-        institution_id=institution.id,
-    )
+    token, invitation = await _single_use_link(repos, Role.CURATOR, coordinator_id, now, institution.id)
     await repos.audit.log(
         "institution.invite_curator",
         now,
