@@ -64,7 +64,7 @@ async def test_dashboard_kpis_and_the_monitoring_campaign(hc, clock):  # noqa: F
     replies = await c.send("/dashboard")
     text = replies[-1].text
     assert "2026-12: ответили 1 из 2 (50%)" in text
-    assert "Вовлечённость в наставничество: 20%" in text  # coverage: 2 active mentees of 10
+    assert "Вовлечённость в наставничество: 10%" in text  # coverage: 1 mentee in a pair of 10
     assert "Удовлетворённость наставляемых: 100%" in text  # the one answer (9 of 10) is satisfied
     # reminders to the one who has not answered, after 3 days — once
     clock.set("04.12.2026 10:00")

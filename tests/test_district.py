@@ -148,7 +148,8 @@ async def test_two_institutions_each_sees_only_its_own_and_the_centre_sees_sums_
             per_school[row.institution.title] = (mentees, mentors)
             set_scope(repos.session, None)
             assert (row.figures.mentees, row.figures.mentors) == per_school[row.institution.title]
-    assert per_school["Школа № 1"] == (1, 1) and per_school["Школа № 2"] == (1, 1)
+    # each school: one active mentee; its mentor only applied (not approved in the registry): not active
+    assert per_school["Школа № 1"] == (1, 0) and per_school["Школа № 2"] == (1, 0)
     assert (d.total.mentees, d.total.mentors) == (
         sum(m for m, _ in per_school.values()),
         sum(m for _, m in per_school.values()),

@@ -116,6 +116,40 @@ def target_for_year(targets: Mapping[int, float], year: int) -> float | None:
     return targets[max(earlier)] if earlier else None
 
 
+# The school year: a programme year runs from September to August and is named by both calendar years
+# ("2026/27"). Figures are counted per programme year, never split at New Year.
+YEAR_STARTS_IN = 9
+
+
+def programme_year(day: date) -> int:
+    """The programme year ``day`` falls in, named by the calendar year it starts in (Sept 2026 → 2026)."""
+    return day.year if day.month >= YEAR_STARTS_IN else day.year - 1
+
+
+def year_bounds(year: int) -> tuple[date, date]:
+    """The first day of the programme year and the first day of the next one."""
+    return date(year, YEAR_STARTS_IN, 1), date(year + 1, YEAR_STARTS_IN, 1)
+
+
+def year_label(year: int) -> str:
+    """ "2026/27"."""
+    return f"{year}/{(year + 1) % 100:02d}"
+
+
+def roll_forward(targets: Mapping[str, Mapping[int, float]], first_year: int) -> dict[str, dict[int, float]]:
+    """A template's milestones moved so that its first one falls in the programme's first year.
+
+    The seeds wrote their targets for their own cycle ("70 % к концу 2024 года"); a programme that starts
+    in 2026/27 from such a template runs the same cycle later, so judging it against 2024 would read every
+    milestone as already due. Milestones that start in or after the programme's first year stay as set.
+    """
+    years = [year for by_year in targets.values() for year in by_year]
+    shift = max(0, first_year - min(years)) if years else 0
+    return {
+        code: {year + shift: value for year, value in by_year.items()} for code, by_year in targets.items()
+    }
+
+
 def traffic_light(value: float | None, target: float | None) -> Light:
     """Green at or above target, yellow up to ``YELLOW_BAND`` below, red further down, grey without data."""
     if value is None or target is None:
@@ -137,6 +171,16 @@ class KpiValue:
     @property
     def label_key(self) -> str:
         return kpi_label_key(self.code)
+
+    @property
+    def state_key(self) -> str:
+        """What a reader is told beside the value: its light, or that nothing is measured yet, or that the
+        value is measured but the programme set no target for it (not "no data")."""
+        if self.value is None:
+            return "roadmap.light.grey"
+        if self.target is None:
+            return "roadmap.light.no_target"
+        return self.light.label_key
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ from bot.domain import kpi
 from bot.domain.entities import (
     FormResponseDTO,
     NewMessage,
-    PairStatus,
     ParticipantDTO,
     ProgrammeDTO,
     ProgrammeScope,
@@ -29,8 +28,10 @@ from bot.domain.stages import STAGE_ORDER, MeetingStatus
 from bot.domain.statuses import CampaignStatus
 from bot.i18n import Translator
 from bot.keyboards import InlineKeyboardBuilder
+from bot.services import figures
 from bot.services import questionnaires as qs
-from bot.services.meetings import pair_states
+from bot.services import swot
+from bot.services.figures import Figures
 from bot.services.notify import compose, notify, reachable
 from storage.uow import Repos
 
@@ -43,96 +44,55 @@ CAMPAIGN_REMINDERS = (3, 7)  # days after the start, to those who have not answe
 
 @dataclass
 class Dashboard:
-    people: dict[str, dict[str, int]] = field(default_factory=dict)  # role → bucket → count
-    pairs_by_stage: dict[str, int] = field(default_factory=dict)
-    overdue: int = 0
-    kpis: list[kpi.KpiValue] = field(default_factory=list)
+    figures: Figures
     campaigns: list[tuple[str, str, int, int]] = field(
         default_factory=list
     )  # form, period, answered, invited
-    population: int | None = None
-    programme: str | None = None
-    archived: bool = False
-    # What the KPIs were computed from (the district's figures add these up).
-    inputs: kpi.KpiInputs | None = None
+
+    # What the dashboard shows is the programme's figures (bot/services/figures.py), read, never recounted.
+    @property
+    def people(self) -> dict[str, dict[str, int]]:
+        return self.figures.people
+
+    @property
+    def pairs_by_stage(self) -> dict[str, int]:
+        return self.figures.pairs_by_stage
+
+    @property
+    def overdue(self) -> int:
+        return self.figures.overdue
+
+    @property
+    def kpis(self) -> list[kpi.KpiValue]:
+        return list(self.figures.kpis.values)
+
+    @property
+    def population(self) -> int | None:
+        return self.figures.population
+
+    @property
+    def programme(self) -> str | None:
+        return self.figures.programme.title if self.figures.programme else None
+
+    @property
+    def archived(self) -> bool:
+        return bool(self.figures.programme and self.figures.programme.archived)
+
+    @property
+    def inputs(self) -> kpi.KpiInputs:
+        return self.figures.inputs
 
 
 async def build(
     repos: Repos, now: datetime, tz_name: str, today: date, programme: ProgrammeDTO | None = None
 ) -> Dashboard:
-    """One programme's dashboard (archived ones too); without a programme, everyone's, with the first active
-    programme's settings."""
-    d = Dashboard()
+    """One programme's dashboard (archived ones too) for the current programme year; without a programme,
+    everyone's, with the first active programme's settings."""
     scope = await repos.programmes.scope(programme.id) if programme is not None else None
     if programme is None:
         active = await repos.programmes.active()
         programme = active[0] if active else None
-    counts = await repos.dashboard.role_status_counts(scope)
-    unreachable = await repos.dashboard.unreachable_counts(scope)
-    invited = await repos.dashboard.unused_invitations(now, scope)
-    submitted = await repos.dashboard.submitted_participants(INTAKE)
-    paired = await repos.pairs.paired_mentees(scope)
-    pairs = await repos.pairs.active(scope=scope)
-    mentors_in_pairs = {p.mentor_id for p in pairs}
-    for role in (Role.MENTEE, Role.MENTOR, Role.PARENT, Role.CURATOR):
-        bucket = d.people.setdefault(role.value, {})
-        bucket["invited"] = invited.get(role.value, 0)
-        for status in (Status.ONBOARDING, Status.AWAITING_PARENT, Status.ACTIVE, Status.WITHDRAWN):
-            bucket[status.value] = counts.get((role.value, status.value), 0)
-        bucket["unreachable"] = unreachable.get(role.value, 0)
-    people = await repos.participants.with_role(Role.MENTEE, scope)
-    mentors = await repos.participants.with_role(Role.MENTOR, scope)
-    d.people["mentee"]["questionnaire_done"] = sum(1 for p in people if p.id in submitted)
-    d.people["mentee"]["paired"] = sum(1 for p in people if p.id in paired)
-    d.people["mentor"]["questionnaire_done"] = sum(1 for p in mentors if p.id in submitted)
-    d.people["mentor"]["paired"] = sum(1 for p in mentors if p.id in mentors_in_pairs)
-    finished = await repos.pairs.finished(scope)
-    d.people["mentee"]["finished"] = sum(len(p.mentee_ids) for p in finished)
-
-    completions: list[kpi.StageCompletion] = []
-    for st in await pair_states(repos, [*pairs, *finished], now, tz_name):
-        pair = st.pair
-        if pair.status == PairStatus.ACTIVE:
-            d.pairs_by_stage[pair.stage] = d.pairs_by_stage.get(pair.stage, 0) + 1
-            if st.progress.overdue:
-                d.overdue += 1
-        paired_on = pair.created_at.date()
-        done_on: dict[str, date] = {}
-        for m in st.meetings:
-            if m.status == MeetingStatus.HELD and m.held_at is not None:
-                done_on[m.stage] = max(done_on.get(m.stage, m.held_at.date()), m.held_at.date())
-        for stage in st.progress.completed:
-            completions.append(
-                kpi.StageCompletion(st.plan.deadline_for(stage, paired_on), done_on.get(stage.value))
-            )
-        if st.progress.current_stage is not None:
-            completions.append(
-                kpi.StageCompletion(st.plan.deadline_for(st.progress.current_stage, paired_on), None)
-            )
-
-    settings = programme.settings if programme else {}
-    if programme is not None:
-        d.programme, d.archived = programme.title, programme.archived
-    d.population = settings.get("population")
-    engaged = sum(1 for p in people if p.status == Status.ACTIVE.value)
-    scores_key = "satisfaction"
-    scores = await repos.dashboard.latest_scores(SURVEYS, scores_key)
-    mentee_ids = {p.id for p in people}
-    mentor_ids = {p.id for p in mentors}
-    inputs = kpi.KpiInputs(
-        engaged=engaged,
-        population=int(d.population or 0),
-        mentee_scores=[v for pid, v in scores.items() if pid in mentee_ids and pid not in mentor_ids],
-        mentor_scores=[v for pid, v in scores.items() if pid in mentor_ids],
-        stage_completions=completions,
-    )
-    targets = {
-        code: {int(y): float(v) for y, v in by_year.items()}
-        for code, by_year in (settings.get("kpi_targets") or {}).items()
-    }
-    d.inputs = inputs
-    report = kpi.build_report(str(programme.id if programme else 0), targets, today.year, inputs, today=today)
-    d.kpis = list(report.values)
+    d = Dashboard(await figures.compute(repos, programme, now, tz_name, scope=scope))
     for cid, form_id, period, answered in await repos.dashboard.campaign_rates(scope):
         invited_n = sum((await repos.outbox.batch_counts(f"campaign:{cid}")).values())
         d.campaigns.append((form_id, period, answered, invited_n))
@@ -146,23 +106,36 @@ def render(d: Dashboard, t: Translator) -> str:
         lines[1:1] = [t("programmes.current", title=d.programme, state=state)]
     for role in ("mentee", "mentor", "parent"):
         b = d.people.get(role, {})
-        parts = [f"{t(f'dashboard.bucket.{k}')}: {v}" for k, v in b.items() if v]
+        parts = [f"{t(_bucket_key(role, k))}: {v}" for k, v in b.items() if v]
         lines.append(f"{t(f'dashboard.role.{role}')}: " + (", ".join(parts) if parts else "—"))
-    lines += ["", t("dashboard.pairs", count=sum(d.pairs_by_stage.values()), overdue=d.overdue)]
+    f = d.figures
+    lines += [
+        "",
+        t(
+            "dashboard.pairs",
+            count=f.pairs_active,
+            overdue=f.overdue,
+            finished=f.pairs_finished,
+            dissolved=f.pairs_dissolved,
+            year=f.year_label,
+        ),
+    ]
     for stage in STAGE_ORDER:
         n = d.pairs_by_stage.get(stage.value, 0)
         if n:
             lines.append(f"  {t(f'meetings.stage.{stage.value}')}: {n}")
-    lines += ["", t("dashboard.kpi_header")]
+    lines += ["", t("dashboard.kpi_header", year=f.year_label)]
     icons = {"green": "🟢", "yellow": "🟡", "red": "🔴", "grey": "⚪"}
     for v in d.kpis:
         value = "—" if v.value is None else f"{round(v.value * 100)}%"
-        target = "—" if v.target is None else f"{round(v.target * 100)}%"
+        target = t("roadmap.light.no_target") if v.target is None else f"{round(v.target * 100)}%"
         lines.append(
             f"{icons[str(v.light)]} {t(kpi.kpi_label_key(v.code))}: {value} / "
             f"{t('dashboard.target')} {target}"
         )
-    if d.population is None:
+    if f.population_stale:
+        lines.append(t("dashboard.population_stale", engaged=f.inputs.engaged, population=f.population))
+    elif d.population is None:
         lines.append(t("dashboard.population_hint"))
     if d.campaigns:
         lines += ["", t("dashboard.campaigns")]
@@ -172,6 +145,15 @@ def render(d: Dashboard, t: Translator) -> str:
                 t("dashboard.campaign_line", period=period, answered=answered, invited=invited, rate=rate)
             )
     return "\n".join(lines)
+
+
+def _bucket_key(role: str, bucket: str) -> str:
+    # A mentor is "active" once approved in the registry: the dashboard says so in those words.
+    return (
+        "dashboard.bucket.approved"
+        if (role, bucket) == ("mentor", "active")
+        else f"dashboard.bucket.{bucket}"
+    )
 
 
 async def run_campaigns(repos: Repos, now: datetime, today: date) -> list[NewMessage]:
@@ -186,6 +168,7 @@ async def run_campaigns(repos: Repos, now: datetime, today: date) -> list[NewMes
             )
             if cid is not None:
                 await repos.audit.log("campaign.open", now, object_type="campaign", object_id=cid)
+                await swot.invite_curators(repos, programme, today, now)
     for cid, _form, period, opened_at, _closes in await repos.campaigns.open_ones():
         answered = await repos.campaigns.responders(cid)
         age = (now - opened_at).days

@@ -10,11 +10,10 @@ from datetime import date, datetime, timedelta
 
 from bot.domain import district as dd
 from bot.domain import kpi
-from bot.domain.entities import InstitutionDTO, NewMessage, ParticipantDTO, Role, Status
+from bot.domain.entities import InstitutionDTO, NewMessage, ParticipantDTO, Role
 from bot.i18n import Translator
 from bot.services import announce as announce_svc
 from bot.services import dashboard
-from bot.services.matching import FORM_SERVES, mentee_kind
 from bot.services.notify import reachable
 from storage.tenancy import within
 from storage.uow import Repos
@@ -57,11 +56,9 @@ async def institution_figures(
     programmes = await repos.programmes.active()
     for programme in programmes:
         d = await dashboard.build(repos, now, tz, today, programme)
+        f = d.figures
         scores_from = kpi.DEFAULT_SATISFIED_FROM
-        inputs = d.inputs
-        mentees = d.people.get("mentee", {})
-        mentors = d.people.get("mentor", {})
-        kinds, by_form = await _mentee_kinds(repos, programme.settings.get("mentoring_forms"), programme.id)
+        inputs = f.inputs
         answered_by: dict[str, int] = {}
         invited_by: dict[str, int] = {}
         for _form, opened, a, i in d.campaigns:
@@ -71,53 +68,28 @@ async def institution_figures(
         overdue_items = await repos.roadmap.list(programme.id, overdue_on=today)
         all_items = sum((await repos.roadmap.counts(programme.id)).values())
         total = total + dd.Figures(
-            mentors=mentors.get("active", 0),
-            mentees=mentees.get("active", 0),
-            mentees_by_kind=kinds,
-            paired_by_form=by_form,
-            pairs_by_stage=dict(d.pairs_by_stage),
-            pairs=sum(d.pairs_by_stage.values()),
-            overdue_pairs=d.overdue,
-            engaged=inputs.engaged if inputs else 0,
-            population=inputs.population if inputs else 0,
-            mentee_satisfied=sum(1 for s in (inputs.mentee_scores if inputs else []) if s >= scores_from),
-            mentee_rated=len(inputs.mentee_scores) if inputs else 0,
-            mentor_satisfied=sum(1 for s in (inputs.mentor_scores if inputs else []) if s >= scores_from),
-            mentor_rated=len(inputs.mentor_scores) if inputs else 0,
+            mentors=f.people["mentor"]["active"],
+            mentees=f.people["mentee"]["active"],
+            mentees_by_kind=dict(f.mentees_by_kind),
+            paired_by_form=dict(f.paired_by_form),
+            pairs_by_stage=dict(f.pairs_by_stage),
+            pairs=f.pairs_active,
+            overdue_pairs=f.overdue,
+            engaged=inputs.engaged,
+            population=inputs.population,
+            mentee_satisfied=sum(1 for s in inputs.mentee_scores if s >= scores_from),
+            mentee_rated=len(inputs.mentee_scores),
+            mentor_satisfied=sum(1 for s in inputs.mentor_scores if s >= scores_from),
+            mentor_rated=len(inputs.mentor_scores),
             answered_by_period=answered_by,
             invited_by_period=invited_by,
             roadmap_overdue=len(overdue_items),
             roadmap_items=all_items,
         )
-        for value in d.kpis:
+        for value in f.kpis.values:
             if value.target is not None:
                 targets[value.code] = max(value.target, targets.get(value.code) or 0.0)
     return total.for_period(period), targets, len(programmes)
-
-
-async def _mentee_kinds(
-    repos: Repos, forms: object, programme_id: int
-) -> tuple[dict[str, int], dict[str, int]]:
-    """A programme's active mentees by kind (pupils, students, young teachers), from their intake answers
-    the way matching reads them; and the mentees in its active pairs by form of mentoring."""
-    allowed = set(forms) if isinstance(forms, list) else set(FORM_SERVES)
-    kinds = dict.fromkeys(dd.MENTEE_KINDS, 0)
-    scope = await repos.programmes.scope(programme_id)
-    intake = await repos.dashboard.intake_answers(dashboard.INTAKE)
-    kind_of: dict[int, str] = {}
-    for person in await repos.participants.with_role(Role.MENTEE, scope):
-        form_id, answers = intake.get(person.id, ("mentee_needs", {}))
-        kind_of[person.id] = mentee_kind(form_id, answers, allowed)
-        if person.status == Status.ACTIVE.value:
-            kinds[kind_of[person.id]] += 1
-    by_form: dict[str, int] = {}
-    for pair in await repos.pairs.active(scope=scope):
-        offered = intake.get(pair.mentor_id, ("mentor", {}))[1].get("mentoring_forms") or []
-        for mentee_id in pair.mentee_ids:
-            kind = kind_of.get(mentee_id, "pupil")
-            form = dd.pair_form(offered if isinstance(offered, list) else [], kind, FORM_SERVES, allowed)
-            by_form[form] = by_form.get(form, 0) + 1
-    return kinds, by_form
 
 
 async def refresh_one(repos: Repos, institution: InstitutionDTO, now: datetime, tz: str, today: date) -> Row:

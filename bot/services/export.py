@@ -28,9 +28,9 @@ from openpyxl.utils import get_column_letter
 
 from bot.domain.entities import PairStatus
 from bot.domain.forms import Form, QuestionType, display_answer
-from bot.domain.kpi import DEFAULT_SATISFIED_FROM, KpiInputs, KpiReport, StageCompletion, build_report
+from bot.domain.kpi import KpiReport, year_label
 from bot.domain.roadmap import RoadmapRow
-from bot.domain.stages import STAGE_ORDER, MeetingStatus, Stage, StagePlan
+from bot.domain.stages import STAGE_ORDER, Stage
 from bot.i18n import Translator
 from bot.services.completion import CaseView, case_sheet
 from storage.repositories.reports import AnswerRow, FeedbackRow, MeetingRow, PairRow, PersonRow
@@ -301,7 +301,7 @@ def build_sheets(data: ExportData, t: Translator) -> list[Sheet]:
     def kpi_rows() -> Iterator[list[Any]]:
         for report in data.kpis:
             for v in report.values:
-                yield [report.year, t(v.label_key), v.value, v.target, t(v.light.label_key)]
+                yield [year_label(report.year), t(v.label_key), v.value, v.target, t(v.state_key)]
 
     sheets.append(
         Sheet(
@@ -494,77 +494,3 @@ def survey_scores(
             continue
         (mentors if _role(f, None, mentor_ids) == "mentor" else mentees).append(f.score)
     return mentees, mentors
-
-
-def kpi_reports(
-    people: Sequence[PersonRow],
-    pairs: Sequence[PairRow],
-    meetings: Sequence[MeetingRow],
-    feedback: Sequence[FeedbackRow],
-    *,
-    targets: Mapping[str, Mapping[int, float]],
-    plan: StagePlan,
-    timezone: str,
-    today: date,
-    programme_id: str = "",
-    satisfied_from: float = DEFAULT_SATISFIED_FROM,
-    max_years: int = 10,
-) -> list[KpiReport]:
-    """The programme's KPIs for every year from its first pair (or survey) to ``today``.
-
-    Coverage is paired mentees among the mentees registered in the bot by the end of that year (the bot does
-    not know how many pupils or specialists the institution has); satisfaction is the final survey's 1–10
-    score; "stages on time" compares each stage's deadline (from the programme's stage plan) with the day
-    of the held meeting that completed it.
-    """
-    tz = ZoneInfo(timezone)
-
-    def year_of(dt: datetime) -> int:
-        return dt.astimezone(tz).year
-
-    years = {year_of(p.created_at) for p in pairs}
-    years |= {year_of(f.submitted_at) for f in feedback if f.form_id in SURVEYS and f.submitted_at}
-    first = max(min(years, default=today.year), today.year - max_years + 1)
-
-    completions: dict[int, list[StageCompletion]] = defaultdict(list)
-    held: dict[tuple[int, str], date] = {}
-    for m in meetings:
-        if m.status == MeetingStatus.HELD:
-            day = m.starts_at.astimezone(tz).date()
-            key = (m.pair_id, m.stage)
-            held[key] = max(held.get(key, day), day)
-    for p in pairs:
-        try:
-            current = Stage(p.stage).index
-        except ValueError:
-            continue
-        paired_on = p.created_at.astimezone(tz).date()
-        for stage in STAGE_ORDER:
-            done = p.status == PairStatus.FINISHED or stage.index < current
-            if not done and p.status != PairStatus.ACTIVE:
-                continue  # a dissolved pair owes nothing any more
-            completed_on = held.get((p.id, stage.value)) if done else None
-            if done and completed_on is None:
-                continue  # completed without a held meeting on record (an admin edit): no date to judge
-            due = plan.deadline_for(stage, paired_on)
-            completions[due.year].append(StageCompletion(due, completed_on))
-
-    reports = []
-    for year in range(first, today.year + 1):
-        engaged: set[int] = set()
-        for p in pairs:
-            if year_of(p.created_at) <= year and (p.closed_at is None or year_of(p.closed_at) >= year):
-                engaged.update(p.mentee_ids + p.former_mentee_ids)
-        population = {x.id for x in people if "mentee" in x.roles and year_of(x.joined_at) <= year} | engaged
-        mentee_scores, mentor_scores = survey_scores(feedback, pairs, "final", year, tz)
-        inputs = KpiInputs(
-            engaged=len(engaged),
-            population=len(population),
-            mentee_scores=mentee_scores,
-            mentor_scores=mentor_scores,
-            stage_completions=completions.get(year, []),
-        )
-        reports.append(
-            build_report(programme_id, targets, year, inputs, today=today, satisfied_from=satisfied_from)
-        )
-    return reports

@@ -10,45 +10,30 @@ from zoneinfo import ZoneInfo
 
 from bot.callbacks.reports import ExportFormat
 from bot.domain.entities import ProgrammeDTO
-from bot.domain.forms import Audience, Form
+from bot.domain.forms import Form
 from bot.domain.kpi import KpiReport
 from bot.domain.programme_templates import calendar_label_key, load_templates
 from bot.domain.roadmap import RoadmapRow
-from bot.domain.stages import StagePlan, StagePlanError
 from bot.i18n import Translator
-from bot.services import charts, completion, programmes
+from bot.services import charts, completion, figures, programmes
 from bot.services import export as ex
-from bot.services.questionnaires import Engine
+from bot.services.questionnaires import INTAKE_FORMS, Engine
 from storage.uow import Repos
 
 DEFAULT_TZ = "Europe/Moscow"
 EXTENSIONS = {ExportFormat.XLSX: "xlsx", ExportFormat.CSV: "zip"}
 
 
-def _programme_context(
-    programme: ProgrammeDTO | None, t: Translator
-) -> tuple[str, dict, StagePlan, list[RoadmapRow]]:
-    """Time zone, KPI targets, stage plan and roadmap items of the programme (its template's, if any)."""
+def _programme_context(programme: ProgrammeDTO | None, t: Translator) -> tuple[str, list[RoadmapRow]]:
+    """Time zone and the roadmap items of the programme's template calendar (if any)."""
     tz = programme.timezone if programme else DEFAULT_TZ
     template = load_templates().get(programme.template) if programme and programme.template else None
-    try:
-        plan = StagePlan.from_mapping((programme.settings if programme else {}).get("stage_plan"))
-    except StagePlanError:
-        plan = StagePlan()
     # The export's roadmap sheet shows the template's calendar (the items kept in chat are on /roadmap).
     roadmap = [
         RoadmapRow(activity=t(calendar_label_key(event)), responsible=None, deadline=deadline, result=None)
         for event, deadline in (template.calendar.items() if template else ())
     ]
-    # The programme's own targets (filled from its template when it was created), else the template's.
-    stored = (programme.settings if programme else {}).get("kpi_targets")
-    if isinstance(stored, dict):
-        targets: dict = {
-            code: {int(y): float(v) for y, v in by_year.items()} for code, by_year in stored.items()
-        }
-    else:
-        targets = dict(template.kpi_targets) if template else {}
-    return tz, targets, plan, roadmap
+    return tz, roadmap
 
 
 async def collect(
@@ -67,8 +52,9 @@ async def collect(
     if programme is None:
         active = await repos.programmes.active()
         programme = active[0] if active else None
-    tz, targets, plan, roadmap = _programme_context(programme, t)
-    intake = [f.id for f in engine.forms.values() if f.audience in (Audience.MENTEE, Audience.MENTOR)]
+    tz, roadmap = _programme_context(programme, t)
+    # The answers sheets are the intake questionnaires' (self-assessments reach the export as growth figures).
+    intake = [f.id for f in engine.forms.values() if f.id in INTAKE_FORMS]
     people = await reports.people(scope)
     pairs = await reports.pairs(scope)
     meetings = await reports.meetings()
@@ -86,17 +72,12 @@ async def collect(
             if f.meeting_id in meeting_ids or (f.meeting_id is None and f.participant_id in person_ids)
         ]
         answer_rows = [a for a in answer_rows if a.participant_id in person_ids]
-    kpis: list[KpiReport] = ex.kpi_reports(
-        people,
-        pairs,
-        meetings,
-        feedback,
-        targets=targets,
-        plan=plan,
-        timezone=tz,
-        today=now.astimezone(ZoneInfo(tz)).date(),
-        programme_id=str(programme.id) if programme else "",
-    )
+    # The indicators are the programme's figures, computed once per programme year (services/figures.py).
+    today = now.astimezone(ZoneInfo(tz)).date()
+    kpis: list[KpiReport] = [
+        (await figures.compute(repos, programme, now, tz, year, scope=scope)).kpis
+        for year in figures.years_of(programme, today)
+    ]
     return ex.ExportData(
         people=people,
         answers=answer_rows,

@@ -97,6 +97,28 @@ class DashboardRepo:
                 out[pid] = value
         return out
 
+    async def scores_between(
+        self, form_ids: tuple[str, ...], key: str, start: datetime, end: datetime
+    ) -> dict[int, int]:
+        """Each participant's most recent whole-number answer to `key` across these surveys, submitted in
+        [start, end)."""
+        rows = await self.s.execute(
+            select(FormResponse.participant_id, FormResponse.answers)
+            .where(
+                FormResponse.form_id.in_(form_ids),
+                FormResponse.status == ResponseStatus.SUBMITTED,
+                FormResponse.submitted_at >= start,
+                FormResponse.submitted_at < end,
+            )
+            .order_by(FormResponse.submitted_at)
+        )
+        out: dict[int, int] = {}
+        for pid, answers in rows.all():
+            value = (answers or {}).get(key)
+            if isinstance(value, int) and not isinstance(value, bool):
+                out[pid] = value
+        return out
+
     async def campaign_rates(self, scope: ProgrammeScope | None = None) -> list[tuple[int, str, str, int]]:
         """(campaign id, form, period, responses) for the latest campaigns, open or closed."""
         campaigns = (

@@ -90,6 +90,22 @@ class PairRepo:
         )
         return await self._dtos(rows, all_members=True)
 
+    async def closed_between(
+        self, start: datetime, end: datetime, scope: ProgrammeScope | None = None
+    ) -> list[PairDTO]:
+        """Pairs that finished or were dissolved in [start, end), with every mentee they had."""
+        rows = await self.s.scalars(
+            select(Pair)
+            .where(
+                Pair.status != PairStatus.ACTIVE,
+                Pair.closed_at >= start,
+                Pair.closed_at < end,
+                in_scope(Pair.programme_id, scope),
+            )
+            .order_by(Pair.id)
+        )
+        return await self._dtos(rows, all_members=True)
+
     async def active_of_mentor(self, mentor_id: int, programme_id: int | None) -> PairDTO | None:
         q = select(Pair).where(Pair.mentor_id == mentor_id, Pair.status == PairStatus.ACTIVE)
         q = q.where(
