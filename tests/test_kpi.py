@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot.domain import kpi
 from bot.domain.kpi import (
     KPI_CODES,
     KPI_COVERAGE,
@@ -181,3 +182,34 @@ def test_every_kpi_and_light_has_a_label_in_both_languages() -> None:
             assert kpi_label_key(code).split(".")[-1] in tree["kpi"]
         for light in Light:
             assert light.label_key.split(".")[-1] in tree["light"]
+
+
+# ------------------------------------------------------------------------------------- programme years
+def test_a_programme_year_runs_september_to_august():
+    assert kpi.programme_year(date(2026, 9, 1)) == 2026
+    assert kpi.programme_year(date(2027, 8, 31)) == 2026
+    assert kpi.programme_year(date(2026, 8, 31)) == 2025
+    assert kpi.year_bounds(2026) == (date(2026, 9, 1), date(2027, 9, 1))
+    assert kpi.year_label(2026) == "2026/27" and kpi.year_label(2099) == "2099/00"
+
+
+def test_template_targets_roll_forward_to_the_programmes_first_year():
+    college = {"coverage": {2020: 0.1, 2024: 0.7}}
+    rolled = kpi.roll_forward(college, 2026)
+    assert rolled == {"coverage": {2026: 0.1, 2030: 0.7}}
+    # 2026/27 is the programme's first year: judged against the first milestone, not the 2024 one
+    assert kpi.target_for_year(rolled["coverage"], 2026) == 0.1
+    assert kpi.target_for_year(college["coverage"], 2026) == 0.7  # what it was judged against before
+    # several KPIs move together, keeping their distance
+    two = kpi.roll_forward({"a": {2022: 0.6, 2024: 0.85}, "b": {2023: 1.0}}, 2026)
+    assert two == {"a": {2026: 0.6, 2028: 0.85}, "b": {2027: 1.0}}
+    # milestones set for the programme's own years stay as set
+    assert kpi.roll_forward({"a": {2027: 0.5}}, 2026) == {"a": {2027: 0.5}}
+    assert kpi.roll_forward({}, 2026) == {}
+
+
+def test_a_value_without_a_target_says_so_not_no_data():
+    report = kpi.build_report("1", {}, 2026, kpi.KpiInputs(engaged=3, population=10), today=date(2026, 12, 1))
+    coverage = report.get(kpi.KPI_COVERAGE)
+    assert coverage.value == 0.3 and coverage.state_key == "roadmap.light.no_target"
+    assert report.get(kpi.KPI_MENTEE_SATISFACTION).state_key == "roadmap.light.grey"
