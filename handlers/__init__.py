@@ -24,6 +24,8 @@ def feature_routers() -> list[Router]:
         questionnaire,
         reports,
         roadmap,
+        selfcheck,
+        swot,
     )
 
     modules = (
@@ -43,6 +45,8 @@ def feature_routers() -> list[Router]:
         announce,
         roadmap,
         completion,
+        selfcheck,
+        swot,
         fallback,
     )
     return [r for module in modules for r in module.routers()]

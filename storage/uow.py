@@ -43,6 +43,7 @@ from storage.repositories.privacy import PrivacyRepo
 from storage.repositories.programmes import ProgrammeRepo
 from storage.repositories.reports import ReportRepo
 from storage.repositories.roadmap import RoadmapRepo
+from storage.repositories.swot import SwotRepo
 from storage.repositories.updates import UpdateRepo
 from storage.tenancy import scope_of
 
@@ -83,6 +84,7 @@ class Repos:
         self.announce = AnnounceRepo(session)
         self.updates = UpdateRepo(session)
         self.institutions = InstitutionRepo(session)
+        self.swot = SwotRepo(session)
         self._update: tuple[int, datetime] | None = None  # an update id to record with the next commit
         self._recorded: int | None = None  # ... once a commit recorded it
 

@@ -192,7 +192,8 @@ async def test_mentee_who_would_not_mentor_is_not_invited(hc, clock):
     assert "Хотели бы вы в будущем сами стать наставником? — нет" in summary
     replies = await mentee.click("Всё верно, отправить")
     assert any("Спасибо за участие" in (m.text or "") for m in replies)
-    assert not any(m.buttons() for m in replies)
+    # no offer to mentor: the only button left is the exit self-assessment's (tests/test_selfcheck.py)
+    assert [b["text"] for m in replies for b in m.buttons()] == ["📊 Пройти самооценку"]
 
 
 # ----------------------------------------------------------------------------------------- closing early

@@ -34,6 +34,10 @@ SHIPPED = {
     "meeting_feedback": Audience.PAIR,
     "intermediate": Audience.PAIR,
     "final": Audience.PAIR,
+    "selfcheck_mentee": Audience.MENTEE,
+    "selfcheck_teacher": Audience.MENTEE,
+    "selfcheck_mentor": Audience.MENTOR,
+    "swot": Audience.CURATOR,
 }
 PUPIL_AREAS = (
     "math", "russian", "literature", "foreign_language", "physics", "chemistry", "biology", "history",

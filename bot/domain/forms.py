@@ -69,6 +69,7 @@ class Audience(StrEnum):
     MENTEE = "mentee"
     MENTOR = "mentor"
     PAIR = "pair"
+    CURATOR = "curator"  # the programme's own questionnaires (the SWOT), not a participant's intake or survey
 
 
 class ErrorCode(StrEnum):

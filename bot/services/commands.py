@@ -55,6 +55,8 @@ BY_ROLE: dict[Role, tuple[str, ...]] = {
         "registry",
         "export",
         "report",
+        "report_doc",
+        "swot",
         "roadmap",
         "close_pair",
         "cases",

@@ -22,7 +22,7 @@ from bot.domain.stages import OPEN_STATUSES, MeetingStatus
 from bot.domain.statuses import CaseStatus, MentorStatus
 from bot.i18n import Translator
 from bot.keyboards import InlineKeyboardBuilder
-from bot.services import institutions
+from bot.services import institutions, selfcheck
 from bot.services.certificate import CertificateData
 from bot.services.notify import notify, reachable
 from bot.services.submissions import DEFAULT_THANKS, Say, Submitted
@@ -211,9 +211,10 @@ async def final_submitted(
     if pair_of_context(response.context) is None:
         return Submitted(say=(Say(DEFAULT_THANKS),), then="intake")
     thanks = Say("completion.final_thanks")
+    growth = await selfcheck.exit_offer(repos, me.id, pair_of_context(response.context))
     pair = await mentor_invitation_pair(repos, me, response)
     if pair is None:
-        return Submitted(say=(thanks,))
+        return Submitted(say=(thanks, *growth))
     offer = Say(
         "completion.mentor_offer",
         buttons=(
@@ -221,7 +222,7 @@ async def final_submitted(
             (("completion.btn.not_now", BecomeMentorCb(pair=pair.id, a=Answer.NO)),),
         ),
     )
-    return Submitted(say=(thanks, offer))
+    return Submitted(say=(thanks, *growth, offer))
 
 
 async def mentor_invitation_pair(

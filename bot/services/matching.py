@@ -30,6 +30,7 @@ from bot.domain.entities import (
 from bot.domain.registries import format_date
 from bot.domain.statuses import MentorStatus, ProposalStatus
 from bot.i18n import Translator
+from bot.services import selfcheck
 from bot.services.notify import notify, reachable
 from storage.uow import Repos
 
@@ -551,6 +552,7 @@ async def announce(
         priority=2,
         html=True,
     )
+    sent += await selfcheck.invite_entry(repos, pair, now)
     child, name = html.escape(mentee.full_name or "—"), html.escape(mentor.full_name or "—")
     return sent + await _to_parents(
         repos, mentee, now, "matching.announce.parent", "pair", key, child=child, mentor=name

@@ -47,7 +47,7 @@ from bot.domain.statuses import ReminderStatus
 from bot.filenames import file_name
 from bot.i18n import Translator
 from bot.keyboards import InlineKeyboardBuilder
-from bot.services import completion
+from bot.services import completion, selfcheck
 from bot.services.notify import Localized, notify, reachable
 from bot.services.questionnaires import Engine
 from bot.services.submissions import Say, Submitted
@@ -701,6 +701,8 @@ async def feedback_submitted(
                 next=Localized(f"meetings.stage.{nxt.value}") if nxt else "",
             ),
         )
+        if nxt == Stage.TRIAL:  # whoever skipped the entry self-assessment is asked once more, before it
+            await selfcheck.ask_again(repos, st.pair, now)
         if completed == Stage.FINAL:
             await completion.pair_finished(repos, st.pair.id, now)
     meeting = await repos.meetings.get(meeting_id)
