@@ -1,11 +1,13 @@
-"""Curator's /export (the programme as an XLSX workbook or a zip of CSVs, with progress) and /report (PNG
-charts: stage funnel, satisfaction, KPIs against targets). The use cases are in bot/services/reports.py; here
+"""Curator's /export (the programme as an XLSX workbook or a zip of CSVs, with progress), /report (PNG
+charts: stage funnel, satisfaction, KPIs against targets) and /report_doc (the analytic report for a school
+year, DOCX and PDF; bot/services/analytic_report.py). The use cases are in bot/services/reports.py; here
 the format is asked, the progress line redrawn and the files sent."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, Router
@@ -13,13 +15,16 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 
-from bot.callbacks.reports import ExportCb, ExportFormat
+from bot.callbacks.reports import ExportCb, ExportFormat, ReportDocCb
 from bot.clock import Clock
+from bot.config import Settings
 from bot.domain.entities import ParticipantDTO
+from bot.domain.kpi import year_label
 from bot.filenames import file_name
 from bot.i18n import Translator
 from bot.keyboards import InlineKeyboardBuilder
 from bot.middlewares.access import curators_only
+from bot.services import analytic_report as doc_svc
 from bot.services import export as ex
 from bot.services import reports as svc
 from bot.services.questionnaires import Engine
@@ -131,9 +136,87 @@ async def report(
         log.debug("report status message not deleted message_id=%s", status.message_id)
 
 
+async def report_doc(
+    message: Message,
+    repos: Repos,
+    t: Translator,
+    me: ParticipantDTO,
+    clock: Clock,
+    engine: Engine,
+    settings: Settings,
+    bot: Bot,
+) -> None:
+    """/report_doc: the analytic report; with several school years behind the programme, which one first."""
+    now = clock()
+    _, years = await doc_svc.years(repos, me.id, now.astimezone(settings.tz).date())
+    if len(years) == 1:
+        await _send_report_doc(message, repos, t, me, now, engine, settings, bot, years[0])
+        return
+    kb = InlineKeyboardBuilder()
+    for year in reversed(years):
+        kb.button(text=t("analytic.year_button", year=year_label(year)), callback_data=ReportDocCb(y=year))
+    kb.adjust(1)
+    await message.answer(t("analytic.choose_year"), reply_markup=kb.as_markup())
+
+
+async def report_doc_year(
+    cb: CallbackQuery,
+    callback_data: ReportDocCb,
+    repos: Repos,
+    t: Translator,
+    me: ParticipantDTO,
+    clock: Clock,
+    engine: Engine,
+    settings: Settings,
+    bot: Bot,
+) -> None:
+    if not isinstance(cb.message, Message):
+        await cb.answer(t("common.stale"), show_alert=True)
+        return
+    await cb.answer()
+    await _send_report_doc(cb.message, repos, t, me, clock(), engine, settings, bot, callback_data.y)
+
+
+async def _send_report_doc(
+    message: Message,
+    repos: Repos,
+    t: Translator,
+    me: ParticipantDTO,
+    now: datetime,
+    engine: Engine,
+    settings: Settings,
+    bot: Bot,
+    year: int,
+) -> None:
+    data = await doc_svc.collect(repos, engine, now, me.id, year, settings.timezone)
+    if data is None:
+        await message.answer(t("analytic.stale"))
+        return
+    label = year_label(year)
+    status = await message.answer(t("analytic.loading", year=label))
+    docx_bytes, pdf_bytes = await asyncio.to_thread(doc_svc.files, data, t, now)
+    day = data.made_on
+    await bot.send_document(
+        message.chat.id,
+        BufferedInputFile(docx_bytes, filename=file_name(t, "analytic_report", "docx", day=day)),
+        caption=t("analytic.caption", year=label),
+    )
+    await bot.send_document(
+        message.chat.id,
+        BufferedInputFile(pdf_bytes, filename=file_name(t, "analytic_report", "pdf", day=day)),
+    )
+    await doc_svc.record(repos, now, me.id, year, len(docx_bytes) + len(pdf_bytes))
+    try:
+        await status.delete()
+    except TelegramBadRequest:
+        log.debug("report status message not deleted message_id=%s", status.message_id)
+
+
 def routers() -> list[Router]:
     r = curators_only(__name__)
     r.message.register(export, Command("export"))
     r.callback_query.register(export_format, ExportCb.filter())
     r.message.register(report, Command("report"))
+    r.message.register(report_doc, Command("report_doc"))
+    r.callback_query.register(report_doc_year, ReportDocCb.filter())
     return [r]

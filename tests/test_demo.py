@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import closing
 from pathlib import Path
 
+import docx
 import openpyxl
 import pytest
 
@@ -76,8 +78,34 @@ def test_the_programme_runs_to_the_end_and_writes_the_files(demo: tuple[DemoResu
     # the announcement reached the parents, and everyone in a pair filled in the final survey
     assert result.counts["announced"] == 3
     assert result.counts["finals"] == db["forms"]["final"] == 17
-    # the transcript: readable lines, each of the five stages, the counts at the end
+    # every member of every pair answered the self-assessment at the start and at the end, once each
+    assert result.counts["entry"] == result.counts["exit"] == 17
+    assert db["forms"]["selfcheck_mentee"] + db["forms"].get("selfcheck_teacher", 0) == 2 * 12
+    assert db["forms"]["selfcheck_mentor"] == 2 * 5 and db["forms"]["swot"] == 1
+    # the analytic report: every section, and the dashboard's own figures for growth and satisfaction
+    report = docx.Document(str(result.out_dir / "analytic-report.docx"))
+    headings = [p.text for p in report.paragraphs if p.style.name == "Heading 1"]
+    assert len(headings) == 12 and headings[0] == "1. Программа и её календарь"
+    cells = [[c.text for c in row.cells] for table in report.tables for row in table.rows]
     text = result.transcript.read_text(encoding="utf-8")
+    dashboard = {m[0]: m[1] for m in re.findall(r"[🟢🟡🔴⚪] ([^:\n]+): (\d+%|—) /", text)}
+    kpis = (
+        "Вовлечённость в наставничество",
+        "Удовлетворённость наставляемых",
+        "Удовлетворённость наставников",
+    )
+    for label in kpis:
+        row = next(r for r in cells if r[0] == label)
+        assert row[1].replace(" ", "") == dashboard[label], label
+    growth = re.search(
+        r"средний прирост ([+−]\d,\d) балла из 5, улучшили самооценку (\d+)%; "
+        r"участников с обеими самооценками: (\d+)",
+        text,
+    )
+    assert growth is not None
+    assert next(r for r in cells if r[0] == "Все участники")[1:] == [growth[1], f"{growth[2]} %", growth[3]]
+    assert (result.out_dir / "analytic-report.pdf").read_bytes().startswith(b"%PDF")
+    # the transcript: readable lines, each of the five stages, the counts at the end
     assert text.splitlines() == echoed
     t = Translator("ru")
     for stage in STAGE_ORDER:

@@ -152,6 +152,8 @@ async def test_workbook_read_back_cell_by_cell(h):
         "Встречи",
         "Отзывы и опросы",
         "Показатели",
+        "Рост участников",
+        "SWOT-анализ",
         "Дорожная карта",
         "Успешные практики",
     ]
@@ -267,6 +269,8 @@ async def test_csv_zip_parses_back(h):
             "meetings.csv",
             "feedback.csv",
             "kpis.csv",
+            "growth.csv",
+            "swot.csv",
             "roadmap.csv",
             "cases.csv",
         ]
@@ -459,15 +463,16 @@ async def test_export_in_chat_sends_the_file_to_the_curator(hr):
     assert all("Пётр" not in str(a.details) for a in audit)
 
 
-async def test_report_sends_three_charts(hr):
+async def test_report_sends_four_charts(hr):
     h = hr
     curator = await onboard_curator(h)
     await programme(h)
     await curator.send("/report")
     photos = [m for m in h.fake.delivered_to(curator.id) if m.method == "sendPhoto"]
-    assert len(photos) == 3
+    assert len(photos) == 4
     assert all(p.document["data"].startswith(b"\x89PNG\r\n\x1a\n") for p in photos)
     assert photos[0].text.startswith("Воронка этапов")
+    assert photos[3].text == "Рост участников: самооценка в начале и в конце программы"
 
 
 async def test_export_and_report_refuse_non_curators(hr):
@@ -475,7 +480,7 @@ async def test_export_and_report_refuse_non_curators(hr):
     await onboard_curator(h)
     await programme(h)
     mentee = h.user(TG["mentee"], "Mentee", "ru")
-    for command in ("/export", "/report"):
+    for command in ("/export", "/report", "/report_doc"):
         replies = await mentee.send(command)
         assert replies[-1].text == "Эта команда доступна только куратору программы."
     await mentee.press("ce:xlsx")  # forged button data

@@ -131,7 +131,7 @@ async def test_an_archived_programme_refuses_changes_but_still_exports(h):
     assert f"Программа «{OLD}» в архиве" in c.alerts()[-1]
     replies = await c.send("/dashboard")
     assert f"Текущая программа: «{OLD}» — в архиве." in replies[-1].text
-    assert "Наставники: активны: 1" in replies[-1].text
+    assert "Наставники: в реестре (одобрены): 1" in replies[-1].text
     await c.send("/export")
     await c.click("📊 Excel (XLSX)")
     document = next(r for r in reversed(h.fake.requests) if r.method == "sendDocument")

@@ -14,3 +14,9 @@ class ExportFormat(StrEnum):
 
 class ExportCb(Callback, prefix="ce"):
     f: ExportFormat
+
+
+class ReportDocCb(Callback, prefix="rd"):
+    """The school year of the analytic report (/report_doc), named by the calendar year it starts in."""
+
+    y: int

@@ -29,6 +29,7 @@ from typing import Any
 
 import yaml
 
+from bot.callbacks.selfcheck import SelfcheckCb
 from bot.demo.cast import TZ, TZ_NAME, Cast, Persona
 from bot.demo.harness import Client, Harness, make_settings
 from bot.demo.telegram import SEND_METHODS, FakeTelegram, SentMessage
@@ -38,9 +39,10 @@ from bot.domain.stages import STAGE_ORDER, StagePlan
 from bot.i18n import Translator
 
 CURATOR_TG = 1000
-CHART_NAMES = ("funnel", "satisfaction", "kpi")
+CHART_NAMES = ("funnel", "satisfaction", "kpi", "growth")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-FILES = ("export.xlsx", *(f"{name}.png" for name in CHART_NAMES))  # written with the transcript
+REPORT_FILES = ("analytic-report.docx", "analytic-report.pdf")  # /report_doc
+FILES = ("export.xlsx", *(f"{name}.png" for name in CHART_NAMES), *REPORT_FILES)  # with the transcript
 SCRIPT = yaml.safe_load(Path(__file__).with_name("script.yaml").read_text(encoding="utf-8"))
 HOLIDAYS = set(SCRIPT["holidays"])
 _LINK = re.compile(r"https://t\.me/\S+\?start=([A-Za-z0-9_-]+)")
@@ -84,6 +86,7 @@ class Person:
     name: str  # full name as typed, in the demo's language
     short: str  # "Anna Volkova"
     seen: int = 0  # messages of the chat already looked at
+    selfchecks: list[str] = field(default_factory=list)  # the self-assessments answered: entry, exit
 
 
 @dataclass
@@ -135,7 +138,9 @@ class Demo:
         self.once = dict(SCRIPT["told_once"])  # not told yet
         self.lates = {(x["pair"], x["meeting"], x["who"]): x["answers"] for x in self.odd["late_feedback"]}
         self.kinds: dict[str, int] = {}  # reminders by kind
-        self.counts: dict[str, Any] = dict.fromkeys(("updates", "held", "feedback", "surveys", "finals"), 0)
+        self.counts: dict[str, Any] = dict.fromkeys(
+            ("updates", "held", "feedback", "surveys", "finals", "entry", "exit"), 0
+        )
         self.next_scan = datetime.max.replace(tzinfo=UTC)  # the daily scan, once the pairs meet
         self._alerts = 0  # the bot's answers to buttons already looked at
 
@@ -313,6 +318,12 @@ class Demo:
                 self.soon("late_feedback", lambda: self.feedback(pair, p, msg, late=True))
         elif self.reads("meeting.overdue_pair", msg.text) and p is pair.mentor:
             pair.late = False
+        elif (found := self.button(c, t("selfcheck.button"), msg)) is not None:
+            # the entry one after the pairing (again before the trial), the exit one with the final survey
+            moment = SelfcheckCb.unpack(found[1]["callback_data"]).m.value
+            if moment not in p.selfchecks:
+                p.selfchecks.append(moment)
+                self.soon("selfcheck", lambda: self.selfcheck(p, msg, moment))
         elif self.button(c, t("dashboard.survey_button"), msg):  # the late one answers the reminder
             key, reminder = p.persona.key, bool(self.reads("dashboard.survey_reminder", msg.text))
             if key != self.odd["survey_never"] and (key == self.odd["survey_late"]) == reminder:
@@ -594,6 +605,31 @@ class Demo:
         self.counts["surveys"] += 1
         self.say("survey_done", who=p.short, score=answers["satisfaction"])
 
+    async def selfcheck(self, p: Person, msg: SentMessage, moment: str) -> None:
+        """The self-assessment: modest at the start, higher at the end (the story of a year that helped)."""
+        await self.tap(p.client, self.t("selfcheck.button"), msg)
+        first = (p.client.last().text or "").split("\n")[0]
+        form_id = next(
+            (k for k, title in self.titles.items() if k.startswith("selfcheck_") and first.startswith(title)),
+            None,
+        )
+        if form_id is None:
+            raise DemoError(f"{p.short}: the self-assessment did not open: “{plain(first)[:80]}”")
+        scale = [2, 3, 3, 4] if moment == "entry" else [4, 4, 5, 3]
+        answers: dict[str, Any] = {}
+        for q in self.forms[form_id].questions:
+            if q.type == Q.SCALE:
+                answers[q.key] = self.rng.choice(scale)
+            elif q.type == Q.SINGLE:
+                answers[q.key] = self.rng.choice(q.options).value
+        await self.fill(p, form_id, answers)
+        self.counts[moment] += 1
+        scored = [v for k, v in answers.items() if self.forms[form_id].question(k).type == Q.SCALE]
+        mean = f"{sum(scored) / len(scored):.1f}"
+        self.say(
+            f"selfcheck_{moment}", who=p.short, mean=mean.replace(".", ",") if self.lang == "ru" else mean
+        )
+
     async def final_survey(self, p: Person, msg: SentMessage) -> None:
         t, c, key = self.t, p.client, p.persona.key
         await self.tap(c, t("completion.btn.final_survey"), msg)
@@ -622,12 +658,20 @@ class Demo:
         await self.tap(c, self.t("reports.export.xlsx"))
         sent = [m for m in self.h.fake.delivered_to(c.id) if m.method == "sendDocument" and m.document][-1:]
         sent += [m for m in await c.send("/report") if m.method == "sendPhoto" and m.document]
+        await c.send("/swot")  # the curator's SWOT of the programme, for the monitoring and the report
+        await self.fill(self.curator, "swot", self.answers("swot"))
+        self.say("swot_done", who=self.curator.short)
+        replies = await c.send("/report_doc")
+        if replies and replies[-1].buttons():  # several school years: the latest
+            replies = await c.press(replies[-1].buttons()[0]["callback_data"], replies[-1])
+        sent += [m for m in replies if m.method == "sendDocument" and m.document]
         if len(sent) < len(FILES):
             raise DemoError(f"/export and /report sent {len(sent)} files, expected {len(FILES)}")
         for name, m in zip(FILES, sent, strict=False):
             (self.out_dir / name).write_bytes(m.document["data"])
         self.say("export", file=FILES[0])
-        self.say("report", files=", ".join(FILES[1:]))
+        self.say("report", files=", ".join(f"{name}.png" for name in CHART_NAMES))
+        self.say("report_doc", files=", ".join(REPORT_FILES))
 
     def totals(self, started: float) -> DemoResult:
         """The totals at the end of the transcript (script.yaml: totals); the transcript written."""

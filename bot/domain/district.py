@@ -13,11 +13,7 @@ from bot.domain import kpi
 SMALL_DEFAULT = 5  # an aggregate over fewer people than this is shown as "< 5"
 MENTEE_KINDS = ("pupil", "student", "teacher")
 # The methodology's targets for satisfaction when a programme sets none (share of those who answered).
-DEFAULT_TARGETS = {
-    kpi.KPI_COVERAGE: None,
-    kpi.KPI_MENTEE_SATISFACTION: 0.70,
-    kpi.KPI_MENTOR_SATISFACTION: 0.70,
-}
+DEFAULT_TARGETS: dict[str, float | None] = {kpi.KPI_COVERAGE: None, **kpi.METHODOLOGY_TARGETS}
 
 
 @dataclass(frozen=True)
@@ -91,6 +87,14 @@ class Figures:
     # any period come from these.
     answered_by_period: Mapping[str, int] = field(default_factory=dict)
     invited_by_period: Mapping[str, int] = field(default_factory=dict)
+    # Growth from the entry and exit self-assessments: the people it rests on, how many improved, and the
+    # sum of their personal mean changes (scale points), so that the district's mean is a true mean.
+    growth_people: int = 0
+    growth_improved: int = 0
+    growth_change_sum: float = 0.0
+    # Programmes with the curator's SWOT for the school year, of all programmes counted.
+    swot_done: int = 0
+    programmes: int = 0
 
     def for_period(self, period: Period | None) -> Figures:
         """These figures with the monitoring response of ``period`` (every campaign's when None)."""
@@ -136,6 +140,14 @@ class Figures:
     @property
     def mentor_satisfaction(self) -> float | None:
         return _share(self.mentor_satisfied, self.mentor_rated)
+
+    @property
+    def growth_improved_share(self) -> float | None:
+        return _share(self.growth_improved, self.growth_people)
+
+    @property
+    def growth_mean_change(self) -> float | None:
+        return self.growth_change_sum / self.growth_people if self.growth_people else None
 
     @property
     def response_rate(self) -> float | None:

@@ -25,6 +25,8 @@ KPI_LABEL_PREFIX = "roadmap.kpi."
 # Surveys ask for a score of 1–10. The seeds count "satisfied" participants without saying where
 # satisfaction starts; 8 is this project's default, and a programme may choose another threshold.
 DEFAULT_SATISFIED_FROM = 8.0
+# The methodology's satisfaction target where a programme sets none (a share of those who answered).
+METHODOLOGY_TARGETS: dict[str, float] = {KPI_MENTEE_SATISFACTION: 0.70, KPI_MENTOR_SATISFACTION: 0.70}
 # How far below its target a value may fall and still be "yellow" (10 percentage points).
 YELLOW_BAND = 0.10
 # Shares are computed with float division: 0.6 - 0.1 is 0.49999999999999994, and a value sitting

@@ -28,9 +28,8 @@ from bot.domain.stages import STAGE_ORDER, MeetingStatus
 from bot.domain.statuses import CampaignStatus
 from bot.i18n import Translator
 from bot.keyboards import InlineKeyboardBuilder
-from bot.services import figures
+from bot.services import figures, selfcheck, swot
 from bot.services import questionnaires as qs
-from bot.services import swot
 from bot.services.figures import Figures
 from bot.services.notify import compose, notify, reachable
 from storage.uow import Repos
@@ -128,15 +127,17 @@ def render(d: Dashboard, t: Translator) -> str:
     icons = {"green": "🟢", "yellow": "🟡", "red": "🔴", "grey": "⚪"}
     for v in d.kpis:
         value = "—" if v.value is None else f"{round(v.value * 100)}%"
-        target = t("roadmap.light.no_target") if v.target is None else f"{round(v.target * 100)}%"
-        lines.append(
-            f"{icons[str(v.light)]} {t(kpi.kpi_label_key(v.code))}: {value} / "
-            f"{t('dashboard.target')} {target}"
+        target = (
+            t("roadmap.light.no_target")
+            if v.target is None
+            else f"{t('dashboard.target')} {round(v.target * 100)}%"
         )
+        lines.append(f"{icons[str(v.light)]} {t(kpi.kpi_label_key(v.code))}: {value} / {target}")
     if f.population_stale:
         lines.append(t("dashboard.population_stale", engaged=f.inputs.engaged, population=f.population))
     elif d.population is None:
         lines.append(t("dashboard.population_hint"))
+    lines += ["", growth_line(f, t), swot_line(f, t)]
     if d.campaigns:
         lines += ["", t("dashboard.campaigns")]
         for _form, period, answered, invited in d.campaigns:
@@ -145,6 +146,31 @@ def render(d: Dashboard, t: Translator) -> str:
                 t("dashboard.campaign_line", period=period, answered=answered, invited=invited, rate=rate)
             )
     return "\n".join(lines)
+
+
+def points(value: float, lang: str) -> str:
+    """A change in scale points, signed, with the decimal comma in Russian: "+0,8", "−0,3"."""
+    text = f"{value:+.1f}".replace("-", "−")
+    return text.replace(".", ",") if lang == "ru" else text
+
+
+def growth_line(f: Figures, t: Translator) -> str:
+    """Growth from the entry and exit self-assessments, with how many people it rests on."""
+    g = f.growth
+    if g is None:
+        return t("dashboard.growth_none")
+    return t(
+        "dashboard.growth",
+        change=points(g.mean_change, t.lang),
+        improved=f"{round(g.improved_share * 100)}%",
+        people=g.people,
+    )
+
+
+def swot_line(f: Figures, t: Translator) -> str:
+    if f.swot is None:
+        return t("dashboard.swot_none")
+    return t("dashboard.swot", period=swot.period_name(f.swot.period)(t))
 
 
 def _bucket_key(role: str, bucket: str) -> str:
@@ -169,6 +195,7 @@ async def run_campaigns(repos: Repos, now: datetime, today: date) -> list[NewMes
             if cid is not None:
                 await repos.audit.log("campaign.open", now, object_type="campaign", object_id=cid)
                 await swot.invite_curators(repos, programme, today, now)
+            out += await selfcheck.mid_invitations(repos, programme, today, now)
     for cid, _form, period, opened_at, _closes in await repos.campaigns.open_ones():
         answered = await repos.campaigns.responders(cid)
         age = (now - opened_at).days

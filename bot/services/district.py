@@ -85,6 +85,11 @@ async def institution_figures(
             invited_by_period=invited_by,
             roadmap_overdue=len(overdue_items),
             roadmap_items=all_items,
+            growth_people=f.growth.people if f.growth else 0,
+            growth_improved=round(f.growth.improved_share * f.growth.people) if f.growth else 0,
+            growth_change_sum=f.growth.mean_change * f.growth.people if f.growth else 0.0,
+            swot_done=int(f.swot is not None),
+            programmes=1,
         )
         for value in f.kpis.values:
             if value.target is not None:

@@ -16,6 +16,7 @@ from bot.domain import district as dd
 from bot.domain import kpi
 from bot.domain.stages import STAGE_ORDER
 from bot.i18n import Translator
+from bot.services.dashboard import points
 from bot.services.district import District, Row
 from bot.services.matching import FORM_SERVES
 
@@ -61,6 +62,13 @@ def cells(row_figures: dd.Figures, targets: dict[str, float | None], t: Translat
         out.append(f"{LIGHT_MARK[x.light]} {text}")
     out.append(_share(t, f.response_rate, f.survey_invited, small))
     out.append(f"{c(f.roadmap_overdue)} / {c(f.roadmap_items)}")
+    out.append(_share(t, f.growth_improved_share, f.growth_people, small))
+    change = f.growth_mean_change
+    shown = change is not None and f.growth_people >= small
+    out.append(
+        points(change, t.lang) if shown and change is not None else _share(t, None, f.growth_people, small)
+    )
+    out.append(f"{f.swot_done} / {f.programmes}")
     return out
 
 
@@ -79,6 +87,9 @@ def headers(t: Translator) -> list[str]:
         t("district.col.mentor_satisfaction"),
         t("district.col.response"),
         t("district.col.roadmap_overdue"),
+        t("district.col.growth_improved"),
+        t("district.col.growth_change"),
+        t("district.col.swot"),
     ]
 
 

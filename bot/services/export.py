@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
@@ -28,12 +28,17 @@ from openpyxl.utils import get_column_letter
 
 from bot.domain.entities import PairStatus
 from bot.domain.forms import Form, QuestionType, display_answer
+from bot.domain.growth import GrowthFigure
 from bot.domain.kpi import KpiReport, year_label
 from bot.domain.roadmap import RoadmapRow
 from bot.domain.stages import STAGE_ORDER, Stage
 from bot.i18n import Translator
 from bot.services.completion import CaseView, case_sheet
 from storage.repositories.reports import AnswerRow, FeedbackRow, MeetingRow, PairRow, PersonRow
+
+if TYPE_CHECKING:
+    from bot.services.figures import Figures
+    from bot.services.swot import SwotResult
 
 # Which question of each scored form holds its score.
 SCORE_KEYS: Mapping[str, str] = {
@@ -71,6 +76,11 @@ class ExportData:
     roadmap: Sequence[RoadmapRow] = ()
     timezone: str = "Europe/Moscow"
     cases: Sequence[CaseView] = ()
+    # (programme year, group code: "all", a role or a form of mentoring, its growth figure), per year.
+    growth: Sequence[tuple[int, str, GrowthFigure]] = ()
+    swot: Sequence[SwotResult] = ()
+    # The current programme year's figures (what the dashboard shows), for the charts.
+    current: Figures | None = None
 
 
 @dataclass(frozen=True)
@@ -311,6 +321,51 @@ def build_sheets(data: ExportData, t: Translator) -> list[Sheet]:
             kpi_rows,
             sum(len(r.values) for r in data.kpis),
             percent_columns=frozenset({2, 3}),
+        )
+    )
+
+    def group_label(code: str) -> str:
+        if code == "all":
+            return t("analytic.all")
+        return t(f"dashboard.role.{code}") if code in ("mentee", "mentor") else t(f"district.form.{code}")
+
+    def growth_rows() -> Iterator[list[Any]]:
+        for year, code, g in data.growth:
+            yield [year_label(year), group_label(code), round(g.mean_change, 2), g.improved_share, g.people]
+
+    sheets.append(
+        Sheet(
+            "growth",
+            _title(t("reports.sheet.growth"), taken),
+            [t(f"reports.col.{c}") for c in ("year",)]
+            + [t(f"analytic.col.{c}") for c in ("group", "change", "improved", "people")],
+            growth_rows,
+            len(data.growth),
+            percent_columns=frozenset({3}),
+        )
+    )
+
+    from bot.services.swot import period_name  # the SWOT's service imports the questionnaire engine
+
+    def swot_rows() -> Iterator[list[Any]]:
+        for r in data.swot:
+            yield [
+                period_name(r.period)(t),
+                local(r.submitted_at),
+                r.strengths,
+                r.weaknesses,
+                r.opportunities,
+                r.threats,
+            ]
+
+    sheets.append(
+        Sheet(
+            "swot",
+            _title(t("reports.sheet.swot"), taken),
+            [t("reports.col.period"), t("reports.col.submitted")]
+            + [t(f"analytic.swot.{k}") for k in ("strengths", "weaknesses", "opportunities", "threats")],
+            swot_rows,
+            len(data.swot),
         )
     )
 

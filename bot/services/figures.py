@@ -23,13 +23,16 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from bot.domain import district as dd
-from bot.domain import kpi
+from bot.domain import growth, kpi
 from bot.domain.entities import PairStatus, ProgrammeDTO, ProgrammeScope, Role, Status
+from bot.domain.growth import GrowthFigure
 from bot.domain.programme_templates import load_templates
 from bot.domain.stages import MeetingStatus
 from bot.domain.statuses import MentorStatus
+from bot.services import selfcheck, swot
 from bot.services.matching import FORM_SERVES, mentee_kind
 from bot.services.meetings import pair_states
+from bot.services.swot import SwotResult
 from storage.uow import Repos
 
 INTAKE = ("mentee_needs", "young_specialist_needs", "mentor")
@@ -60,6 +63,12 @@ class Figures:
     population_stale: bool = False  # more mentees engaged than the declared population
     inputs: kpi.KpiInputs = field(default_factory=kpi.KpiInputs)
     kpis: kpi.KpiReport = field(default_factory=lambda: kpi.KpiReport("", 0))
+    # Growth from the entry and exit self-assessments of the year's pair members (None: nobody has both yet).
+    growth: GrowthFigure | None = None
+    growth_by_role: dict[str, GrowthFigure] = field(default_factory=dict)
+    growth_by_form: dict[str, GrowthFigure] = field(default_factory=dict)
+    # The curator's SWOT of the year's latest monitoring period that has one (None: not filled in yet).
+    swot: SwotResult | None = None
 
     @property
     def pairs_active(self) -> int:
@@ -86,10 +95,17 @@ def targets_of(programme: ProgrammeDTO | None) -> dict[str, dict[int, float]]:
         if isinstance(raw, dict)
         else {code: dict(by_year) for code, by_year in (template.kpi_targets if template else {}).items()}
     )
-    if programme is not None and programme.created_at is not None:
-        tz = ZoneInfo(programme.timezone)
-        return kpi.roll_forward(targets, kpi.programme_year(programme.created_at.astimezone(tz).date()))
-    return targets
+    first = (
+        kpi.programme_year(programme.created_at.astimezone(ZoneInfo(programme.timezone)).date())
+        if programme is not None and programme.created_at is not None
+        else None
+    )
+    rolled = kpi.roll_forward(targets, first) if first is not None else targets
+    # Satisfaction the programme sets no target for is judged against the methodology's (as the district is).
+    for code, share in kpi.METHODOLOGY_TARGETS.items():
+        if not rolled.get(code):
+            rolled[code] = {first if first is not None else 0: share}
+    return rolled
 
 
 def years_of(programme: ProgrammeDTO | None, today: date, most: int = 6) -> list[int]:
@@ -212,6 +228,17 @@ async def compute(
         mentor_scores=[v for pid, v in scores.items() if pid in mentor_ids],
         stage_completions=completions,
     )
+    members = {m for p in [*active, *closed] for m in (p.mentor_id, *p.mentee_ids)}
+    measured = (
+        [m for m in await selfcheck.measurements(repos, programme.id) if m.participant_id in members]
+        if programme is not None
+        else []
+    )
+    swot_result = None
+    if programme is not None:
+        for period in (f"{year + 1}-06", f"{year}-12"):
+            if (swot_result := await swot.latest(repos, programme.id, period)) is not None:
+                break
     report = kpi.build_report(
         str(programme.id if programme else 0), targets_of(programme), year, inputs, today=today
     )
@@ -231,6 +258,10 @@ async def compute(
         population_stale=stale,
         inputs=inputs,
         kpis=report,
+        growth=growth.programme(measured),
+        growth_by_role=growth.per_role(measured),
+        growth_by_form=growth.per_form(measured),
+        swot=swot_result,
     )
 
 

@@ -4,19 +4,18 @@ record that an export left the bot."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.callbacks.reports import ExportFormat
 from bot.domain.entities import ProgrammeDTO
-from bot.domain.forms import Form
-from bot.domain.kpi import KpiReport
+from bot.domain.kpi import KPI_MENTEE_SATISFACTION, KpiReport
 from bot.domain.programme_templates import calendar_label_key, load_templates
 from bot.domain.roadmap import RoadmapRow
 from bot.i18n import Translator
-from bot.services import charts, completion, figures, programmes
+from bot.services import charts, completion, figures, programmes, swot
 from bot.services import export as ex
+from bot.services.analytic_report import growth_items
 from bot.services.questionnaires import INTAKE_FORMS, Engine
 from storage.uow import Repos
 
@@ -74,9 +73,19 @@ async def collect(
         answer_rows = [a for a in answer_rows if a.participant_id in person_ids]
     # The indicators are the programme's figures, computed once per programme year (services/figures.py).
     today = now.astimezone(ZoneInfo(tz)).date()
-    kpis: list[KpiReport] = [
-        (await figures.compute(repos, programme, now, tz, year, scope=scope)).kpis
+    per_year = [
+        await figures.compute(repos, programme, now, tz, year, scope=scope)
         for year in figures.years_of(programme, today)
+    ]
+    kpis: list[KpiReport] = [f.kpis for f in per_year]
+    growth_rows = [
+        (f.year, code, g)
+        for f in per_year
+        for code, g in (
+            *((("all", f.growth),) if f.growth is not None else ()),
+            *f.growth_by_role.items(),
+            *f.growth_by_form.items(),
+        )
     ]
     return ex.ExportData(
         people=people,
@@ -90,6 +99,9 @@ async def collect(
         roadmap=roadmap,
         timezone=tz,
         cases=await completion.published_cases(repos),
+        growth=growth_rows,
+        current=per_year[-1],
+        swot=await swot.history(repos, programme.id) if programme is not None else [],
     )
 
 
@@ -123,20 +135,17 @@ async def record_export(
 
 
 def chart_images(data: ex.ExportData, t: Translator) -> list[tuple[str, bytes]]:
-    """The /report charts as PNGs: stage funnel, satisfaction, KPIs (CPU work: run it in a worker thread)."""
-    # The final survey is the programme's verdict; before anyone has taken it, the intermediate one is news.
-    survey = "final"
-    mentees, mentors = ex.survey_scores(data.feedback, data.pairs, survey)
-    if not mentees and not mentors:
-        interim = ex.survey_scores(data.feedback, data.pairs, "intermediate")
-        if any(interim):
-            survey, (mentees, mentors) = "intermediate", interim
-    forms: Mapping[str, Form] = data.forms
-    form = forms.get(survey)
-    scale = form.question("satisfaction").scale if form and "satisfaction" in form.keys else None
-    low, high = (scale.min, scale.max) if scale else (1, 10)
+    """The /report charts as PNGs: stage funnel, satisfaction against its target, KPIs against targets over
+    the programme years, growth before/after (CPU work: run it in a worker thread). Satisfaction and growth
+    are the current programme year's figures, the ones the dashboard shows."""
+    f = data.current
+    mentees = [int(s) for s in f.inputs.mentee_scores] if f else []
+    mentors = [int(s) for s in f.inputs.mentor_scores] if f else []
+    target = f.kpis.get(KPI_MENTEE_SATISFACTION).target if f else None
+    items = growth_items(f.growth, data.forms, t) if f and f.growth else []
     return [
         ("funnel", charts.funnel_chart(ex.stage_funnel(data.pairs), t)),
-        ("satisfaction", charts.satisfaction_chart(mentees, mentors, t, survey=survey, low=low, high=high)),
+        ("satisfaction", charts.satisfaction_chart(mentees, mentors, t, survey="year", target_share=target)),
         ("kpi", charts.kpi_chart(data.kpis[-6:], t)),
+        ("growth", charts.growth_chart(items, t)),
     ]
