@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 MENTEE_FORM = "selfcheck_mentee"
 TEACHER_FORM = "selfcheck_teacher"
 MENTOR_FORM = "selfcheck_mentor"
+MENTOR_INTAKE = "mentor"  # the mentor questionnaire: the forms of mentoring a mentor offers
 FORMS = (MENTEE_FORM, TEACHER_FORM, MENTOR_FORM)
 # The pre-filled question that decides which skill items a mentee is asked (see the forms).
 FOCUS = "focus"
@@ -323,34 +324,11 @@ def scores(response: FormResponseDTO | None) -> dict[str, float] | None:
     return {k: float(v) for k, v in response.answers.items() if type(v) is int}
 
 
-def _mid_periods(pair: PairDTO) -> list[str]:
-    """The Decembers a pair may have been measured in half-way: from the year it started to the year after it
-    ended (or started)."""
-    last = (pair.closed_at or pair.created_at).year + 1
-    return [f"{year}-{MID_MONTH:02d}" for year in range(pair.created_at.year, last + 1)]
-
-
-async def _mentoring_form(
-    repos: Repos, pair: PairDTO, mentee_id: int | None, programme: ProgrammeDTO, kinds: dict[int, str]
-) -> str:
-    """The form of mentoring the pair practises with this mentee (for the mentor: with their first one), as
-    the district counts it."""
-    if mentee_id is None:
-        return "unknown"
-    if mentee_id not in kinds:
-        kinds[mentee_id] = await _kind(repos, mentee_id, programme)
-    mentor = await repos.forms.latest_submitted(pair.mentor_id, "mentor")
-    offered = (mentor.answers if mentor else {}).get("mentoring_forms") or []
-    allowed = _allowed(programme)
-    return dd.pair_form(
-        offered if isinstance(offered, list) else [], kinds[mentee_id], matching.FORM_SERVES, allowed
-    )
-
-
 async def measurements(repos: Repos, programme_id: int) -> list[Measurement]:
     """Each participant of the programme's pairs (active or finished), once per side: their latest sent entry,
     half-way and exit answers ({item: score}, None when not sent), their side, and the form of mentoring and
-    id of their pair (their latest in the programme, when they had several)."""
+    id of their pair (their latest in the programme, when they had several). A fixed number of statements
+    whatever the size: every dashboard reads this."""
     programme = await repos.programmes.get(programme_id)
     if programme is None:
         return []
@@ -362,30 +340,47 @@ async def measurements(repos: Repos, programme_id: int) -> list[Measurement]:
     for pair in pairs:
         for seat in seats(pair):
             latest[(seat.participant_id, seat.side)] = pair
-    kinds: dict[int, str] = {}
+    if not latest:
+        return []
+    needs = await repos.dashboard.intake_answers(matching.MENTEE_FORMS)
+    offers = await repos.dashboard.intake_answers((MENTOR_INTAKE,))
+    allowed = _allowed(programme)
+    # (person, form, moment) → the latest sent answers; a half-way one of any December.
+    sent: dict[tuple[int, str, str], dict[str, Any]] = {}
+    for pid, form_id, ctx, answers in await repos.dashboard.selfchecks(FORMS, programme_id):
+        sent[(pid, form_id, ctx.split(":")[1])] = answers
+
+    def kind(pid: int) -> str:
+        form_id, answers = needs.get(pid, (matching.MENTEE_FORMS[0], {}))
+        return matching.mentee_kind(form_id, answers, allowed)
+
+    def answers_of(pid: int, form_id: str, moment: Moment) -> dict[str, float] | None:
+        got = sent.get((pid, form_id, moment.value))
+        return None if got is None else {k: float(v) for k, v in got.items() if type(v) is int}
+
     out = []
     for (pid, side), pair in latest.items():
-        form_id = await form_for(repos, pid, side, programme)
+        form_id = (
+            MENTOR_FORM if side == Side.MENTOR else (TEACHER_FORM if kind(pid) == "teacher" else MENTEE_FORM)
+        )
         mentee = pid if side == Side.MENTEE else next(iter(pair.mentee_ids), None)
-        mids = [
-            await _submitted(repos, pid, form_id, context(Moment.MID, programme_id, p))
-            for p in _mid_periods(pair)
-        ]
-        mid = max((m for m in mids if m is not None), key=_sent_at, default=None)
+        offered = offers.get(pair.mentor_id, (MENTOR_INTAKE, {}))[1].get("mentoring_forms") or []
+        form = (
+            dd.pair_form(
+                offered if isinstance(offered, list) else [], kind(mentee), matching.FORM_SERVES, allowed
+            )
+            if mentee is not None
+            else "unknown"
+        )
         out.append(
             Measurement(
                 participant_id=pid,
                 role=side.value,
-                form=await _mentoring_form(repos, pair, mentee, programme, kinds),
+                form=form,
                 pair_id=pair.id,
-                entry=scores(await _submitted(repos, pid, form_id, context(Moment.ENTRY, programme_id))),
-                exit=scores(await _submitted(repos, pid, form_id, context(Moment.EXIT, programme_id))),
-                mid=scores(mid),
+                entry=answers_of(pid, form_id, Moment.ENTRY),
+                exit=answers_of(pid, form_id, Moment.EXIT),
+                mid=answers_of(pid, form_id, Moment.MID),
             )
         )
     return out
-
-
-def _sent_at(response: FormResponseDTO) -> tuple[datetime, int]:
-    assert response.submitted_at is not None
-    return response.submitted_at, response.id

@@ -119,6 +119,28 @@ class DashboardRepo:
                 out[pid] = value
         return out
 
+    async def selfchecks(
+        self, form_ids: tuple[str, ...], programme_id: int
+    ) -> list[tuple[int, str, str, dict[str, Any]]]:
+        """The programme's sent self-assessments, oldest first: (participant, form, context, answers). Their
+        context is "selfcheck:<moment>:<programme id>[:<period>]"."""
+        rows = await self.s.execute(
+            select(
+                FormResponse.participant_id, FormResponse.form_id, FormResponse.context, FormResponse.answers
+            )
+            .where(
+                FormResponse.form_id.in_(form_ids),
+                FormResponse.status == ResponseStatus.SUBMITTED,
+                FormResponse.context.like("selfcheck:%"),
+            )
+            .order_by(FormResponse.submitted_at, FormResponse.id)
+        )
+        return [
+            (pid, form_id, ctx, dict(answers or {}))
+            for pid, form_id, ctx, answers in rows.all()
+            if ctx.split(":")[2:3] == [str(programme_id)]
+        ]
+
     async def campaign_rates(self, scope: ProgrammeScope | None = None) -> list[tuple[int, str, str, int]]:
         """(campaign id, form, period, responses) for the latest campaigns, open or closed."""
         campaigns = (
