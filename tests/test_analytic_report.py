@@ -7,6 +7,7 @@ indicators sheet, on the KPI chart, in the DOCX report and in the district's agg
 from __future__ import annotations
 
 import io
+import re
 from datetime import UTC, datetime
 
 import docx
@@ -210,3 +211,29 @@ async def test_an_earlier_school_year_is_chosen_and_a_forged_one_refused(hc, clo
     sent = [m for m in h.fake.delivered_to(1000) if m.document]
     report = docx.Document(io.BytesIO(sent[-2].document["data"]))
     assert "2026/27 учебный год" in "\n".join(p.text for p in report.paragraphs)
+
+
+async def test_the_report_is_in_the_curators_language(db_url, fake, clock):
+    h = (await Harness.start(make_settings(db_url, curator_ids="1000"), fake, clock=clock)).unpaced()
+    try:
+        c = await onboard_curator(h, lang="en")
+        await c.send("/population 10")
+        await pair_up(h, "Nastavnikova Anna", "Uchenik Oleg")
+        await c.send("/report_doc")
+        sent = [m for m in h.fake.delivered_to(1000) if m.document]
+        assert [m.document["filename"] for m in sent[-2:]] == [
+            "analytic-report-2026-11-23.docx",
+            "analytic-report-2026-11-23.pdf",
+        ]
+        report = docx.Document(io.BytesIO(sent[-2].document["data"]))
+        headings = [p.text for p in report.paragraphs if p.style.name == "Heading 1"]
+        assert headings[0] == "1. The programme and its calendar" and len(headings) == 12
+        cells = [[cell.text for cell in row.cells] for table in report.tables for row in table.rows]
+        assert ["Engagement in mentoring", "10 %", "—", "no target set"] in cells
+        text = "\n".join(p.text for p in report.paragraphs) + "".join(c for row in cells for c in row)
+        # the curator's words are English; only the data's own titles (made in Russian at set-up) are not
+        for title in ("Программа наставничества", "Образовательная организация"):
+            text = text.replace(title, "")
+        assert not re.search("[а-яё]", text, re.IGNORECASE)
+    finally:
+        await h.close()
