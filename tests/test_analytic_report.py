@@ -26,6 +26,7 @@ from tests.helpers import onboard_curator
 from tests.test_dashboard import pair_up
 from tests.test_matching_flow import mentee_answers, mentor_answers, seed
 from tests.test_meetings import FakeClock
+from tests.test_programmes import create_in_chat
 
 SECTIONS = [
     "Программа и её календарь",
@@ -237,3 +238,13 @@ async def test_the_report_is_in_the_curators_language(db_url, fake, clock):
         assert not re.search("[а-яё]", text, re.IGNORECASE)
     finally:
         await h.close()
+
+
+async def test_a_college_programme_of_2026_is_judged_against_its_first_milestone_not_2024(hc):
+    h = hc
+    c = await onboard_curator(h)
+    await create_in_chat(c, "college", "Колледж, 2026/27")
+    await c.send("/population 50")
+    dashboard = (await c.send("/dashboard"))[-1].text
+    # the seed's "10 % by 2020, 70 % by 2024" rolled forward: 2026/27 is the programme's first year
+    assert "Вовлечённость в наставничество: 0% / цель 10%" in dashboard
