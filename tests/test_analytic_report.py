@@ -248,3 +248,10 @@ async def test_a_college_programme_of_2026_is_judged_against_its_first_milestone
     dashboard = (await c.send("/dashboard"))[-1].text
     # the seed's "10 % by 2020, 70 % by 2024" rolled forward: 2026/27 is the programme's first year
     assert "Вовлечённость в наставничество: 0% / цель 10%" in dashboard
+    await c.send("/report_doc")
+    sent = [m for m in h.fake.delivered_to(1000) if m.document]
+    report = docx.Document(io.BytesIO(sent[-2].document["data"]))
+    cells = [[cell.text for cell in row.cells] for table in report.tables for row in table.rows]
+    # the template's calendar, as the seed wrote its deadlines
+    assert ["Формирование базы наставляемых", "на постоянной основе"] in cells
+    assert ["Вовлечённость в наставничество", "0 %", "10 %", "немного ниже цели"] in cells

@@ -74,6 +74,7 @@ async def test_a_russian_curator_downloads_russian_names(hc):
         "воронка-этапов.png",
         "удовлетворённость.png",
         "показатели-программы.png",
+        "рост-участников.png",
         "мои-данные-2026-11-23.json",
     ]
 
@@ -93,6 +94,7 @@ async def test_an_english_curator_downloads_english_names(hc):
         "stage-funnel.png",
         "satisfaction.png",
         "programme-kpis.png",
+        "participants-growth.png",
         "my-data-2026-11-23.json",
     ]
 

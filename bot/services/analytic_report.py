@@ -90,7 +90,7 @@ async def collect(
     first_day, after = kpi.year_bounds(f.year)
 
     template = load_templates().get(programme.template) if programme and programme.template else None
-    calendar = [(event, when) for event, when in (template.calendar.items() if template else ())]
+    calendar = [(event, deadline.text) for event, deadline in (template.calendar.items() if template else ())]
     pairs = [
         p
         for p in await repos.reports.pairs(scope)
