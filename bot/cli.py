@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
+import logging
 import sqlite3
 import sys
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.config import DatabaseSettings, SettingsError, load_settings
+from bot.config import DatabaseSettings, Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
         return demo_main(argv[1:])
     parser = argparse.ArgumentParser(prog="nastavnik", description="Nastavnik mentoring-programme bot")
     sub = parser.add_subparsers(dest="cmd")
-    sub.add_parser("run", help="run the bot with long polling (default)")
+    sub.add_parser("run", help="run the bot: long polling, or webhook mode when WEBHOOK_URL is set (default)")
     add = sub.add_parser("add-curator", help="make a Telegram user a curator")
     add.add_argument("telegram_id", type=int)
     add.add_argument(
@@ -33,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     coordinator.add_argument("telegram_id", type=int)
     sub.add_parser("migrate", help="apply database migrations and exit")
+    sub.add_parser("healthcheck", help="ask the running bot's /healthz; exit 0 when it answers healthy")
     sub.add_parser("demo", help="run a whole programme offline against a fake Telegram (no token needed)")
     backup = sub.add_parser("backup", help="copy the SQLite database to PATH (safe while the bot runs)")
     backup.add_argument("path")
@@ -45,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
         "--database-url", required=True, help="the target, e.g. postgresql+asyncpg://user@host/db"
     )
     args = parser.parse_args(argv)
+
+    from bot.preflight import StartupError
 
     try:
         if args.cmd == "add-curator":
@@ -64,51 +73,132 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_migrate_to(settings.database_url, target.database_url))
         if args.cmd in ("backup", "restore"):
             settings = load_settings(DatabaseSettings)
+            if args.cmd == "restore":
+                from bot.preflight import check_database_folder
+
+                check_database_folder(settings.database_url)
             run = backup_sqlite if args.cmd == "backup" else restore_sqlite
             print(f"nastavnik: {run(settings.database_url, Path(args.path))}")
             return 0
         settings = load_settings()
+        if args.cmd == "healthcheck":
+            return healthcheck(settings)
+        return _run(settings)
     except (SettingsError, BackupError) as exc:
         print(f"nastavnik: {exc}", file=sys.stderr)
         return 2
-    from bot.app import build_app, run_polling
-    from bot.logging_setup import setup_logging
+    except StartupError as exc:
+        print(f"nastavnik: {exc}", file=sys.stderr)
+        return exc.code
 
-    setup_logging(settings.log_level, settings.log_json)
 
-    async def _run() -> None:
-        app = await build_app(settings)
-        if settings.webhook_url:
-            from bot.webhook import run_webhook
+def _run(settings: Settings) -> int:
+    """Start the bot. A start-up failure the operator can act on (a service that does not answer, a refused
+    token, a broken form, a port taken) ends the process with one line on stderr and a non-zero code."""
+    from bot.preflight import check_files
 
-            await run_webhook(app)
-        else:
-            await run_polling(app)
-
-    from aiogram.exceptions import TelegramUnauthorizedError
+    check_files(settings)
+    from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
 
     from bot.domain.forms import FormError
+    from bot.logging_setup import setup_logging
+    from bot.preflight import SETTING_EXIT, StartupError, bot_api_error
 
+    setup_logging(settings.log_level, settings.log_json)
     try:
-        asyncio.run(_run())
+        asyncio.run(_serve(settings))
     except KeyboardInterrupt:
         pass
     except FormError as exc:
-        print(f"nastavnik: form {exc}", file=sys.stderr)
-        return 2
+        raise StartupError(f"form {exc}", SETTING_EXIT) from None
     except TelegramUnauthorizedError:
-        print("nastavnik: BOT_TOKEN was refused by the Bot API (check it with @BotFather)", file=sys.stderr)
-        return 2
+        raise StartupError(
+            "BOT_TOKEN was refused by the Bot API (check it with @BotFather)", SETTING_EXIT
+        ) from None
+    except TelegramNetworkError as exc:  # the host answered the check, then not the first request
+        raise bot_api_error(settings.bot_api_url, exc.message) from None
+    return 0
+
+
+async def _serve(settings: Settings) -> None:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.preflight import StartupError, check_services, database_error
+
+    new_database = _absent_sqlite_file(settings.database_url)
+    await check_services(settings)
+    from bot.app import build_app, run_polling  # after the checks: a failed one answers at once
+
+    if new_database is not None:
+        logging.getLogger("nastavnik").info("no database at %s: a new one is created", new_database)
+    try:
+        app = await build_app(settings)
+    except (SQLAlchemyError, ConnectionError, TimeoutError) as exc:  # it answered a moment ago
+        raise database_error(settings.database_url, exc) from None
+    if not settings.webhook_url:
+        await run_polling(app)  # a taken /healthz port is logged there, and the bot runs on
+        return
+    from bot.webhook import run_webhook
+
+    try:
+        await run_webhook(app)
+    except OSError as exc:
+        if exc.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
+            raise
+        raise StartupError(
+            f"cannot listen for Telegram's updates (WEBHOOK_HOST, WEBHOOK_PORT): {exc.strerror or exc}"
+        ) from None
+
+
+def _absent_sqlite_file(url: str) -> Path | None:
+    from storage.db import sqlite_path
+
+    path = sqlite_path(url)
+    return path if path is not None and not path.exists() else None
+
+
+def healthcheck(settings: Settings) -> int:
+    """The container's health check: the running instance's /healthz (webhook mode: WEBHOOK_HOST:WEBHOOK_PORT;
+    long polling: WEB_HOST:WEB_PORT) answers 200. One line either way; exit 0 healthy, 1 not."""
+    import urllib.error
+    import urllib.request
+
+    if settings.webhook_url:
+        host, port = settings.webhook_host, settings.webhook_port
+    elif settings.web_enabled:
+        host, port = settings.web_host, settings.web_port
+    else:
+        print("nastavnik: unhealthy: WEB_ENABLED is false, so there is no /healthz to ask", file=sys.stderr)
+        return 1
+    if host in ("", "0.0.0.0", "::"):
+        host = "127.0.0.1"
+    url = f"http://{f'[{host}]' if ':' in host else host}:{port}/healthz"
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never through HTTP_PROXY
+    try:
+        with opener.open(url, timeout=5) as response:
+            body = response.read(500).decode("utf-8", "replace").strip()
+    except urllib.error.HTTPError as exc:
+        print(f"nastavnik: unhealthy: {url} answered {exc.code}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        from bot.preflight import reason
+
+        print(f"nastavnik: unhealthy: {url} does not answer ({reason(exc)})", file=sys.stderr)
+        return 1
+    print(f"nastavnik: healthy: {body}")
     return 0
 
 
 async def _migrate_to(source_url: str, target_url: str) -> int:
+    from bot.preflight import check_database
     from storage.db import create_engine
     from storage.transfer import copy_database
 
     if source_url == target_url:
         print("nastavnik: the target is the current database", file=sys.stderr)
         return 2
+    await check_database(source_url)
+    await check_database(target_url)
     source, target = create_engine(source_url), create_engine(target_url)
     try:
         copied = await copy_database(source, target, lambda table, n: print(f"  {table}: {n}"))
@@ -123,14 +213,38 @@ async def _migrate_to(source_url: str, target_url: str) -> int:
 
 
 async def _migrate(url: str) -> int:
+    """Apply the migrations and say what was done: a database created, migrated from one revision to
+    another, or already up to date."""
+    from bot.preflight import check_database, database_label
     from storage.db import create_engine
     from storage.migrate import upgrade
 
+    created = _absent_sqlite_file(url) is not None
+    await check_database(url)
     engine = create_engine(url)
-    await upgrade(engine)
-    await engine.dispose()
-    print("nastavnik: database is up to date")
+    try:
+        before = await _revision(engine)
+        await upgrade(engine)
+        after = await _revision(engine)
+    finally:
+        await engine.dispose()
+    label = database_label(url)
+    if created:
+        print(f"nastavnik: database {label} created and migrated to revision {after}")
+    elif before is None:
+        print(f"nastavnik: database {label} was empty: tables created, migrated to revision {after}")
+    elif before != after:
+        print(f"nastavnik: database {label} migrated from revision {before} to {after}")
+    else:
+        print(f"nastavnik: database {label} is up to date (revision {after})")
     return 0
+
+
+async def _revision(engine: AsyncEngine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    async with engine.connect() as conn:
+        return await conn.run_sync(lambda sync: MigrationContext.configure(sync).get_current_revision())
 
 
 async def _add_role(url: str, telegram_id: int, role_name: str, institution: int | None) -> int:
@@ -138,11 +252,13 @@ async def _add_role(url: str, telegram_id: int, role_name: str, institution: int
     by link). A curator without --institution is a curator of the first institution."""
     from bot.clock import utc_now
     from bot.domain.entities import Role, Status
+    from bot.preflight import check_database
     from storage.db import create_engine, create_session_factory
     from storage.migrate import upgrade
     from storage.uow import unit_of_work
 
     role = Role(role_name)
+    await check_database(url)
     engine = create_engine(url)
     await upgrade(engine)
     now = utc_now()

@@ -13,9 +13,18 @@ TOKEN_RE = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
 # SQLAlchemy puts a failed statement's bound values into the exception text; they may be a name or an answer.
 SQL_PARAMS_RE = re.compile(r"^\[parameters: .*\]$", re.MULTILINE)
 UPDATE_ATTR = "_nastavnik_update_id"
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 # The update being handled; set by bot.middlewares.logctx for the duration of its handling.
 current_update_id: ContextVar[int | None] = ContextVar("current_update_id", default=None)
+
+
+def check_level(name: str) -> str:
+    """LOG_LEVEL in any case, as logging names it; anything else is a setting to correct (ValueError)."""
+    level = name.strip().upper()
+    if level not in LEVELS:
+        raise ValueError(f"expected one of {', '.join(LEVELS)}")
+    return level
 
 
 def redact(text: str) -> str:
@@ -83,7 +92,9 @@ def setup_logging(level: str = "INFO", json_logs: bool = False, stream: IO[str] 
     handler.setFormatter(JsonFormatter() if json_logs else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level.upper())
+    root.setLevel(check_level(level))
     # These log SQL parameters or user ids at DEBUG/INFO: personal data must not reach the log even at DEBUG.
     for noisy in ("aiogram.event", "aiosqlite", "sqlalchemy.engine", "asyncpg"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Seven lines on every start about alembic's own plugins say nothing to an operator.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
