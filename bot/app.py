@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -25,18 +26,21 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.clock import Clock, utc_now
 from bot.config import Settings
 from bot.domain.forms import load_forms
+from bot.metrics import Metrics, MetricsMiddleware, serve_health
 from bot.middlewares.chats import PrivateChatsOnly
 from bot.middlewares.context import ContextMiddleware
 from bot.middlewares.db import UnitOfWorkMiddleware, commit_before_reply
 from bot.middlewares.logctx import LogContextMiddleware
 from bot.middlewares.once import HandledOnce, OneCopyAtATime
 from bot.middlewares.state import ConversationLock
+from bot.operator import Operator, operator_ids
 from bot.outbox import OutboxSender, SendJournal, sending_from_outbox
 from bot.ratelimit import RateLimiter
 from bot.services.privacy import ledger_key
 from bot.services.questionnaires import Engine
 from handlers import feature_routers, outside_private_chats
 from scheduler import Jobs, build_scheduler
+from scheduler.backup import Backups, backup_folder, schedule_backups
 from scheduler.jobs import Erasure
 from scheduler.reminders import ReminderScheduler
 from storage.conversations import forget_conversations
@@ -123,6 +127,9 @@ class App:
     reminders: ReminderScheduler
     jobs: Jobs
     extras: dict[str, Any] = field(default_factory=dict)
+    metrics: Metrics = field(default_factory=Metrics)
+    operator: Operator | None = None
+    backups: Backups | None = None  # None: no daily backups (PostgreSQL, BACKUP_KEEP=0)
 
     async def close(self) -> None:
         """Shut down in order, each step after the previous one finished: no new updates are taken (the caller
@@ -231,6 +238,24 @@ async def build_app(
     )
     dp["reminders"] = reminders
     jobs.small_numbers = settings.small_numbers
+    metrics = Metrics()  # one registry per app: several apps live in one process in tests
+    dp.update.outer_middleware(MetricsMiddleware(metrics))
+    sender.on_outcome = metrics.sent
+    operator = dp["operator"] = Operator(
+        factory,
+        clock,
+        operator_ids(settings.operator_ids, settings.curator_ids),
+        timezone=settings.timezone,
+        language=settings.default_language,
+        notify=sender.notify,
+        stuck_after=timedelta(minutes=settings.outbox_stuck_minutes),
+        metrics=metrics,
+    )
+    folder = backup_folder(settings)
+    backups = None
+    if folder is not None:
+        backups = Backups(settings.database_url, folder, settings.backup_keep, clock, operator)
+        schedule_backups(scheduler, backups, settings.backup_hour, settings.digest_hour, settings.timezone)
     # Erasures that fell due while the bot was down happen now, not an hour after the start.
     await jobs.purge()
     return App(
@@ -245,6 +270,9 @@ async def build_app(
         clock=clock,
         reminders=reminders,
         jobs=jobs,
+        metrics=metrics,
+        operator=operator,
+        backups=backups,
     )
 
 
@@ -267,11 +295,16 @@ async def run_polling(app: App) -> None:
     sender_task = asyncio.create_task(app.sender.run(), name="outbox")
     await app.reminders.rearm_all()
     app.scheduler.start()
+    web = await serve_health(app)  # /healthz and /metrics on WEB_HOST:WEB_PORT
+    if app.operator is not None:
+        app.dp["background"].add(app.operator.start())  # App.close stops it
     try:
         await app.bot.delete_webhook(drop_pending_updates=False)
-        await set_default_menus(app.bot, app.settings.default_language)
+        await set_default_menus(app.bot, app.settings.default_language, app.settings)
         log.info("polling started")
         await app.dp.start_polling(app.bot, handle_signals=True, close_bot_session=False)
     finally:
+        if web is not None:
+            await web.cleanup()
         await app.close()  # stops the sender, which ends its task
         await asyncio.gather(sender_task, return_exceptions=True)

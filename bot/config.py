@@ -54,6 +54,21 @@ class Settings(DatabaseSettings):
     log_level: str = "INFO"
     # An aggregate over fewer people than this reaches the coordinator as "< N" (never the exact count).
     small_numbers: int = Field(default=5, ge=2, le=50)
+    # Who runs the bot and answers for the personal data (152-FZ operator), and how to reach them: /privacy
+    # and the bot's description show both. Empty: the texts name "the institution" and "the curator".
+    privacy_operator_name: str = Field(default="", max_length=200)
+    privacy_contact: str = Field(default="", max_length=200)
+    # Health and metrics in polling mode (webhook mode serves them on WEBHOOK_HOST:WEBHOOK_PORT).
+    web_enabled: bool = True
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8080, ge=1, le=65535)
+    # Daily SQLite backups (none for PostgreSQL: pg_dump); BACKUP_KEEP=0 turns them off.
+    backup_dir: str | None = None
+    backup_keep: int = Field(default=7, ge=0, le=365)
+    backup_hour: int = Field(default=3, ge=0, le=23)
+    # Who hears of failures (empty: the first of CURATOR_IDS), and when the outbox counts as stuck.
+    operator_ids: Annotated[tuple[int, ...], NoDecode] = ()
+    outbox_stuck_minutes: int = Field(default=15, ge=1, le=1440)
 
     @field_validator("bot_token")
     @classmethod
@@ -106,6 +121,11 @@ class Settings(DatabaseSettings):
             )
         return value
 
+    @field_validator("backup_dir", mode="before")
+    @classmethod
+    def _backup_dir(cls, value: object) -> object:
+        return None if value in ("", None) else value
+
     @field_validator("redis_url", mode="before")
     @classmethod
     def _redis_url(cls, value: object) -> object:
@@ -115,7 +135,7 @@ class Settings(DatabaseSettings):
             raise ValueError("expected redis://host:port/db")
         return value
 
-    @field_validator("curator_ids", mode="before")
+    @field_validator("curator_ids", "operator_ids", mode="before")
     @classmethod
     def _ids(cls, value: object) -> object:
         if isinstance(value, str):
@@ -140,6 +160,13 @@ class Settings(DatabaseSettings):
         if value not in ("ru", "en"):
             raise ValueError("expected ru or en")
         return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        from bot.logging_setup import check_level
+
+        return check_level(value)
 
     @model_validator(mode="after")
     def _webhook_needs_secret(self) -> Settings:

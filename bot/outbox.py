@@ -22,6 +22,7 @@ import logging
 import os
 import sqlite3
 import time
+from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import timedelta
 
@@ -179,6 +180,8 @@ class OutboxSender:
         self.expired = 0  # time-bound messages dropped at the claim instead of sent late
         # None: Telegram's ≈1 message/s per chat (PER_CHAT_INTERVAL); tests with a simulated clock set 0.
         self.per_chat_interval: float | None = None
+        # Told every send's outcome (status or retry kind, error) — the metrics' counters (bot/metrics.py).
+        self.on_outcome: Callable[[str, str | None], None] | None = None
 
     def notify(self) -> None:
         """Something was enqueued: look now rather than after the idle sleep."""
@@ -421,6 +424,8 @@ class OutboxSender:
             outcome = ("retry", "internal", None, None)
         finally:
             sending_from_outbox.reset(token)
+        if self.on_outcome is not None:
+            self.on_outcome(outcome[0], outcome[1])
         try:
             await self._record(item, *outcome)
         finally:

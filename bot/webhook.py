@@ -1,5 +1,6 @@
 """Webhook mode: an aiohttp server with /webhook (Telegram's secret token checked on every request),
-/healthz and /metrics. Any instance handles any update; only the leader runs the scheduler."""
+/healthz and /metrics (bot/metrics.py). Any instance handles any update; only the leader runs the
+scheduler."""
 
 from __future__ import annotations
 
@@ -11,9 +12,8 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
 from bot.app import App
-from bot.metrics import Metrics, MetricsMiddleware
+from bot.metrics import Metrics, add_routes
 from scheduler.leader import Leadership
-from storage.uow import unit_of_work
 
 log = logging.getLogger("nastavnik.webhook")
 WEBHOOK_PATH = "/webhook"
@@ -35,35 +35,12 @@ def make_web_app(app: App, metrics: Metrics, leadership: Leadership) -> web.Appl
     UpdatesHandler(dispatcher=app.dp, bot=app.bot, secret_token=secret, handle_in_background=False).register(
         web_app, path=WEBHOOK_PATH
     )
-
-    async def healthz(_: web.Request) -> web.Response:
-        try:
-            async with unit_of_work(app.factory) as repos:
-                await repos.outbox.counts()
-        except Exception:  # the database is what "healthy" means here
-            return web.json_response({"ok": False, "db": False}, status=503)
-        return web.json_response({"ok": True, "db": True, "leader": leadership.is_leader})
-
-    async def metrics_view(_: web.Request) -> web.Response:
-        now = app.clock()
-        async with unit_of_work(app.factory) as repos:
-            outbox = await repos.outbox.counts()
-            pending = await repos.reminders.pending()
-        late = sum(1 for r in pending if r.due_at < now)
-        return web.Response(
-            text=metrics.render(outbox, len(pending), late, leadership.is_leader), content_type="text/plain"
-        )
-
-    web_app.router.add_get("/healthz", healthz)
-    web_app.router.add_get("/metrics", metrics_view)
+    add_routes(web_app, app, metrics, lambda: leadership.is_leader)
     return web_app
 
 
 async def run_webhook(app: App) -> None:
     from handlers.menu import set_default_menus
-
-    metrics = Metrics()
-    app.dp.update.outer_middleware(MetricsMiddleware(metrics))
 
     async def elected() -> None:
         await app.reminders.rearm_all()
@@ -77,19 +54,21 @@ async def run_webhook(app: App) -> None:
             app.scheduler.pause()
 
     leadership = Leadership(app.settings.database_url, elected, lost)
-    web_app = make_web_app(app, metrics, leadership)
+    web_app = make_web_app(app, app.metrics, leadership)
     runner = web.AppRunner(web_app)
     await runner.setup()
     site = web.TCPSite(runner, app.settings.webhook_host, app.settings.webhook_port)
     await site.start()
     sender_task = asyncio.create_task(app.sender.run(), name="outbox")
     leader_task = asyncio.create_task(leadership.run(), name="leadership")
+    if app.operator is not None:
+        app.dp["background"].add(app.operator.start())  # App.close stops it
     secret = app.settings.webhook_secret.get_secret_value() if app.settings.webhook_secret else None
     try:
         await app.bot.set_webhook(
             f"{app.settings.webhook_url}{WEBHOOK_PATH}", secret_token=secret, drop_pending_updates=False
         )
-        await set_default_menus(app.bot, app.settings.default_language)
+        await set_default_menus(app.bot, app.settings.default_language, app.settings)
         log.info("webhook mode: listening on %s:%s", app.settings.webhook_host, app.settings.webhook_port)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
