@@ -21,6 +21,7 @@ from bot.callbacks.district import (
     ReportPeriodCb,
     WorkInCb,
 )
+from bot.callbacks.picks import Pick, PickRequest, Shared, picker
 from bot.clock import Clock
 from bot.config import Settings
 from bot.domain import district as dd
@@ -31,8 +32,9 @@ from bot.keyboards import InlineKeyboardBuilder
 from bot.middlewares.access import curators_only, only_for
 from bot.services import district as svc
 from bot.services import district_report as report
-from bot.services import institutions
+from bot.services import institutions, picks
 from bot.services.announce import new_batch_id
+from handlers.invitations import answer_granted
 from handlers.long_text import answer_long
 from handlers.states import District
 from storage.uow import Repos
@@ -253,6 +255,8 @@ async def coordinator_invite(
     token, _ = await institutions.invite_coordinator(repos, me.id, clock())
     me_bot = await bot.me()
     await cb.answer()
+    button = picker(t("conventions.pick.coordinator_button"), PickRequest(Pick.COORDINATOR))
+    await cb.message.answer(t("conventions.pick.coordinator_hint"), reply_markup=button)
     await cb.message.answer(
         t(
             "institutions.coordinator_link",
@@ -277,6 +281,12 @@ async def institution_invite(
         return
     me_bot = await bot.me()
     await cb.answer()
+    button = picker(
+        t("conventions.pick.curator_button"), PickRequest(Pick.INSTITUTION_CURATOR, link.institution.id)
+    )
+    await cb.message.answer(
+        t("conventions.pick.institution_curator_hint", title=link.institution.title), reply_markup=button
+    )
     await cb.message.answer(
         t(
             "institutions.curator_link",
@@ -285,6 +295,52 @@ async def institution_invite(
             hours=institutions.CURATOR_LINK_HOURS,
         ),
     )
+
+
+async def curator_chosen(
+    message: Message,
+    pick: PickRequest,
+    shared_id: int,
+    repos: Repos,
+    t: Translator,
+    bot: Bot,
+    me: ParticipantDTO,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    """The institution's curator chosen in Telegram: the role on that account, at once."""
+    institution = await repos.institutions.get(pick.n)
+    if institution is None:
+        await answer_granted(message, repos, t, bot, picks.Problem.STALE, Role.CURATOR, clock())
+        return
+    now = clock()
+    granted = await picks.grant(
+        repos,
+        me.id,
+        shared_id,
+        Role.CURATOR,
+        now,
+        language=settings.default_language,
+        institution_id=institution.id,
+    )
+    await answer_granted(message, repos, t, bot, granted, Role.CURATOR, now)
+
+
+async def coordinator_chosen(
+    message: Message,
+    shared_id: int,
+    repos: Repos,
+    t: Translator,
+    bot: Bot,
+    me: ParticipantDTO,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    now = clock()
+    granted = await picks.grant(
+        repos, me.id, shared_id, Role.COORDINATOR, now, language=settings.default_language
+    )
+    await answer_granted(message, repos, t, bot, granted, Role.COORDINATOR, now)
 
 
 async def district(message: Message, repos: Repos, t: Translator, settings: Settings, clock: Clock) -> None:
@@ -471,6 +527,8 @@ def routers() -> list[Router]:
         institutions_page, InstitutionCb.filter(F.a == InstitutionAction.PAGE)
     )
     coordinator.callback_query.register(district_report_period, ReportPeriodCb.filter())
+    coordinator.message.register(curator_chosen, Shared(Pick.INSTITUTION_CURATOR))
+    coordinator.message.register(coordinator_chosen, Shared(Pick.COORDINATOR))
     coordinator.callback_query.register(announce_send, AnnounceSendCb.filter())
     coordinator.callback_query.register(announce_toggle, AnnounceToCb.filter())
     curator = curators_only(f"{__name__}.curator")

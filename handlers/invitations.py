@@ -1,22 +1,31 @@
 """Invitation links and roles: curators invite mentees, mentors and curators, revoke links and take roles
-away; a minor mentee or mentor invites their parent."""
+away; a minor mentee or mentor invites their parent. A mentee's or mentor's link comes as its QR code with
+the link printed under it (to show on a screen or print for a parents' meeting); a new curator can instead
+be chosen in Telegram's list of the curator's chats, and gets the role on that very account."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import datetime
 
 from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message, ReplyKeyboardRemove
 
 from bot.callbacks.people import InviteManyCb, InviteRoleCb, RevokeCb, RolesAction, RolesCb
+from bot.callbacks.picks import Pick, PickRequest, Shared, picker
 from bot.clock import Clock
 from bot.config import Settings
 from bot.domain.entities import ParticipantDTO, Role, Status
+from bot.filenames import file_name
 from bot.i18n import Translator
 from bot.keyboards import InlineKeyboardBuilder
 from bot.middlewares.access import curators_only, only_for
 from bot.services import onboarding as svc
+from bot.services import picks, qr
+from bot.text import CAPTION_LIMIT, units
 from handlers import keyboards as kb
 from handlers.menu import refresh_menu
 from handlers.onboarding import invite_link
@@ -25,6 +34,9 @@ from storage.uow import Repos
 
 JOINED_SHOWN = 30
 INVITES_SHOWN = 20
+# Links many people open come with a QR code; a curator's link is for one person, sent to them personally.
+WITH_QR = (Role.MENTEE, Role.MENTOR)
+log = logging.getLogger("nastavnik.invitations")
 
 
 async def roles_view(repos: Repos, t: Translator, person: ParticipantDTO) -> tuple[str, InlineKeyboardMarkup]:
@@ -112,12 +124,91 @@ async def _send_link(
     if role == Role.CURATOR:
         key = "onboarding.invite.curator_created_many" if several else "onboarding.invite.curator_created"
         text = t(key, link=link, expires=_day(inv.expires_at, settings, with_time=True))
+        button = picker(t("conventions.pick.curator_button"), PickRequest(Pick.CURATOR))
+        await message.answer(t("conventions.pick.curator_hint"), reply_markup=button)
     else:
         role_name = t(f"roles.{inv.role.value}")
         expires = _day(inv.expires_at, settings)
         text = t("invite.created", programme=programme.title, role=role_name, link=link, expires=expires)
-    await message.answer(text, reply_markup=kb.revoke(t, inv.id))
+    if inv.role in WITH_QR:
+        await _answer_with_qr(message, t, text, link, programme.title, inv.role, inv.id)
+    else:
+        await message.answer(text, reply_markup=kb.revoke(t, inv.id))
     await cb.answer()
+
+
+async def _answer_with_qr(
+    message: Message, t: Translator, text: str, link: str, programme: str, role: Role, invitation_id: int
+) -> None:
+    """The invitation as a photo of its QR code (the link printed under it), the text as its caption and the
+    revoke button under it; a text too long for a caption goes first, on its own."""
+    lines = [
+        t("conventions.qr.scan", role=t(f"roles.{role.value}")),
+        t("conventions.qr.programme", programme=programme),
+    ]
+    image = await asyncio.to_thread(qr.png, link, lines)
+    photo = BufferedInputFile(image, filename=file_name(t, "invitation_qr", "png"))
+    caption = f"{text}\n\n{t('conventions.qr.hint')}"
+    if units(caption) > CAPTION_LIMIT:
+        await message.answer(text, reply_markup=kb.revoke(t, invitation_id))
+        await message.answer_photo(photo, caption=f"{t('conventions.qr.hint')}\n{link}")
+        return
+    await message.answer_photo(photo, caption=caption, reply_markup=kb.revoke(t, invitation_id))
+
+
+async def answer_granted(
+    message: Message,
+    repos: Repos,
+    t: Translator,
+    bot: Bot,
+    granted: picks.Granted | picks.Problem,
+    role: Role,
+    now: datetime,
+) -> None:
+    """What the curator or coordinator who chose someone in Telegram reads: the role given (the person is
+    told and their menu changes), waiting for their /start, already held, or why not."""
+    role_name = t(f"roles.{role.value}")
+    if isinstance(granted, picks.Problem):
+        text = t(granted.value)
+    elif not granted.added:
+        text = t("conventions.pick.already", role=role_name)
+    elif granted.joined:
+        try:
+            await refresh_menu(bot, repos, granted.person, now)
+        except TelegramAPIError:
+            log.info("menu not refreshed after a role was given participant=%s", granted.person.id)
+        text = t("conventions.pick.added_joined", role=role_name, name=granted.person.full_name or "—")
+    else:
+        username = (await bot.me()).username or ""
+        text = t("conventions.pick.added_waiting", role=role_name, link=f"https://t.me/{username}")
+    await message.answer(text, reply_markup=ReplyKeyboardRemove())
+
+
+async def curator_chosen(
+    message: Message,
+    shared_id: int,
+    repos: Repos,
+    t: Translator,
+    bot: Bot,
+    me: ParticipantDTO,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    """A new curator chosen in Telegram: a curator of the curator's current programme's institution."""
+    programme = await for_change(repos, me, t, message)
+    if programme is None:
+        return
+    now = clock()
+    granted = await picks.grant(
+        repos,
+        me.id,
+        shared_id,
+        Role.CURATOR,
+        now,
+        language=settings.default_language,
+        programme_id=programme.id,
+    )
+    await answer_granted(message, repos, t, bot, granted, Role.CURATOR, now)
 
 
 async def invites(message: Message, repos: Repos, t: Translator, settings: Settings, clock: Clock) -> None:
@@ -235,6 +326,7 @@ def routers() -> list[Router]:
     curator.callback_query.register(invite_many, InviteManyCb.filter())
     curator.message.register(invites, Command("invites"))
     curator.callback_query.register(revoke, RevokeCb.filter())
+    curator.message.register(curator_chosen, Shared(Pick.CURATOR))
     curator.message.register(roles, Command("roles"))
     curator.callback_query.register(roles_view_button, RolesCb.filter(F.a == RolesAction.VIEW))
     curator.callback_query.register(roles_remove, RolesCb.filter(F.a == RolesAction.REMOVE))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -16,12 +16,14 @@ from aiogram.types import (
     InlineKeyboardMarkup,
     Message,
 )
+from aiogram.utils.chat_action import ChatActionSender
 
 from bot.callbacks.mentor_base import AddMatCb, AddMatStep, MatCb, MentorAction, MentorCb, TrainCb
 from bot.clock import Clock
 from bot.config import Settings
 from bot.domain import forms as f
 from bot.domain.entities import ParticipantDTO, Role
+from bot.domain.grammar import gender_of
 from bot.domain.stages import STAGE_ORDER
 from bot.domain.statuses import MentorStatus
 from bot.i18n import Translator
@@ -102,7 +104,9 @@ async def view_candidate(
     last = await repos.forms.latest_submitted(person.id, "mentor")
     form = engine.forms.get("mentor")
     if last is None or form is None:
-        await cb.message.answer(t("mentor_base.no_questionnaire", name=person.full_name))
+        await cb.message.answer(
+            t.g("mentor_base.no_questionnaire", gender_of(person.full_name), name=person.full_name)
+        )
     else:
         lines = [t("questionnaire.answers_of", name=person.full_name)]
         lines += [f"• {q} — {ans}" for q, ans in f.summarize(form, last.answers, t.lang, t)]
@@ -139,7 +143,8 @@ async def approve(
         await cb.answer(t("mentor_base.already"), show_alert=True)
     else:
         person = await repos.participants.get(callback_data.p)
-        await cb.message.answer(t("mentor_base.approved", name=person.full_name if person else "—"))
+        name = person.full_name if person else None
+        await cb.message.answer(t.g("mentor_base.approved", gender_of(name), name=name or "—"))
         await cb.answer()
 
 
@@ -362,9 +367,13 @@ async def registry(
     settings: Settings,
     clock: Clock,
     engine: Engine,
+    bot: Bot,
 ) -> None:
     now = clock()
-    files = await svc.registry_files(repos, engine.forms, t, me.id, now, now.astimezone(settings.tz).date())
+    today = now.astimezone(settings.tz).date()
+    # "sending a file…" in the chat while the workbooks and the order are made
+    async with ChatActionSender.upload_document(bot=bot, chat_id=message.chat.id):
+        files = await svc.registry_files(repos, engine.forms, t, me.id, now, today)
     await message.answer(t("mentor_base.registry_intro"))
     for data, name in files:
         await message.answer_document(BufferedInputFile(data, filename=name))

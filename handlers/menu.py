@@ -1,4 +1,6 @@
-"""setMyCommands: the default menu per language, and each person's own menu per chat scope."""
+"""setMyCommands: the default menu per language, and each person's own menu per chat scope; setMyDescription
+and setMyShortDescription: what anyone reads about the bot before pressing Start — who runs it, what it is
+for, that it keeps personal data and where the policy is (/privacy)."""
 
 from __future__ import annotations
 
@@ -8,8 +10,10 @@ from datetime import datetime
 from aiogram import Bot
 from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 
+from bot.config import Settings
 from bot.domain.entities import ParticipantDTO
 from bot.i18n import LANGUAGES, Translator
+from bot.services import privacy
 from bot.services.commands import PUBLIC, commands_for
 from storage.uow import Repos
 
@@ -18,12 +22,25 @@ def _commands(names: list[str] | tuple[str, ...], t: Translator) -> list[BotComm
     return [BotCommand(command=c, description=t(f"commands.{c}")) for c in names]
 
 
-async def set_default_menus(bot: Bot, default_language: str) -> None:
+async def set_default_menus(bot: Bot, default_language: str, settings: Settings | None = None) -> None:
+    """At start: the menu of someone the bot does not know yet and, given the settings, the descriptions."""
     for lang in LANGUAGES:
         cmds = _commands(PUBLIC, Translator(lang))
         await bot.set_my_commands(
             cmds, scope=BotCommandScopeDefault(), language_code=None if lang == default_language else lang
         )
+    if settings is not None:
+        await set_descriptions(bot, settings)
+
+
+async def set_descriptions(bot: Bot, settings: Settings) -> None:
+    """The description and short description in Russian and English, and in the default language for
+    everyone else (a Telegram in another language)."""
+    who = privacy.operator(settings)
+    for lang in (*LANGUAGES, None):
+        description, short = privacy.about(Translator(lang or settings.default_language), who)
+        await bot.set_my_description(description=description, language_code=lang)
+        await bot.set_my_short_description(short_description=short, language_code=lang)
 
 
 async def refresh_menu(bot: Bot, repos: Repos, me: ParticipantDTO, now: datetime) -> None:

@@ -50,7 +50,8 @@ async def ask_consent(
     message: Message, state: FSMContext, t: Translator, key: str = "consent.text_self"
 ) -> None:
     await state.set_state(Onboarding.consent)
-    await message.answer(t(key, version=svc.CONSENT_VERSION), reply_markup=kb.consent(t))
+    text = t(key, version=svc.CONSENT_VERSION) + "\n\n" + t("conventions.consent_more")
+    await message.answer(text, reply_markup=kb.consent(t))
 
 
 async def continue_onboarding(
@@ -140,9 +141,8 @@ async def _welcome(message: Message, state: FSMContext, t: Translator, opened: s
         names = {"child": opened.child_name, "programme": "», «".join(opened.programme_titles)}
         await state.set_state(Onboarding.consent)
         await message.answer(t("onboarding.parent_welcome", **names))
-        await message.answer(
-            t("consent.text_parent", version=svc.CONSENT_VERSION, **names), reply_markup=kb.consent(t)
-        )
+        consent = t("consent.text_parent", version=svc.CONSENT_VERSION, **names)
+        await message.answer(consent + "\n\n" + t("conventions.consent_more"), reply_markup=kb.consent(t))
         return
     role = t(f"roles.{opened.role}")
     title = opened.programme_titles[0] if opened.programme_titles else None

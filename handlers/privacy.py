@@ -1,5 +1,6 @@
-"""Personal-data rights: /mydata (a file with everything stored about me or my child, and a summary),
-/forget (erase it now, after a confirmation) and the curator's /forget_participant on a person's request."""
+"""Personal-data rights: /privacy (the policy: who, what, why, how long, the rights — for anyone, before
+joining too), /mydata (a file with everything stored about me or my child, and a summary), /forget (erase it
+now, after a confirmation) and the curator's /forget_participant on a person's request."""
 
 from __future__ import annotations
 
@@ -86,6 +87,10 @@ async def _send_data(
         BufferedInputFile(data.to_json(), filename=file_name(t, which, "json", day=day)),
         caption=t("privacy.file_caption_child" if child else "privacy.file_caption"),
     )
+
+
+async def policy(message: Message, t: Translator, settings: Settings) -> None:
+    await message.answer(svc.policy_text(t, svc.operator(settings)))
 
 
 async def mydata(
@@ -291,6 +296,7 @@ async def curator_go(
 def routers() -> list[Router]:
     anywhere = StateFilter("*")
     r = Router(name=__name__)
+    r.message.register(policy, Command("privacy"), anywhere)
     r.message.register(mydata, Command("mydata"), anywhere)
     r.message.register(forget, Command("forget"), anywhere)
     r.callback_query.register(forget_cancelled, PrivacyCb.filter(F.a == PrivacyAction.NO), anywhere)

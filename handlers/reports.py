@@ -14,6 +14,7 @@ from aiogram import Bot, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.utils.chat_action import ChatActionSender
 
 from bot.callbacks.reports import ExportCb, ExportFormat, ReportDocCb
 from bot.clock import Clock
@@ -107,8 +108,10 @@ async def export_format(
     await cb.answer()
     status, fmt, now = cb.message, callback_data.f, clock()
     await _edit(status, t("reports.export.loading"))
-    data = await svc.curator_data(repos, engine, t, now, me.id)
-    content = await _build(status, t, data, fmt)
+    # "sending a file…" in the chat while the workbook is made, besides the progress line
+    async with ChatActionSender.upload_document(bot=bot, chat_id=status.chat.id):
+        data = await svc.curator_data(repos, engine, t, now, me.id)
+        content = await _build(status, t, data, fmt)
     day = now.astimezone(ZoneInfo(data.timezone)).date()
     people, pairs, meetings = (_number(len(x), t.lang) for x in (data.people, data.pairs, data.meetings))
     await _edit(status, t("reports.export.done", people=people, pairs=pairs, meetings=meetings))
@@ -121,11 +124,13 @@ async def export_format(
 
 
 async def report(
-    message: Message, repos: Repos, t: Translator, me: ParticipantDTO, clock: Clock, engine: Engine
+    message: Message, repos: Repos, t: Translator, me: ParticipantDTO, clock: Clock, engine: Engine, bot: Bot
 ) -> None:
     status = await message.answer(t("reports.report.loading"))
-    data = await svc.curator_data(repos, engine, t, clock(), me.id, answers=False)
-    for name, png in await asyncio.to_thread(svc.chart_images, data, t):
+    async with ChatActionSender.upload_photo(bot=bot, chat_id=message.chat.id):
+        data = await svc.curator_data(repos, engine, t, clock(), me.id, answers=False)
+        charts = await asyncio.to_thread(svc.chart_images, data, t)
+    for name, png in charts:
         await message.answer_photo(
             BufferedInputFile(png, filename=file_name(t, f"chart.{name}", "png")),
             caption=t(f"reports.report.{name}_caption"),
@@ -194,7 +199,8 @@ async def _send_report_doc(
         return
     label = year_label(year)
     status = await message.answer(t("analytic.loading", year=label))
-    docx_bytes, pdf_bytes = await asyncio.to_thread(doc_svc.files, data, t, now)
+    async with ChatActionSender.upload_document(bot=bot, chat_id=message.chat.id):
+        docx_bytes, pdf_bytes = await asyncio.to_thread(doc_svc.files, data, t, now)
     day = data.made_on
     await bot.send_document(
         message.chat.id,

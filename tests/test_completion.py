@@ -19,6 +19,7 @@ from bot.services import matching
 from storage.models import CaseStory, FormResponse
 from storage.uow import unit_of_work
 from tests.helpers import onboard_curator
+from tests.test_ics_updates import calendar_files
 from tests.test_matching_flow import mentee_answers, mentor_answers, seed
 from tests.test_meetings import FakeClock, hold_and_feedback, make_pair, propose_and_confirm
 
@@ -223,6 +224,12 @@ async def test_curator_closes_a_pair_early_with_a_reason(hc, clock):
         told = [m for m in h.fake.delivered_to(u.id) if "раньше срока" in (m.text or "")]
         assert len(told) == 1 and "Причина: Семья переезжает в другой город" in told[0].text
         assert survey_offers(h, u) == 1
+        # the confirmed meeting leaves their calendars: the same UID, a higher SEQUENCE, METHOD:CANCEL
+        files = calendar_files(h, u)
+        assert len(files) == 2
+        (_, first_cal, first), (_, cancel_cal, cancel) = files
+        assert cancel_cal["METHOD"] == "CANCEL" and cancel["STATUS"] == "CANCELLED"
+        assert cancel["UID"] == first["UID"] and int(cancel["SEQUENCE"]) > int(first.get("SEQUENCE", "0"))
     # the old button again: the pair is no longer active
     await curator.click(label)
     assert "неактуальна" in curator.alerts()[-1]

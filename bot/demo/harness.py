@@ -138,6 +138,31 @@ class Client:
         await self.h.feed({"message": message})
         return self._new()
 
+    async def share(self, button: str, *user_ids: int) -> list[SentMessage]:
+        """Press the reply-keyboard button with this text that asks to choose people (request_users) on the
+        newest message that has it, and choose `user_ids` in Telegram's list: a users_shared message."""
+        for msg in reversed(self.h.fake.delivered_to(self.id)):
+            rows = (msg.reply_markup or {}).get("keyboard") or []
+            found = [b for row in rows for b in row if b.get("text") == button and "request_users" in b]
+            if found:
+                break
+        else:
+            raise AssertionError(f"no button {button!r} that asks to choose people: {self.texts()[-3:]}")
+        self._snapshot()
+        shared = {
+            "request_id": found[0]["request_users"]["request_id"],
+            "users": [{"user_id": uid} for uid in user_ids],
+        }
+        message = {
+            "message_id": next(self.h._msg_ids),
+            "date": int(time.time()),
+            "chat": {"id": self.id, "type": "private"},
+            "from": self._from(),
+            "users_shared": shared,
+        }
+        await self.h.feed({"message": message})
+        return self._new()
+
     async def press(self, data: str, message: SentMessage | None = None) -> list[SentMessage]:
         """Press a button with raw callback data (also used to forge data)."""
         self._snapshot()

@@ -28,6 +28,10 @@ from aiogram.types import InputFile
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 CALLBACK_DATA_LIMIT = 64
+DESCRIPTION_LIMITS = {
+    "setMyDescription": ("description", 512),
+    "setMyShortDescription": ("short_description", 120),
+}
 
 
 def _units(text: str, parse_mode: object = None) -> int:
@@ -108,6 +112,7 @@ class FakeTelegram:
         self.fail_every: dict[int, int] = {}
         self.count_429 = 0
         self.commands: dict[str, Any] = {}
+        self.descriptions: dict[str, str] = {}  # "setMyDescription|ru" → the text
         self._ids = itertools.count(1)
         self._update_ids = itertools.count(1)
         self._updates: deque[dict[str, Any]] = deque()
@@ -213,11 +218,19 @@ class FakeTelegram:
             "deleteMessage",
             "sendChatAction",
             "leaveChat",
+            "setMyDescription",
+            "setMyShortDescription",
         ):
             if method == "setMyCommands":
                 scope = params.get("scope") or {"type": "default"}
                 key = f"{json.dumps(scope, sort_keys=True)}|{params.get('language_code') or ''}"
                 self.commands[key] = params.get("commands")
+            if method in DESCRIPTION_LIMITS:
+                field_name, limit = DESCRIPTION_LIMITS[method]
+                text = str(params.get(field_name) or "")
+                if _units(text) > limit:
+                    raise FakeError(400, f"Bad Request: {field_name} is too long")
+                self.descriptions[f"{method}|{params.get('language_code') or ''}"] = text
             return True
         chat_id = int(params.get("chat_id", 0) or 0)
         self._check_sizes(method, params)
@@ -310,7 +323,7 @@ class FakeTelegram:
                     "height": 1,
                 }
             ]
-        if msg.reply_markup:
+        if msg.reply_markup and "inline_keyboard" in msg.reply_markup:  # a reply keyboard is not echoed back
             out["reply_markup"] = msg.reply_markup
         return out
 

@@ -2,6 +2,11 @@
 
 Pure domain code: ``now`` (DTSTAMP) is passed in. Times are written in UTC ("Z") so no
 VTIMEZONE block is needed and every client shows the meeting in its own zone.
+
+A meeting keeps one UID for life. The first file publishes it; a move is re-sent as METHOD:REQUEST with the
+new time, and a cancellation as METHOD:CANCEL with STATUS:CANCELLED, each under the same UID and a higher
+SEQUENCE, so the calendar app moves or removes the event it already has instead of adding another
+(RFC 5546 §3.2.2 and §3.2.5).
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ PRODID = "-//Nastavnik//Mentoring bot//RU"
 CRLF = "\r\n"
 MAX_LINE_OCTETS = 75
 DEFAULT_ALARM = timedelta(hours=1)
+METHODS = ("PUBLISH", "REQUEST", "CANCEL")
+STATUSES = ("TENTATIVE", "CONFIRMED", "CANCELLED")
 
 
 def escape_text(value: str) -> str:
@@ -105,20 +112,30 @@ def make_ics(
     sequence: int = 0,
     alarm_before: timedelta | None = DEFAULT_ALARM,
     prodid: str = PRODID,
+    method: str = "PUBLISH",
+    status: str | None = None,
 ) -> bytes:
     """The .ics bytes (UTF-8, CRLF, folded) for one event.
 
     Bump ``sequence`` when re-sending a changed meeting under the same ``uid``: calendar apps
-    ignore an update whose SEQUENCE is not higher than the one they have.
+    ignore an update whose SEQUENCE is not higher than the one they have. ``method`` is the
+    calendar's METHOD (PUBLISH, REQUEST for a moved event, CANCEL to remove it) and ``status``
+    the event's STATUS, left out when None. A cancelled event carries no alarm.
     """
     if ends_at <= starts_at:
         raise ValueError("ends_at must be after starts_at")
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}")
+    if status is not None and status not in STATUSES:
+        raise ValueError(f"status must be one of {', '.join(STATUSES)}")
+    if method == "CANCEL":
+        status, alarm_before = "CANCELLED", None
     lines = [
         "BEGIN:VCALENDAR",
         "VERSION:2.0",
         f"PRODID:{_single_line(prodid, 'prodid')}",
         "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
+        f"METHOD:{method}",
         "BEGIN:VEVENT",
         f"UID:{_single_line(uid, 'uid')}",
         f"DTSTAMP:{format_utc(now)}",
@@ -127,6 +144,8 @@ def make_ics(
         f"SEQUENCE:{int(sequence)}",
         f"SUMMARY:{escape_text(summary)}",
     ]
+    if status is not None:
+        lines.append(f"STATUS:{status}")
     if description:
         lines.append(f"DESCRIPTION:{escape_text(description)}")
     if location:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from bot.domain.entities import Role
 
-BASE = ("start", "help", "language", "consent", "mydata", "forget", "cancel")
+BASE = ("start", "help", "language", "consent", "privacy", "mydata", "forget", "cancel")
 BY_ROLE: dict[Role, tuple[str, ...]] = {
     Role.MENTEE: (
         "profile",
@@ -65,7 +65,8 @@ BY_ROLE: dict[Role, tuple[str, ...]] = {
     ),
     Role.COORDINATOR: ("institutions", "district", "district_report", "district_announce"),
 }
-PUBLIC = ("start", "help", "language")
+# Before joining, too: what the bot keeps and why is known before consenting (/privacy).
+PUBLIC = ("start", "help", "language", "privacy")
 
 
 def commands_for(roles: Iterable[Role]) -> list[str]:

@@ -18,11 +18,12 @@ from aiogram.types import InlineKeyboardMarkup
 from bot.callbacks.completion import Answer, BecomeMentorCb, CaseConsentCb, FinalSurveyCb
 from bot.domain import forms as f
 from bot.domain.entities import FormResponseDTO, PairDTO, PairStatus, ParticipantDTO, Role, Status
+from bot.domain.grammar import gender_of, gendered
 from bot.domain.stages import OPEN_STATUSES, MeetingStatus
 from bot.domain.statuses import CaseStatus, MentorStatus
 from bot.i18n import Translator
 from bot.keyboards import InlineKeyboardBuilder
-from bot.services import institutions, selfcheck
+from bot.services import institutions, meeting_calendar, selfcheck
 from bot.services.certificate import CertificateData
 from bot.services.notify import notify, reachable
 from bot.services.submissions import DEFAULT_THANKS, Say, Submitted
@@ -33,7 +34,11 @@ if TYPE_CHECKING:
     from bot.services.questionnaires import Engine
 
 FINAL_FORM = "final"
+# What the final survey knows without asking: the person's role in the pair.
+ROLE_KEY = "role"
+PRE_ANSWERED: tuple[str, ...] = (ROLE_KEY,)
 MENTOR_FORM = "mentor"
+DEFAULT_TZ = "Europe/Moscow"  # a pair from before programmes had a time zone
 MENTEE_FORMS = ("mentee_needs", "young_specialist_needs")
 STORY_MIN, STORY_MAX = 30, 3000
 REASON_MIN, REASON_MAX = 3, 500
@@ -137,8 +142,11 @@ async def close_pair(
     """The curator ends an active pair early. Open meetings are cancelled with the reason, pending reminders
     too (their ids are returned so the scheduler can drop its jobs); both sides are told and offered the final
     survey. False when the pair was not active (a double press, or someone else was faster)."""
-    if not await repos.completion.close_pair(pair_id, reason, now):
+    pair = await repos.pairs.get(pair_id)  # its members, before closing
+    if pair is None or not await repos.completion.close_pair(pair_id, reason, now):
         return False, []
+    programme = await repos.programmes.get(pair.programme_id) if pair.programme_id is not None else None
+    tz = ZoneInfo(programme.timezone if programme else DEFAULT_TZ)
     open_statuses = tuple(s.value for s in OPEN_STATUSES)
     for m in await repos.meetings.for_pair(pair_id):
         if m.status in open_statuses:
@@ -149,6 +157,8 @@ async def close_pair(
                 status=MeetingStatus.CANCELLED.value,
                 cancel_reason=reason,
             )
+            # out of the members' calendars too (a confirmed meeting's .ics was sent)
+            await meeting_calendar.cancelled(repos, m, members(pair), now, tz)
     cancelled = await repos.reminders.cancel(pair_id=pair_id)
     await repos.audit.log("pair.close_early", now, actor_id=curator_id, object_type="pair", object_id=pair_id)
     await pair_finished(repos, pair_id, now)
@@ -194,8 +204,8 @@ async def open_final_survey(
     form = engine.forms[FINAL_FORM]
     answers: dict[str, Any] = {}
     role = role_in(pair, me.id)
-    if "role" in form.keys and role is not None and f.is_valid_value(form.question("role"), role):
-        answers["role"] = role
+    if ROLE_KEY in form.keys and role is not None and f.is_valid_value(form.question(ROLE_KEY), role):
+        answers[ROLE_KEY] = role
     first = next((q.key for q in form.visible(answers) if q.key not in answers), None)
     return await repos.forms.create(
         me.id, FINAL_FORM, form.version, now, context=ctx, answers=answers, current_key=first
@@ -323,7 +333,7 @@ async def become_mentor(
             repos,
             now,
             await institutions.curators_of_programme(repos, programme_id),
-            "completion.curator_new_candidate",
+            gendered("completion.curator_new_candidate", gender_of(me.full_name)),
             kind="mentor_base",
             priority=4,
             dedup=f"mentor-from-mentee:{me.id}",

@@ -11,16 +11,21 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.config import Settings
 from bot.domain.entities import ParticipantDTO, Role, Status
 from bot.domain.forms import Form
 from bot.i18n import Translator
 from bot.services import onboarding
 from bot.services.pseudonyms import key_for, pseudonym
+from bot.text import clip, units
 from storage.uow import Repos
 
 EXPORT_FORMAT = "nastavnik-mydata/1"
 FORGET_BY = ("self", "parent", "curator")
 SEARCH_LIMIT = 10  # people shown to a curator looking for whom to forget
+# Telegram's limits for the bot's description (before Start) and short description (profile, shared links).
+DESCRIPTION_LIMIT = 512
+SHORT_DESCRIPTION_LIMIT = 120
 
 
 @dataclass(frozen=True)
@@ -300,3 +305,44 @@ def render_summary(
     ]
     # Whole, however long: the handler splits it into messages Telegram takes (handlers/long_text.py).
     return "\n".join(lines)
+
+
+# -- the policy: who is the operator, what is kept, why, how long, the rights ------------------------------
+
+
+@dataclass(frozen=True)
+class Operator:
+    """Who runs the bot and answers for the data (PRIVACY_OPERATOR_NAME), and where to ask (PRIVACY_CONTACT);
+    empty when the settings leave them out."""
+
+    name: str
+    contact: str
+
+
+def operator(settings: Settings) -> Operator:
+    return Operator(
+        " ".join(settings.privacy_operator_name.split()), " ".join(settings.privacy_contact.split())
+    )
+
+
+def policy_text(t: Translator, who: Operator) -> str:
+    """/privacy: the operator and where to ask, what is kept, why, who sees it, how long (as the code keeps
+    it: until consent is withdrawn — erased within the hour by the hourly job — or /forget, at once;
+    anonymous statistics stay) and how to use each right."""
+    return t(
+        "conventions.privacy.policy",
+        operator=who.name or t("conventions.privacy.operator_unset"),
+        contact=who.contact or t("conventions.privacy.contact_unset"),
+    )
+
+
+def about(t: Translator, who: Operator) -> tuple[str, str]:
+    """The bot's description (what a parent reads before pressing Start) and short description, within
+    Telegram's limits: a long operator name is shortened in the description and left out of the short one."""
+    unset = t("conventions.privacy.operator_unset")
+    room = DESCRIPTION_LIMIT - units(t("conventions.about.description", operator=""))
+    description = t("conventions.about.description", operator=clip(who.name or unset, room))
+    short = t("conventions.about.short", operator=who.name) if who.name else ""
+    if not short or units(short) > SHORT_DESCRIPTION_LIMIT:
+        short = t("conventions.about.short_generic")
+    return description, short
