@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import string
 from functools import cache
 from importlib import resources
 from typing import Any
 
 import yaml
+
+from bot.domain import grammar
 
 LANGUAGES = ("ru", "en")
 log = logging.getLogger(__name__)
@@ -41,16 +44,27 @@ def pick_language(code: str | None, default: str = "ru") -> str:
 
 
 def plural_form(lang: str, n: int) -> str:
-    """Which form a count takes: Russian "1 наставляемый ждёт", "2 наставляемых ждут", "5 наставляемых ждут"
-    (one / few / many); English has one and many (few is written like many)."""
-    n = abs(n)
-    if lang != "ru":
-        return "one" if n == 1 else "many"
-    if n % 10 == 1 and n % 100 != 11:
-        return "one"
-    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
-        return "few"
-    return "many"
+    """Which form a count takes: Russian "1 встреча", "2 встречи", "5 встреч" (one / few / many); English has
+    one and the rest, which the catalogue writes as many (its few repeats many, so both languages have the
+    same keys)."""
+    return grammar.plural_form(lang, n)
+
+
+class _Counting(string.Formatter):
+    """str.format plus one spec: "{days:@days}" writes the count with its noun, "3 дня", through
+    Translator.plural("count.days", days). The text says how a count is worded; the caller passes a number."""
+
+    def __init__(self, t: Translator) -> None:
+        self.t = t
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if format_spec.startswith("@"):
+            # A count may come already written for reading ("6 905"): its digits choose the form, and it is
+            # shown as written.
+            digits = "".join(ch for ch in str(value) if ch.isdigit())
+            n = value if isinstance(value, int) else int(digits or 0)
+            return self.t(f"count.{format_spec[1:]}.{plural_form(self.t.lang, n)}", n=value)
+        return super().format_field(value, format_spec)
 
 
 class Translator:
@@ -58,18 +72,25 @@ class Translator:
         self.lang = lang if lang in LANGUAGES else "ru"
         self._cat = catalog(self.lang)
 
-    def __call__(self, key: str, **params: Any) -> str:
+    def __call__(self, key: str, /, **params: Any) -> str:
         text = self._cat.get(key)
         if text is None:
             text = catalog("ru").get(key)
             log.error("missing translation key=%s lang=%s", key, self.lang)
             if text is None:
                 return key
-        return text.format(**params) if params else text
+        if not params:
+            return text
+        return _Counting(self).format(text, **params) if ":@" in text else text.format(**params)
 
-    def plural(self, key: str, n: int, **params: Any) -> str:
+    def plural(self, key: str, n: int, /, **params: Any) -> str:
         """`key.one`, `key.few` or `key.many`, whichever agrees with `n` (given to the text as {n})."""
         return self(f"{key}.{plural_form(self.lang, n)}", n=n, **params)
+
+    def g(self, key: str, gender: str | None, /, **params: Any) -> str:
+        """`key.m` or `key.f` agreeing with the person the text is about; `key.n`, a wording that needs no
+        gender, when it is unknown (None)."""
+        return grammar.agree(self, key, gender, **params)
 
     def has(self, key: str) -> bool:
         return key in self._cat

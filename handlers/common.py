@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
@@ -52,7 +53,10 @@ async def set_language(
         await state.update_data(lang=callback_data.lang)
     await cb.answer()
     if isinstance(cb.message, Message):
-        await cb.message.edit_text(t("language.set"))
+        try:
+            await cb.message.edit_text(t("language.set"))
+        except TelegramBadRequest:  # already says so (a second press), or too old to edit: say it anew
+            await cb.message.answer(t("language.set"))
 
 
 async def consent_status(message: Message, repos: Repos, t: Translator, me: ParticipantDTO | None) -> None:

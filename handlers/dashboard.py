@@ -209,7 +209,8 @@ def render_card(c: svc.Card, t: Translator, settings: Settings) -> str:
         lines.append(t("onboarding.card_parent_declined", date=day))
     for form, response in c.intake:
         lines += ["", form.title.get(t.lang) + ":"]
-        lines += [f"• {q} — {a}" for q, a in f.summarize(form, response.answers, t.lang, t)][:12]
+        answers = f.summarize(form, response.answers, t.lang, t, for_others=True)
+        lines += [f"• {q} — {a}" for q, a in answers][:12]
     for x in c.pairs:
         stage = t(f"meetings.stage.{x.stage}")
         line = t(

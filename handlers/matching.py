@@ -10,7 +10,7 @@ from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.storage.base import StorageKey
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, ReplyKeyboardRemove
 
 from bot.callbacks.dashboard import NudgePairCb, OpenPairCb
 from bot.callbacks.matching import (
@@ -21,13 +21,15 @@ from bot.callbacks.matching import (
     PairAction,
     PairCb,
 )
+from bot.callbacks.picks import Pick, PickRequest, Shared, picker
 from bot.clock import Clock
 from bot.domain import matching as m
-from bot.domain.entities import PairDTO, ParticipantDTO
+from bot.domain.entities import PairDTO, ParticipantDTO, Role
 from bot.i18n import Translator
 from bot.keyboards import InlineKeyboardBuilder
 from bot.middlewares.access import curators_only
 from bot.services import matching as svc
+from bot.services import picks
 from bot.services.questionnaires import Engine
 from bot.text import MESSAGE_LIMIT, clip, paginate, units
 from handlers.programmes import for_change, refusal
@@ -192,6 +194,20 @@ async def pair_by_hand(message: Message, repos: Repos, t: Translator, me: Partic
             text=pool.people[x.id].full_name or "—", callback_data=ManualCb(a=ManualStep.MENTEE, mentee=x.id)
         )
     await message.answer(t("matching.manual_choose_mentee"), reply_markup=kb.adjust(1).as_markup())
+    # Past the first SHOWN, or quicker than a long list: the mentee chosen in Telegram's list of chats.
+    button = picker(t("conventions.pick.pair_mentee_button"), PickRequest(Pick.PAIR_MENTEE))
+    await message.answer(t("conventions.pick.pair_mentee_hint"), reply_markup=button)
+
+
+def _mentor_choice(pool: svc.Pool, mentee_id: int, t: Translator) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for x in pool.mentors[:SHOWN]:
+        name = pool.people[x.id].full_name or "—"
+        kb.button(
+            text=t("matching.mentor_load", name=name, load=x.load, capacity=x.capacity),
+            callback_data=ManualCb(a=ManualStep.MENTOR, mentee=mentee_id, mentor=x.id),
+        )
+    return kb.adjust(1).as_markup()
 
 
 async def manual_mentor(
@@ -202,15 +218,67 @@ async def manual_mentor(
     if programme is None or not isinstance(cb.message, Message):
         return
     pool = await svc.build_pool(repos, programme)
-    kb = InlineKeyboardBuilder()
-    for x in pool.mentors[:SHOWN]:
-        name = pool.people[x.id].full_name or "—"
-        kb.button(
-            text=t("matching.mentor_load", name=name, load=x.load, capacity=x.capacity),
-            callback_data=ManualCb(a=ManualStep.MENTOR, mentee=callback_data.mentee, mentor=x.id),
-        )
-    await cb.message.edit_text(t("matching.manual_choose_mentor"), reply_markup=kb.adjust(1).as_markup())
+    markup = _mentor_choice(pool, callback_data.mentee, t)
+    await cb.message.edit_text(t("matching.manual_choose_mentor"), reply_markup=markup)
     await cb.answer()
+
+
+async def mentee_chosen(
+    message: Message, shared_id: int, repos: Repos, t: Translator, me: ParticipantDTO
+) -> None:
+    """The mentee chosen in Telegram: the mentors to choose from, by button or in Telegram again."""
+    programme = await for_change(repos, me, t, message)
+    if programme is None:
+        return
+    mentee = await picks.pair_side(repos, programme, shared_id, Role.MENTEE)
+    if isinstance(mentee, picks.Problem):
+        await message.answer(t(mentee.value), reply_markup=ReplyKeyboardRemove())
+        return
+    button = picker(t("conventions.pick.pair_mentor_button"), PickRequest(Pick.PAIR_MENTOR, mentee.id))
+    await message.answer(t("conventions.pick.pair_mentor_hint", name=mentee.full_name), reply_markup=button)
+    pool = await svc.build_pool(repos, programme)
+    await message.answer(t("matching.manual_choose_mentor"), reply_markup=_mentor_choice(pool, mentee.id, t))
+
+
+def _manual_outcome(
+    done: svc.Manual, mentee: int, mentor: int, t: Translator
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """A pairing by hand made, or the constraints it breaks with «create anyway»."""
+    if done.pair is not None:
+        return t("matching.manual_done"), None
+    lines = [t("matching.manual_warning")] + [f"• {t(m.violation_key(v))}" for v in done.violations]
+    kb = InlineKeyboardBuilder()
+    kb.button(
+        text=t("matching.manual_force"),
+        callback_data=ManualCb(a=ManualStep.FORCE, mentee=mentee, mentor=mentor),
+    )
+    return "\n".join(lines), kb.as_markup()
+
+
+async def mentor_chosen(
+    message: Message,
+    pick: PickRequest,
+    shared_id: int,
+    repos: Repos,
+    t: Translator,
+    me: ParticipantDTO,
+    clock: Clock,
+    engine: Engine,
+) -> None:
+    """The mentor chosen in Telegram for the mentee the button named (checked again by the pairing)."""
+    programme = await for_change(repos, me, t, message)
+    if programme is None:
+        return
+    mentor = await picks.pair_side(repos, programme, shared_id, Role.MENTOR)
+    if isinstance(mentor, picks.Problem):
+        await message.answer(t(mentor.value), reply_markup=ReplyKeyboardRemove())
+        return
+    done = await svc.pair_by_hand(repos, programme, pick.n, mentor.id, False, me.id, clock(), engine.forms)
+    if done.stale:
+        await message.answer(t("common.stale"), reply_markup=ReplyKeyboardRemove())
+        return
+    text, markup = _manual_outcome(done, pick.n, mentor.id, t)
+    await message.answer(text, reply_markup=markup or ReplyKeyboardRemove())
 
 
 async def manual_pair(
@@ -232,16 +300,8 @@ async def manual_pair(
     if done.stale:
         await cb.answer(t("common.stale"), show_alert=True)
         return
-    if done.pair is None:
-        lines = [t("matching.manual_warning")] + [f"• {t(m.violation_key(v))}" for v in done.violations]
-        kb = InlineKeyboardBuilder()
-        kb.button(
-            text=t("matching.manual_force"),
-            callback_data=ManualCb(a=ManualStep.FORCE, mentee=d.mentee, mentor=d.mentor),
-        )
-        await cb.message.edit_text("\n".join(lines), reply_markup=kb.as_markup())
-    else:
-        await cb.message.edit_text(t("matching.manual_done"))
+    text, markup = _manual_outcome(done, d.mentee, d.mentor, t)
+    await cb.message.edit_text(text, reply_markup=markup)
     await cb.answer()
 
 
@@ -271,8 +331,9 @@ def _pairs_view(
     lines += [clip(line, budget) for line in entries[start:end]]
     kb = InlineKeyboardBuilder()
     for p in active[start:end]:
-        kb.button(text=t("meeting.btn.open_pair", id=p.id), callback_data=OpenPairCb(pair=p.id))
-        kb.button(text=t("meeting.btn.nudge_pair", id=p.id), callback_data=NudgePairCb(pair=p.id))
+        group = "group" if len(p.mentee_ids) > 1 else "pair"  # a mentor with several mentees leads a group
+        kb.button(text=t(f"meeting.btn.open_{group}", id=p.id), callback_data=OpenPairCb(pair=p.id))
+        kb.button(text=t(f"meeting.btn.nudge_{group}", id=p.id), callback_data=NudgePairCb(pair=p.id))
         kb.button(
             text=t("matching.dissolve_n", id=p.id), callback_data=PairCb(a=PairAction.DISSOLVE, pair=p.id)
         )
@@ -398,6 +459,8 @@ def routers() -> list[Router]:
     r.message.register(pair_by_hand, Command("pair"))
     r.callback_query.register(manual_mentor, ManualCb.filter(F.a == ManualStep.MENTEE))
     r.callback_query.register(manual_pair, ManualCb.filter(F.a.in_({ManualStep.MENTOR, ManualStep.FORCE})))
+    r.message.register(mentee_chosen, Shared(Pick.PAIR_MENTEE))
+    r.message.register(mentor_chosen, Shared(Pick.PAIR_MENTOR))
     r.message.register(pairs, Command("pairs"))
     r.callback_query.register(pairs_turn_page, PairCb.filter(F.a == PairAction.PAGE))
     r.callback_query.register(dissolve_ask, PairCb.filter(F.a.in_({PairAction.DISSOLVE, PairAction.WHO})))

@@ -47,7 +47,7 @@ def _say(t: Translator, say: Say) -> str:
 
 
 def _line(m: MeetingDTO, t: Translator, tz: ZoneInfo) -> str:
-    return f"• {svc.when(m, tz)} · {t(f'meetings.stage.{m.stage}')} · {t(f'meetings.status.{m.status}')}"
+    return f"• {svc.when(m, tz)(t)} · {t(f'meetings.stage.{m.stage}')} · {t(f'meetings.status.{m.status}')}"
 
 
 def _scheduling(reminders: Any, after_commit: list) -> svc.Scheduling:
@@ -58,7 +58,7 @@ def card(m: MeetingDTO, me: ParticipantDTO, t: Translator, tz: ZoneInfo) -> tupl
     text = t(
         "meeting.card",
         stage=t(f"meetings.stage.{m.stage}"),
-        when=svc.when(m, tz),
+        when=svc.when(m, tz)(t),
         fmt=t(f"meeting.format.{m.format}"),
         place=m.place or "—",
         status=t(f"meetings.status.{m.status}"),
@@ -568,15 +568,17 @@ async def open_pair(
     pair, p = found.state.pair, found.state.progress
     lines = [
         t(
-            "meeting.pair_card",
+            "meeting.pair_card" if len(pair.mentee_ids) <= 1 else "meeting.group_card",
             id=pair.id,
             names=found.names,
             stage=t(f"meetings.stage.{pair.stage}"),
             deadline=p.deadline.strftime("%d.%m.%Y") if p.deadline else "—",
-            days=p.overdue_days,
+            # "просрочка 0 дней" is not a delay: said only when there is one
+            late=t("meeting.card_late", days=p.overdue_days) if p.overdue_days else "",
         )
     ]
-    lines += [_line(m, t, found.state.tz) for m in found.state.meetings[-10:]]
+    held = [_line(m, t, found.state.tz) for m in found.state.meetings[-10:]]
+    lines += held or [t("meeting.card_no_meetings")]
     if found.waiting_for:
         lines.append(t("meeting.pair_card_feedback", names=found.waiting_for))
     await cb.message.answer("\n".join(lines))

@@ -19,6 +19,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.domain import cohorts
 from bot.domain.entities import ParticipantDTO, ProgrammeDTO
+from bot.domain.grammar import format_months, join_and
 from bot.domain.kpi import kpi_label_key
 from bot.domain.programme_templates import ProgrammeTemplate
 from bot.domain.stages import Stage
@@ -144,8 +145,14 @@ def create_text(template: ProgrammeTemplate, title: str, t: Translator) -> str:
         mentee_form=t(f"programmes.mentee_form.{template.mentee_form}"),
         meetings=template.stage_plan.joint_work_meetings,
         final_days=template.stage_plan.deadlines[Stage.FINAL],
-        hours=", ".join(str(round(x.total_seconds() / 3600)) for x in template.meeting_reminder_offsets),
-        months=", ".join(str(m) for m in template.monitoring_months),
+        hours=join_and(
+            t,
+            [
+                t.plural("count.hours_before", round(x.total_seconds() / 3600))
+                for x in template.meeting_reminder_offsets
+            ],
+        ),
+        months=format_months(t, template.monitoring_months),
         targets="; ".join(targets) or t("programmes.no_targets"),
     )
 

@@ -20,8 +20,8 @@ from bot.i18n import Translator
 from bot.keyboards import InlineKeyboardBuilder
 from bot.middlewares.access import curators_only, only_for
 from bot.numbers import parse_int
+from bot.services import completion, selfcheck, submissions
 from bot.services import questionnaires as qs
-from bot.services import submissions
 from bot.services.questionnaires import Engine, Outcome, Stale
 from bot.text import MESSAGE_LIMIT, clip, units
 from handlers.long_text import answer_long
@@ -30,9 +30,24 @@ from storage.uow import Repos
 
 # UTF-16 units of a current answer shown above the question it answers (the summary shows it whole).
 SHOWN_ANSWER = 1000
+# Questions the bot answers when it opens a form (the role in the final survey, a self-assessment's focus from
+# the needs questionnaire): never asked, so never counted in "question 1 of N".
+PRE_ANSWERED: dict[str, tuple[str, ...]] = {
+    completion.FINAL_FORM: completion.PRE_ANSWERED,
+    **{form_id: (selfcheck.FOCUS,) for form_id in selfcheck.FORMS},
+}
 
 
 # ---------------------------------------------------------------------------------------------- rendering
+def say(t: Translator, register: f.Register | None, key: str, /, **params: object) -> str:
+    """``key`` in a form's register: a form that says «ты» (a pupil's) gets ``<key>_ty`` where the text
+    addresses the person, so its hints and errors never say «вы» next to its «ты» questions. Texts that
+    address no one (a button, "Вопрос 1 из 8") have no such variant and are the same for both."""
+    if register is f.Register.TY and t.has(f"{key}_ty"):
+        key = f"{key}_ty"
+    return t(key, **params)
+
+
 def _btn(text: str, cb: CallbackData) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=text, callback_data=cb.pack())
 
@@ -42,22 +57,28 @@ def render_question(form: f.Form, r: FormResponseDTO, t: Translator) -> tuple[st
     assert r.current_key is not None
     q = form.question(r.current_key)
     qi = form.keys.index(q.key)
-    n, total = form.position(r.answers, q.key)
+    preset = PRE_ANSWERED.get(form.id, ())
+    at = form.progress(r.answers, q.key, preset)
+    counter = (
+        t("forms.progress", current=at.number, total=at.low)
+        if at.known
+        else t("forms.progress_range", current=at.number, low=at.low, high=at.high)
+    )
     lines = [
-        f"{form.title.get(t.lang)} · {t('forms.progress', current=n, total=total)}",
+        f"{form.title.get(t.lang)} · {counter}",
         "",
         q.text.get(t.lang),
     ]
     keyboard = InlineKeyboardBuilder()
-    hints = _answer_buttons(keyboard, q, r, qi, t)
+    hints = _answer_buttons(keyboard, form, q, r, qi, t)
     if q.key in r.answers and q.type != f.QuestionType.MULTI:
-        hints.append(_current_answer(f.display_answer(q, r.answers[q.key], t.lang, t), t))
+        hints.append(_current_answer(form, f.display_answer(q, r.answers[q.key], t.lang, t), t))
     nav: list[InlineKeyboardButton] = []
-    if form.prev_key(r.answers, q.key) is not None and not r.editing:
+    if _can_go_back(form, r.answers, q.key, preset) and not r.editing:
         nav.append(_btn(t("forms.button.back"), FormCb(r=r.id, q=qi, a=FormAction.BACK)))
     if f.can_skip(q):
         nav.append(_btn(t("forms.button.skip"), FormCb(r=r.id, q=qi, a=FormAction.SKIP)))
-        hints.append(t("forms.hint.optional"))
+        hints.append(say(t, form.register, "forms.hint.optional"))
     if nav:
         keyboard.row(*nav)
     # A form's text may already say what a hint says (a template's own wording): one message, each thing once.
@@ -68,8 +89,16 @@ def render_question(form: f.Form, r: FormResponseDTO, t: Translator) -> tuple[st
     return clip("\n".join(lines), MESSAGE_LIMIT), keyboard.as_markup()
 
 
+def _can_go_back(form: f.Form, answers: dict[str, object], key: str, preset: tuple[str, ...]) -> bool:
+    """Back leads to a question the person was asked; the ones the bot answered for them are not offered."""
+    prev = form.prev_key(answers, key)
+    while prev is not None and prev in preset:
+        prev = form.prev_key(answers, prev)
+    return prev is not None
+
+
 def _answer_buttons(
-    keyboard: InlineKeyboardBuilder, q: f.Question, r: FormResponseDTO, qi: int, t: Translator
+    keyboard: InlineKeyboardBuilder, form: f.Form, q: f.Question, r: FormResponseDTO, qi: int, t: Translator
 ) -> list[str]:
     """Add the buttons that answer this question (options a row each, scale points five a row, yes / no);
     returns the hints on how to answer it."""
@@ -87,14 +116,14 @@ def _answer_buttons(
             keyboard.row(_btn(mark + o.text.get(t.lang), cb(FormAction.TOGGLE, str(i))))
         keyboard.row(_btn(t("forms.button.done"), cb(FormAction.DONE)))
         high = q.bounds()[1]
-        more = [t("forms.hint.multi_max", max=high)] if high < len(q.options) else []
-        return [t("forms.hint.multi"), *more]
+        more = [say(t, form.register, "forms.hint.multi_max", max=high)] if high < len(q.options) else []
+        return [say(t, form.register, "forms.hint.multi"), *more]
     elif q.type == f.QuestionType.SCALE and q.scale is not None:
         points = [_btn(str(p), cb(FormAction.PICK, str(p))) for p in q.scale.points]
         for i in range(0, len(points), 5):
             keyboard.row(*points[i : i + 5])
         labels = {"min_label": q.scale.min_label.get(t.lang), "max_label": q.scale.max_label.get(t.lang)}
-        return [t("forms.hint.scale", min=q.scale.min, max=q.scale.max, **labels)]
+        return [say(t, form.register, "forms.hint.scale", min=q.scale.min, max=q.scale.max, **labels)]
     elif q.type == f.QuestionType.YESNO:
         keyboard.row(
             _btn(t("forms.button.yes"), cb(FormAction.PICK, "yes")),
@@ -102,26 +131,27 @@ def _answer_buttons(
         )
     elif q.type == f.QuestionType.INTEGER:
         low, high = q.bounds()
-        return [t("forms.hint.integer", min=low, max=high)]
+        return [say(t, form.register, "forms.hint.integer", min=low, max=high)]
     elif q.type == f.QuestionType.DATE:
-        return [t("forms.hint.date")]
+        return [say(t, form.register, "forms.hint.date")]
     elif q.type == f.QuestionType.TEXT:
-        return [t("forms.hint.text_max", max=q.bounds()[1])]
+        return [say(t, form.register, "forms.hint.text_max", max=q.bounds()[1])]
     return []
 
 
-def _current_answer(answer: str, t: Translator) -> str:
+def _current_answer(form: f.Form, answer: str, t: Translator) -> str:
     """The answer being changed, as the question shows it: a long one (2,000 characters of emoji are 4,000
     UTF-16 units) by its beginning, saying so, so the question with its buttons stays one message."""
     if units(answer) <= SHOWN_ANSWER:
-        return t("questionnaire.current_answer", answer=answer)
-    return t("safety.long.current_answer_start", answer=clip(answer, SHOWN_ANSWER, mark=""))
+        return say(t, form.register, "questionnaire.current_answer", answer=answer)
+    start = clip(answer, SHOWN_ANSWER, mark="")
+    return say(t, form.register, "safety.long.current_answer_start", answer=start)
 
 
 def render_summary(form: f.Form, r: FormResponseDTO, t: Translator) -> tuple[str, InlineKeyboardMarkup]:
-    lines = [t("questionnaire.summary_header", title=form.title.get(t.lang)), ""]
+    lines = [say(t, form.register, "questionnaire.summary_header", title=form.title.get(t.lang)), ""]
     lines += [f"• {question} — {answer}" for question, answer in f.summarize(form, r.answers, t.lang, t)]
-    lines += ["", t("forms.summary.confirm")]
+    lines += ["", say(t, form.register, "forms.summary.confirm")]
     keyboard = InlineKeyboardBuilder()
     keyboard.row(_btn(t("forms.button.edit"), FormCb(r=r.id, q=-1, a=FormAction.EDIT)))
     keyboard.row(_btn(t("forms.button.confirm"), FormCb(r=r.id, q=-1, a=FormAction.SUBMIT)))
@@ -147,7 +177,7 @@ async def show(
     answers (the meeting feedback takes 3,500 characters of text, twice as many UTF-16 units in emoji): it is
     split like any long text, its buttons under the last piece, which is the message they later edit."""
     form = engine.form(r)
-    await point(state, r)
+    await point(state, r, form)
     if r.current_key:
         text, markup = render_question(form, r, t)
         await message.answer(text, reply_markup=markup)
@@ -156,11 +186,21 @@ async def show(
     await answer_long(message, text, t, reply_markup=markup, file_key="long.summary")
 
 
-async def point(state: FSMContext, r: FormResponseDTO) -> None:
+async def point(state: FSMContext, r: FormResponseDTO, form: f.Form | None = None) -> None:
     """The conversation is now about this response (a typed answer goes to it). Set before anything is sent:
-    a message commits what the update wrote so far."""
+    a message commits what the update wrote so far. The form's register is kept too, for the replies that
+    come when the response itself is gone (a closed form, a sticker instead of an answer)."""
     await state.set_state(Questionnaire.answering)
-    await state.set_data({"rid": r.id})
+    data: dict[str, object] = {"rid": r.id}
+    if form is not None:
+        data["register"] = form.register.value
+    await state.set_data(data)
+
+
+def _register(data: dict[str, object]) -> f.Register | None:
+    """The register `point` kept, if any."""
+    value = data.get("register")
+    return f.Register(value) if value in tuple(f.Register) else None
 
 
 async def start_intake(
@@ -178,8 +218,9 @@ async def start_intake(
         return False
     response, resumed = found
     if resumed:
-        await point(state, response)
-        await message.answer(t("questionnaire.resume"))
+        form = engine.form(response)
+        await point(state, response, form)
+        await message.answer(say(t, form.register, "questionnaire.resume"))
     await show(message, engine, response, t, state)
     return True
 
@@ -195,7 +236,8 @@ async def text_answer(
     settings: Settings,
     engine: Engine,
 ) -> None:
-    rid = (await state.get_data()).get("rid")
+    data = await state.get_data()
+    rid = data.get("rid")
     if me is None or rid is None:
         await state.clear()
         await message.answer(t("common.stray"))
@@ -207,16 +249,17 @@ async def text_answer(
         )
     except Stale:
         await state.clear()
-        await message.answer(t("questionnaire.stale_form"))
+        await message.answer(say(t, _register(data), "questionnaire.stale_form"))
         return
     assert out.response is not None
     if out.error is not None:
-        await message.answer(t(out.error.code, **out.error.params))
+        register = engine.form(out.response).register
+        await message.answer(say(t, register, out.error.code, **out.error.params))
     await show(message, engine, out.response, t, state)
 
 
-async def non_text(message: Message, t: Translator) -> None:
-    await message.answer(t("profile.text_expected"))
+async def non_text(message: Message, t: Translator, state: FSMContext) -> None:
+    await message.answer(say(t, _register(await state.get_data()), "profile.text_expected"))
 
 
 async def _press(
@@ -251,7 +294,8 @@ async def choose(
     if out is None or out.response is None or not isinstance(cb.message, Message):
         return
     if out.error is not None:
-        await cb.answer(t(out.error.code, **out.error.params), show_alert=True)
+        register = engine.form(out.response).register
+        await cb.answer(say(t, register, out.error.code, **out.error.params), show_alert=True)
         if toggle:
             return
     else:
@@ -287,7 +331,8 @@ async def step(
     if out is None or out.response is None or not isinstance(cb.message, Message):
         return
     if out.error is not None:
-        await cb.answer(t(out.error.code, **out.error.params), show_alert=True)
+        register = engine.form(out.response).register
+        await cb.answer(say(t, register, out.error.code, **out.error.params), show_alert=True)
         if d.a == FormAction.DONE:
             return
     else:
@@ -336,12 +381,14 @@ async def submitted(
         # Before anything is sent: a message commits what the update wrote so far.
         await state.set_state(outcome.then)
         await state.set_data(dict(outcome.state_data))
-    for say in outcome.say:
+    form = engine.forms.get(response.form_id)
+    register = form.register if form is not None else None
+    for reply in outcome.say:
         builder = InlineKeyboardBuilder()
-        for row in say.buttons:
+        for row in reply.buttons:
             builder.row(*(_btn(t(label), data) for label, data in row))
-        markup = builder.as_markup() if say.buttons else None
-        await message.answer(t(say.key, **say.params), reply_markup=markup)
+        markup = builder.as_markup() if reply.buttons else None
+        await message.answer(say(t, register, reply.key, **reply.params), reply_markup=markup)
     if outcome.then == "intake":
         fresh = await repos.participants.get(me.id)
         if fresh is not None:
@@ -416,7 +463,8 @@ async def edit_intake(
         await cb.answer(t("common.stale"), show_alert=True)
         return
     if not await qs.can_edit_intake(repos, me):
-        await cb.answer(t("questionnaire.locked_paired"), show_alert=True)
+        register = engine.forms[callback_data.form].register
+        await cb.answer(say(t, register, "questionnaire.locked_paired"), show_alert=True)
         return
     response = await engine.edit_submitted(repos, me.id, callback_data.form, clock())
     await cb.answer()
@@ -489,7 +537,7 @@ async def curator_view(
     for form, last in answers.forms:
         state_key = "submitted" if last.status == ResponseStatus.SUBMITTED else "in_progress"
         lines += ["", f"{form.title.get(t.lang)} ({t(f'questionnaire.state.{state_key}')})"]
-        lines += [f"• {q} — {a}" for q, a in f.summarize(form, last.answers, t.lang, t)]
+        lines += [f"• {q} — {a}" for q, a in f.summarize(form, last.answers, t.lang, t, for_others=True)]
     if len(lines) == 1:
         lines.append(t("questionnaire.state.not_started"))
     day = now.astimezone(settings.tz).date()

@@ -78,6 +78,8 @@ async def digest_messages(
     today = day.isoformat()
     out = []
     names = await _pair_names(repos, [i.pair_id for i in items])
+    # A mentor with several mentees leads a group: its buttons say so.
+    word = {st.pair.id: "group" if len(st.pair.mentee_ids) > 1 else "pair" for st, _ in states}
     for curator in await repos.participants.with_role(Role.CURATOR):
         if not reachable(curator):
             continue
@@ -106,11 +108,11 @@ async def digest_messages(
                 if len(buttons.export()) < MAX_BUTTON_ROWS:
                     buttons.row(
                         InlineKeyboardButton(
-                            text=t("meeting.btn.nudge_pair", id=item.pair_id),
+                            text=t(f"meeting.btn.nudge_{word.get(item.pair_id, 'pair')}", id=item.pair_id),
                             callback_data=NudgePairCb(pair=item.pair_id).pack(),
                         ),
                         InlineKeyboardButton(
-                            text=t("meeting.btn.open_pair", id=item.pair_id),
+                            text=t(f"meeting.btn.open_{word.get(item.pair_id, 'pair')}", id=item.pair_id),
                             callback_data=OpenPairCb(pair=item.pair_id).pack(),
                         ),
                     )

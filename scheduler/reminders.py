@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -27,7 +26,7 @@ from bot.domain.stages import OPEN_STATUSES
 from bot.domain.statuses import ReminderStatus
 from bot.i18n import Translator
 from bot.keyboards import InlineKeyboardBuilder
-from bot.services.meetings import scenario_message
+from bot.services.meetings import when
 from storage.uow import Repos, unit_of_work
 
 log = logging.getLogger(__name__)
@@ -47,7 +46,7 @@ def _about_meeting(r: ReminderDTO, t: Translator, meeting: MeetingDTO, tz: ZoneI
     """The text and buttons of a reminder about a meeting (before it, "did it happen?", feedback)."""
     params = dict(
         stage=t(f"meetings.stage.{meeting.stage}"),
-        when=meeting.starts_at.astimezone(tz).strftime("%d.%m.%Y %H:%M"),
+        when=when(meeting, tz, r.due_at)(t),
         place=meeting.place or "—",
         fmt=t(f"meeting.format.{meeting.format}"),
     )
@@ -114,12 +113,16 @@ async def compose(
     if found is None:
         return []
     key, params, markup = found
+    text = t(key, **params)
+    if meeting is not None and rem.is_before_meeting(r.kind) and not r.urgent:
+        # The stage's scenario came once, with its first confirmed meeting: pointed to, not sent again.
+        text = f"{text}\n{t('meeting.remind.scenario_in_materials')}"
     out = [
         NewMessage(
             chat_id=person.telegram_id,
             participant_id=person.id,
             kind=f"reminder:{r.kind}",
-            text=t(key, **params),
+            text=text,
             dedup_key=f"reminder:{r.dedup_key}",
             reply_markup=markup,
             priority=1 if r.urgent else 4,
@@ -131,19 +134,6 @@ async def compose(
             pair_id=r.pair_id,
         )
     ]
-    if r.kind == "before_24h" and meeting is not None:
-        # The day before, the stage's scenario comes again: the mentor's full one, the mentee's short one.
-        pair = await repos.pairs.get(meeting.pair_id)
-        scenario = scenario_message(
-            meeting,
-            person,
-            pair is not None and pair.mentor_id == person.id,
-            params["when"],
-            f"reminder:{r.dedup_key}:scenario",
-        )
-        if scenario is not None:
-            # It belongs to the day-before reminder: when that one is too late, so is this.
-            out.append(replace(scenario, expires_at=out[0].expires_at))
     return out
 
 

@@ -156,6 +156,8 @@ async def test_one_figure_reads_alike_on_the_dashboard_export_chart_report_and_d
     # no target set: the methodology's 70 %, as the district judges it
     assert ["Удовлетворённость наставляемых", "50 %", "70 %", "ниже цели"] in cells
     assert ["Все участники", "+1,0", "75 %", "4"] in cells
+    # each item under its third-person label: before (2, 3, 3, 3) and after (4, 3, 4, 4)
+    assert ["Уверенность в себе", "2,8", "3,8", "4"] in cells
     assert "Вовлечено в наставничество за учебный год: 2 из 10 человек целевой группы — 20 %" in text
     assert "Проведено встреч за 2026/27 учебный год: 0." in text
     assert any(

@@ -63,7 +63,7 @@ async def test_dashboard_kpis_and_the_monitoring_campaign(hc, clock):  # noqa: F
     await answer_survey(mentee)
     replies = await c.send("/dashboard")
     text = replies[-1].text
-    assert "2026-12: ответили 1 из 2 (50%)" in text
+    assert "декабрь 2026: ответили 1 из 2 (50%)" in text
     assert "Вовлечённость в наставничество: 10%" in text  # coverage: 1 mentee in a pair of 10
     assert "Удовлетворённость наставляемых: 100%" in text  # the one answer (9 of 10) is satisfied
     # reminders to the one who has not answered, after 3 days — once
@@ -93,7 +93,7 @@ async def test_participants_search_pages_card_and_actions(hc, clock):  # noqa: F
     assert "Ученик Карточкин (8А)" in card and "Анкета наставляемого" in card and "Пара №" in card
     await c.click("🔔 Напомнить")
     assert "Напоминание отправлено" in c.alerts()[-1]
-    await c.click("Недоступен / снова доступен")
+    await c.click("Нет связи / связь есть")
     async with unit_of_work(h.app.factory) as repos:
         ids, _ = await repos.dashboard.search_participants("Карточкин", 0, 10)
         people = [await repos.participants.get(i) for i in ids]

@@ -114,6 +114,10 @@ def test_the_programme_runs_to_the_end_and_writes_the_files(demo: tuple[DemoResu
     assert "Итого:" in text and "напоминаний:" in text and "пар завершили программу: 5 из 5" in text
     assert len(text.splitlines()) < 1000  # notable events, not every message
     assert result.counts["messages"] > len(text.splitlines())
+    # …and every message whole, by person, with its time and buttons: messages.txt
+    messages = (result.out_dir / "messages.txt").read_text(encoding="utf-8")
+    assert "⏰ Через час" in messages and "Сценарий встречи — в /materials." in messages
+    assert "[кнопки: Да, состоялась | Нет, перенести]" in messages
 
 
 @pytest.mark.slow
@@ -129,7 +133,7 @@ def test_the_command_needs_no_token_and_no_settings(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "In total:" in done.stdout
     transcript = (out / "transcript.txt").read_text(encoding="utf-8")
-    assert "The curator runs /match" in transcript and "Pair #1" in transcript
+    assert "The curator runs /match" in transcript and ("Pair #1" in transcript or "Group #1" in transcript)
     assert (out / "export.xlsx").read_bytes()[:2] == b"PK"
     for name in CHART_NAMES:
         assert (out / f"{name}.png").read_bytes().startswith(PNG_MAGIC)

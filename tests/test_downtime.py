@@ -30,7 +30,7 @@ def kinds(texts: list[str]) -> list[str]:
             out.append("in an hour")
         elif text.startswith("⏰ Напоминание"):
             out.append("reminder")
-        elif text.startswith("📘 Сценарий встречи"):
+        elif text.startswith("📘 Сценарий:"):
             out.append("scenario")
         elif "состоялась?" in text:
             out.append("did it happen?")
@@ -99,7 +99,7 @@ async def test_down_across_the_day_before_reminder_it_comes_late_while_still_use
         await tick(h, clock, "25.11.2026 15:31")
         await tick(h, clock, "25.11.2026 17:46")
         assert received_since(h, seen, (mentor, mentee)) == {
-            u.id: ["reminder", "scenario", "in an hour", "did it happen?"] for u in (mentor, mentee)
+            u.id: ["reminder", "in an hour", "did it happen?"] for u in (mentor, mentee)
         }
     finally:
         await h.close()
@@ -123,7 +123,7 @@ async def test_down_across_the_hour_reminder_it_comes_before_the_start(db_url, f
     h = await come_back(h, clock, "25.11.2026 16:10")  # down across 15:30, back 20 minutes before
     try:
         assert received_since(h, seen, (mentor, mentee)) == {
-            u.id: ["reminder", "scenario", "in an hour"] for u in (mentor, mentee)
+            u.id: ["reminder", "in an hour"] for u in (mentor, mentee)
         }
     finally:
         await h.close()
@@ -167,15 +167,16 @@ async def test_a_reminder_queued_in_the_outbox_at_the_kill_is_not_sent_after_the
         await h.close()
 
 
-async def test_a_queued_day_before_reminder_and_its_scenario_expire_together(db_url, fake, clock):  # noqa: F811
+async def test_a_queued_day_before_reminder_expires_and_brings_no_scenario_again(db_url, fake, clock):  # noqa: F811
     h, pair, mentor, mentee, seen = await booked_then_stopped(db_url, fake, clock)
     clock.set("24.11.2026 16:31")
-    await h.app.reminders.fire_due()  # the day-before reminder and its scenario queued; the process dies
+    await h.app.reminders.fire_due()  # the day-before reminder queued; the process dies
     h = await come_back(h, clock, "25.11.2026 15:40")
     try:
         assert received_since(h, seen, (mentor, mentee)) == {u.id: ["in an hour"] for u in (mentor, mentee)}
-        day_before = [r for r in await outbox_rows(h, "scenario") if r.dedup_key.startswith("reminder:")]
-        assert [r.status for r in day_before] == ["expired", "expired"]
+        assert [r.status for r in await outbox_rows(h, "reminder:before_24h")] == ["expired", "expired"]
+        # The scenario came once, on confirmation; the day before only points to /materials.
+        assert not [r for r in await outbox_rows(h, "scenario") if r.dedup_key.startswith("reminder:")]
     finally:
         await h.close()
 
@@ -214,7 +215,7 @@ async def test_missed_reminders_arrive_newest_first(db_url, fake, clock):  # noq
     h = await come_back(h, clock, "24.11.2026 15:00")
     try:
         got = received_since(h, seen, (mentee,))[mentee.id]
-        assert got == ["reminder", "scenario", "did it happen?"]
+        assert got == ["reminder", "did it happen?"]
     finally:
         await h.close()
 

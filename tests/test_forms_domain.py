@@ -16,6 +16,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.i18n import Translator
+
 # pytest's default rootdir handling puts tests/ on sys.path, not the repo root.
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -73,8 +75,11 @@ CATALOGS = {lang: _catalog(lang) for lang in LOCALE_FILES}
 
 
 def _translator(lang: str):
+    real = Translator(lang)  # the bot's own formatting ("{max:@chars}" words a count with its noun)
+
     def t(key: str, **params: object) -> str:
-        return CATALOGS[lang][key].format(**params)  # KeyError = missing locale key
+        assert key in CATALOGS[lang], f"missing locale key {key}"
+        return real(key, **params)
 
     return t
 

@@ -85,7 +85,7 @@ async def test_a_curator_removes_a_role_with_an_audit_entry(h):
         entries = (await repos.session.scalars(query)).all()
     assert [(e.object_id, e.details["role"]) for e in entries] == [(me.id, "mentor")]
     await h.deliver_outbox()
-    assert "снял с вас роль «наставник»" in mentor.texts()[-1]
+    assert "снята роль «наставник»" in mentor.texts()[-1]
     # The command the mentor had is no longer theirs.
     assert "недоступна" in (await mentor.send("/meetings"))[-1].text
 

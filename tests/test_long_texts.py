@@ -230,7 +230,7 @@ async def test_pairs_of_groups_with_long_names_page_within_the_limit_and_every_p
         assert on_page, text[:200]
         # The buttons are this page's pairs, each one once, and they open the pair shown.
         opened = [b["text"] for b in page.buttons() if b["text"].startswith("Открыть")]
-        assert opened == [f"Открыть пару №{pid}" for pid in on_page]
+        assert opened == [f"Открыть группу №{pid}" for pid in on_page]  # three mentees each: groups
         seen += on_page
         if not any(b["text"] == "»" for b in page.buttons()):
             break
@@ -242,8 +242,8 @@ async def test_pairs_of_groups_with_long_names_page_within_the_limit_and_every_p
     # Back the other way to the first page.
     await curator.click("«")
     assert f"№{seen[-1]}:" not in (curator.last().text or "")
-    replies = await curator.click(f"Открыть пару №{groups[0]}")
-    assert f"Пара №{groups[0]}" in (replies[-1].text or "")
+    replies = await curator.click(f"Открыть группу №{groups[0]}")
+    assert f"Группа №{groups[0]}" in (replies[-1].text or "")
     no_trouble(curator, errors)
 
 
@@ -312,7 +312,7 @@ async def test_questionnaires_with_thirty_unfinished_and_thirty_declined_arrive_
     replies = await curator.send("/questionnaires")
     assert len(replies) > 1
     whole = "\n".join(m.text or "" for m in replies)
-    assert all(f"• {name} — не начинал(а)" in whole for name in unfinished), whole[:300]
+    assert all(f"• {name} — не начата" in whole for name in unfinished), whole[:300]
     assert all(f"• {name} (" in whole for name in declined)
     # The buttons come once, under the last piece, and they work.
     assert [bool(m.buttons()) for m in replies] == [False] * (len(replies) - 1) + [True]

@@ -26,6 +26,7 @@ from bot.domain.meeting_time import (
     parse_meeting_time,
     quick_choices,
 )
+from bot.i18n import Translator
 
 LOCALES = Path(__file__).resolve().parents[1] / "locales"
 MSK = ZoneInfo("Europe/Moscow")
@@ -250,18 +251,18 @@ SAMPLES = {
 
 @pytest.mark.parametrize("lang", ["ru", "en"])
 def test_every_code_exists_in_both_locales_and_formats(lang: str) -> None:
-    catalog = _catalog(lang)
+    assert _catalog(lang)
     results = [parse_meeting_time(text, NOW, MSK) for text in SAMPLES.values()]
     results.append(parse_meeting_time("28.03.2027 02:30", datetime(2026, 12, 10, tzinfo=BERLIN), BERLIN))
     seen = set()
     for result in results:
         assert isinstance(result, Invalid)
         seen.add(result.code)
-        catalog[result.code].format(**result.params)
+        Translator(lang)(result.code, **result.params)
     assert seen == set(ERROR_CODES)
     warning = check_against_deadline(msk(2026, 12, 23, 10, 0), date(2026, 12, 20))
     assert warning is not None
-    catalog[warning.code].format(**warning.params)
+    Translator(lang)(warning.code, **warning.params)
 
 
 def test_locales_have_the_same_keys() -> None:

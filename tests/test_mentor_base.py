@@ -71,7 +71,7 @@ async def test_only_approved_mentors_are_matched_and_the_lifecycle_runs_in_chat(
     await c.send("/mentors")
     await c.click("✅ Одобрить")
     await h.deliver_outbox()
-    assert "одобрил вас как наставника" in cand.last().text
+    assert "кандидатура в наставники одобрена" in cand.last().text
     props = (await proposals_for(h)).proposals
     assert [(p.mentee_id, p.mentor_id) for p in props] == [(mentee_id, cand_id)]
     # a pause takes the mentor out of matching; coming back brings them in again
@@ -121,7 +121,7 @@ async def test_training_materials_targeting_and_read_marks(h):
     replies = await mentee.send("/materials")
     assert "Шаблон ИПР" not in [b["text"] for b in replies[-1].buttons()]
     await mentor.click(titles[1])
-    await mentor.click("✔️ Прочитал(а)")
+    await mentor.click("✔️ Прочитано")
     replies = await mentor.send("/materials")
     assert [b["text"] for b in replies[-1].buttons()][1].startswith("✔️ ")
     # the registry counts the training
@@ -150,12 +150,8 @@ async def test_confirmed_meeting_brings_the_stage_scenario(h):
 
     when = (h.app.clock() + timedelta(days=3)).astimezone(h.app.settings.tz).strftime("%d.%m.%Y") + " 16:30"
     await propose_and_confirm(h, h.app.clock, mentor, mentee, when)
-    mentor_scenarios = [
-        m.text for m in h.fake.delivered_to(mentor_tg) if "📘 Сценарий встречи" in (m.text or "")
-    ]
-    mentee_scenarios = [
-        m.text for m in h.fake.delivered_to(mentee_tg) if "📘 Сценарий встречи" in (m.text or "")
-    ]
+    mentor_scenarios = [m.text for m in h.fake.delivered_to(mentor_tg) if "📘 Сценарий:" in (m.text or "")]
+    mentee_scenarios = [m.text for m in h.fake.delivered_to(mentee_tg) if "📘 Сценарий:" in (m.text or "")]
     assert len(mentor_scenarios) == 1 and len(mentee_scenarios) == 1
     assert "Встреча-знакомство" in mentor_scenarios[0]
     assert len(mentee_scenarios[0]) < len(mentor_scenarios[0])  # the mentee gets the short version

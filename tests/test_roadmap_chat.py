@@ -185,10 +185,10 @@ async def test_roadmap_lists_overdue_and_upcoming_items(hr, files, clock):
     text = (await c.send("/roadmap"))[-1].text
     assert "Дорожная карта на 06.09.2022: мероприятий — 23, открыто — 23, выполнено — 0." in text
     # 30.05, 08.07, 30.05, 01.09, 01.09, 02.09, 05.09 and "август 2022" are past; 10.09 and 15.09 are near.
-    assert "⚠️ Просрочено (8):" in text and "🗓 Ближайшие 14 дн. (2):" in text
+    assert "⚠️ Просрочено (8):" in text and "🗓 Сроки на 14 дней вперёд (2):" in text
     assert "1. Утверждение состава рабочей группы" in text
-    assert "до 30.05.2022 (просрочено на 99 дн.); отв.: Алимова Н.Е." in text
-    assert "с 1 по 15 сентября 2022г. (15.09.2022, через 9 дн.)" in text
+    assert "до 30.05.2022 (просрочено на 99 дней); отв.: Алимова Н.Е." in text
+    assert "с 1 по 15 сентября 2022г. (15.09.2022, через 9 дней)" in text
     assert "Без конкретной даты" in text
     buttons = [b["text"] for b in c.last().buttons()]
     assert buttons[:4] == ["✅ 1", "📅 1", "✅ 2", "📅 2"] and "✅ 10" in buttons and "✅ 11" not in buttons
@@ -221,7 +221,7 @@ async def test_done_with_a_note_and_move(hr, files, clock):
     assert "Не удалось прочитать срок «когда-нибудь»" in (await c.send("когда-нибудь"))[-1].text
     assert "Срок 01.09.2022 уже прошёл" in (await c.send("до 01.09.2022"))[-1].text
     replies = await c.send("до 20.09")
-    assert "📅 Срок перенесён" in replies[-1].text and "(20.09.2022, через 14 дн.)" in replies[-1].text
+    assert "📅 Срок перенесён" in replies[-1].text and "(20.09.2022, через 14 дней)" in replies[-1].text
     moved = next(i for i in await items(h) if i.activity.startswith("Назначение координатора"))
     assert (moved.deadline_text, moved.due_on, moved.status) == ("до 20.09", date(2022, 9, 20), "open")
 
@@ -243,7 +243,7 @@ async def test_add_an_item_in_chat_and_a_recurring_one_moves_on_when_done(hr, cl
     assert "через «;»" in replies[-1].text
     assert "Нужно три или четыре части" in (await c.send("Собрание наставников до 15.09"))[-1].text
     assert (
-        "Добавлено: Собрание — до 15.09 (15.09.2022, через 9 дн.)"
+        "Добавлено: Собрание — до 15.09 (15.09.2022, через 9 дней)"
         in (await c.send("Собрание; ; до 15.09"))[-1].text
     )
     await c.send("/roadmap")
@@ -251,7 +251,7 @@ async def test_add_an_item_in_chat_and_a_recurring_one_moves_on_when_done(hr, cl
     assert "«до сентября» можно понять по-разному" in (await c.send("Отчёт; ; до сентября"))[-1].text
     replies = await c.send("Сбор отчётов наставников; Куратова А.С.; ежегодно до 10.09; Сводный отчёт")
     assert (
-        "Добавлено: Сбор отчётов наставников — ежегодно до 10.09 (10.09.2022, через 4 дн.)"
+        "Добавлено: Сбор отчётов наставников — ежегодно до 10.09 (10.09.2022, через 4 дня)"
         in replies[-1].text
     )
     report = next(i for i in await items(h) if i.activity == "Сбор отчётов наставников")
@@ -277,7 +277,7 @@ async def test_digest_lines_list_overdue_items(hr, files):
         none_yet = await svc.digest_lines(repos, Translator("ru"), date(2022, 5, 1))
     assert lines[0] == "Дорожная карта — просрочено мероприятий: 8"
     assert any(
-        "Утверждение состава рабочей группы" in line and "просрочено на 99 дн." in line for line in lines
+        "Утверждение состава рабочей группы" in line and "просрочено на 99 дней" in line for line in lines
     )
     assert lines[-1] == "Отметить выполненным или перенести — /roadmap."
     assert english[0] == "Roadmap — overdue activities: 8" and "…and 5 more" in english

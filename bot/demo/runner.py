@@ -42,6 +42,7 @@ CURATOR_TG = 1000
 CHART_NAMES = ("funnel", "satisfaction", "kpi", "growth")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 REPORT_FILES = ("analytic-report.docx", "analytic-report.pdf")  # /report_doc
+MESSAGES = "messages.txt"  # every message each person received, whole (the transcript tells them in a line)
 FILES = ("export.xlsx", *(f"{name}.png" for name in CHART_NAMES), *REPORT_FILES)  # with the transcript
 SCRIPT = yaml.safe_load(Path(__file__).with_name("script.yaml").read_text(encoding="utf-8"))
 HOLIDAYS = set(SCRIPT["holidays"])
@@ -50,6 +51,8 @@ _TAG = re.compile(r"<[^>]+>")
 _CYRILLIC = {c: str(lat or "") for c, lat in SCRIPT["translit"].items()}
 _LATIN = str.maketrans(_CYRILLIC | {c.upper(): lat.capitalize() for c, lat in _CYRILLIC.items()})
 Action = Callable[[], Awaitable[None]]
+# Transcript lines naming a pair by its number: said of a group when the mentor has several mentees.
+GROUP_LINES = frozenset({"pair", "held", "feedback_all", "stage_done", "finished"})
 Msg = SentMessage | None
 
 
@@ -143,6 +146,7 @@ class Demo:
         )
         self.next_scan = datetime.max.replace(tzinfo=UTC)  # the daily scan, once the pairs meet
         self._alerts = 0  # the bot's answers to buttons already looked at
+        self.sent_at: dict[int, list[datetime]] = {}  # chat → when each of its messages came (simulated)
 
     # -- time and the transcript -----------------------------------------------------------------------------
     def local(self) -> datetime:
@@ -152,11 +156,47 @@ class Demo:
         return datetime.combine(day + timedelta(days=days), time(*(int(x) for x in hhmm.split(":"))), TZ)
 
     def plain(self, *lines: str) -> None:
+        self.stamp()
         for line in lines:
             self.lines.append(line)
             self.echo(line)
 
+    def stamp(self) -> None:
+        """Note the simulated time of each message Telegram got since the last look (for the dump)."""
+        if not hasattr(self, "h"):
+            return
+        for chat_id, msgs in self.h.fake.messages.items():
+            seen = self.sent_at.setdefault(chat_id, [])
+            seen.extend([self.local()] * (len(msgs) - len(seen)))
+
+    def write_messages(self) -> Path:
+        """messages.txt: every message each person received, whole, with its time and buttons — what the
+        transcript tells in one line each."""
+        self.stamp()
+        names = {p.client.id: p.name for p in self.people.values()}
+        chats = sorted(
+            self.h.fake.messages, key=lambda c: (c not in names, list(names).index(c) if c in names else c)
+        )
+        total = sum(len(self.h.fake.messages[c]) for c in chats)
+        out = [self.t("demo.messages_header", count=total)]
+        for chat_id in chats:
+            out += ["", self.t("demo.messages_person", who=names.get(chat_id, str(chat_id)))]
+            for m, at in zip(self.h.fake.messages[chat_id], self.sent_at.get(chat_id, []), strict=False):
+                body = plain(m.text) or (m.document or {}).get("filename", "") or m.method
+                if m.document and m.text:
+                    body = f"[{m.document.get('filename', '')}] {body}"
+                lines = body.split("\n")
+                out.append(f"{at:%d.%m.%Y %H:%M}  {lines[0]}")
+                out += [" " * 18 + line for line in lines[1:]]
+                if buttons := [b["text"] for b in m.buttons()]:
+                    out.append(" " * 18 + f"[{self.t('demo.messages_buttons')}: {' | '.join(buttons)}]")
+        path = self.out_dir / MESSAGES
+        path.write_text("\n".join(out) + "\n", encoding="utf-8")
+        return path
+
     def say(self, key: str, **params: Any) -> None:
+        if key in GROUP_LINES and len(self.pairs[params["id"] - 1].mentees) > 1:
+            key += "_group"  # a mentor with several mentees leads a group, not a pair
         self.plain(f"{self.local():%d.%m %H:%M} {self.t('demo.' + key, **params)}")
 
     def block(self, lines: Iterable[str]) -> None:
@@ -244,6 +284,7 @@ class Demo:
             stalled = stalled + 1 if nxt == self.now else 0
             if stalled > 50:
                 raise DemoError(f"the simulation is stuck at {self.local():%d.%m.%Y %H:%M}")
+            self.stamp()  # what came so far came before the clock moves on
             self.now = nxt
             if self.now >= self.next_scan:
                 await self.h.app.jobs.hourly_scan()  # once a simulated day: more often it has nothing new
@@ -289,12 +330,33 @@ class Demo:
                 kind = self.reminder_kind(key, self.reads(key, text) or {})
                 self.kinds[kind] = self.kinds.get(kind, 0) + 1
 
+    def moment(self, when: str) -> datetime:
+        """A meeting's time as the bot writes it ("17 сентября, четверг, 15:30", with the year when it is not
+        this one's; or "17.09.2026 15:30"), in the demo's zone: the nearest such moment to now."""
+        if m := re.fullmatch(r"(\d{1,2})\.(\d{1,2})\.(\d{4}) (\d{1,2}):(\d{2})", when.strip()):
+            return datetime(int(m[3]), int(m[2]), int(m[1]), int(m[4]), int(m[5]), tzinfo=TZ)
+        months = {self.t(f"grammar.month_of.{n}"): n for n in range(1, 13)}
+        day = re.search(r"(\d{1,2}) (\w+)", when) or re.search(r"(?P<m>[^\W\d]+) (?P<d>\d{1,2})\b", when)
+        if day is not None and day.re.groupindex:  # English writes the month first: "September 17"
+            day = re.search(rf"({day['d']}) ({day['m']})", f"{day['d']} {day['m']}")
+        clock = re.search(r"(\d{1,2}):(\d{2})", when)
+        year = re.search(r"\b(\d{4})\b", when)
+        if day is None or clock is None or day[2] not in months:
+            raise DemoError(f"cannot read the meeting time “{when}”")
+        moments = [
+            datetime(y, months[day[2]], int(day[1]), int(clock[1]), int(clock[2]), tzinfo=TZ)
+            for y in (
+                [int(year[1])] if year else [self.local().year - 1, self.local().year, self.local().year + 1]
+            )
+        ]
+        return min(moments, key=lambda x: abs(x - self.now))
+
     def reminder_kind(self, key: str, params: dict[str, str]) -> str:
         """before_24h, feedback_3d, …: what a reminder is, as its reader sees it."""
         kind, when = key.rsplit(".", 1)[1], params.get("when")
         if kind not in ("before", "feedback") or not when:
             return kind
-        hours = (datetime.strptime(when, "%d.%m.%Y %H:%M").replace(tzinfo=TZ) - self.now) / timedelta(hours=1)
+        hours = (self.moment(when) - self.now) / timedelta(hours=1)
         return f"before_{round(hours)}h" if kind == "before" else f"feedback_{max(1, round(-hours / 24))}d"
 
     def react(self, p: Person, msg: SentMessage) -> None:
@@ -573,9 +635,12 @@ class Demo:
         self.say("digest_run")
         await self.h.app.jobs.daily_digest()
         await self.pump()
-        label = self.t("meeting.btn.open_pair", id="").rstrip()
-        card = (await self.tap(self.curator.client, label, prefix=True))[-1].text
-        if (opened := self.reads("meeting.pair_card", card)) is None:
+        labels = [self.t(f"meeting.btn.open_{word}", id="").rstrip() for word in ("pair", "group")]
+        c = self.curator.client
+        label = next((x for x in labels if self.button(c, x, prefix=True)), labels[0])
+        card = (await self.tap(c, label, prefix=True))[-1].text
+        opened = self.reads("meeting.pair_card", card) or self.reads("meeting.group_card", card)
+        if opened is None:
             raise DemoError(f"“{label}” opened no pair: {plain(card)[:100]}")
         self.say("open_pair", id=opened["id"], text=" ".join(x.strip() for x in plain(card).split("\n")[1:]))
 
@@ -685,11 +750,12 @@ class Demo:
         counts["messages"] = sum(r.method in SEND_METHODS and r.outcome == 200 for r in self.h.fake.requests)
         counts |= {"sent": sum(self.kinds.values()), "kinds": f" — {kinds_text}" if kinds_text else ""}
         counts |= {"pairs": len(self.pairs), "finished": sum(p.finished for p in self.pairs)}
-        counts["files"] = ", ".join(str(self.out_dir / name) for name in (*FILES, "transcript.txt"))
+        counts["files"] = ", ".join(str(self.out_dir / name) for name in (*FILES, "transcript.txt", MESSAGES))
         counts |= {"title": tpl and tpl.title_for(self.lang), "template": tpl and tpl.id}
         lines = [t(f"demo.counts.{key}", **counts) for key in SCRIPT["totals"] if key != "programme" or tpl]
         self.plain("", *lines, *(f"  ⚠ {text}" for text in self.problems))
         (self.out_dir / "transcript.txt").write_text("\n".join(self.lines) + "\n", encoding="utf-8")
+        self.write_messages()
         return DemoResult(self.out_dir, self.out_dir / "transcript.txt", self.db, counts, self.problems)
 
     # -- the story -------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import Any, Final, TypeVar
 
 import yaml
+
+from bot.domain import datetime_parse as dtp
 
 LANGUAGES: Final[tuple[str, ...]] = ("ru", "en")
 
@@ -44,8 +46,6 @@ DATE_MAX_YEAR: Final = 2100
 _NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,31}", re.ASCII)
 _VALUE_RE = re.compile(r"[a-z0-9][a-z0-9_]{0,31}", re.ASCII)
 _INT_RE = re.compile(r"[+-]?[0-9]+", re.ASCII)
-_DMY_RE = re.compile(r"([0-9]{1,2})\.([0-9]{1,2})(?:\.([0-9]{4}|[0-9]{2}))?", re.ASCII)
-_ISO_RE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})", re.ASCII)
 # More digits than this cannot be inside INT_LIMIT; checking first avoids int() on huge strings.
 _INT_MAX_DIGITS = len(str(INT_LIMIT))
 
@@ -70,6 +70,15 @@ class Audience(StrEnum):
     MENTOR = "mentor"
     PAIR = "pair"
     CURATOR = "curator"  # the programme's own questionnaires (the SWOT), not a participant's intake or survey
+
+
+class Register(StrEnum):
+    """How a form addresses the person filling it in: «ты» (pupils and students) or «вы» (adults). The
+    engine's own texts around a question (hints, errors, the summary) follow the form's register, so one
+    message never says both."""
+
+    TY = "ty"
+    VY = "vy"
 
 
 class ErrorCode(StrEnum):
@@ -163,6 +172,13 @@ class Question:
     max: int | None = None
     scale: Scale | None = None
     show_if: Condition | None = None
+    # What the question asks, worded for someone else reading the answer (a mentor, the curator): "Где
+    # учится" for "Где ты сейчас учишься?". The question's own text addresses the person who answers it.
+    label: LocalizedText | None = None
+
+    def label_for(self, lang: str | None) -> str:
+        """The question as others read it next to the answer: its label, else its text."""
+        return (self.label or self.text).get(lang)
 
     @property
     def option_values(self) -> tuple[str, ...]:
@@ -193,6 +209,19 @@ class Question:
 
 
 @dataclass(frozen=True)
+class Progress:
+    """Question ``number`` of ``low`` — or of ``low``–``high`` while some questions may still appear."""
+
+    number: int
+    low: int
+    high: int
+
+    @property
+    def known(self) -> bool:
+        return self.low == self.high
+
+
+@dataclass(frozen=True)
 class Form:
     id: str
     version: int
@@ -200,6 +229,7 @@ class Form:
     audience: Audience
     questions: tuple[Question, ...]
     source: str = ""
+    register: Register = Register.VY
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -251,6 +281,40 @@ class Form:
         visible = self.visible(answers)
         before = sum(1 for q in visible if self.questions.index(q) < index)
         return before + 1, len(visible)
+
+    def progress(self, answers: Mapping[str, Any], key: str, pre_answered: Collection[str] = ()) -> Progress:
+        """Where the person is among the questions they will actually be asked.
+
+        Questions the bot answered for them (``pre_answered``, e.g. the role in the final survey) are not
+        counted unless they are on one now. A question whose condition is not yet decided (the answer it
+        depends on is still to come) may or may not be asked: the total is then a range, which only narrows
+        as answers come, so a counter never grows from "2 of 7" to "3 of 9".
+        """
+        index = self._index(key)
+        state = self._decided(answers)
+        asked = [
+            q
+            for q in self.questions
+            if state[q.key] is not False and (q.key not in pre_answered or q.key == key)
+        ]
+        number = sum(1 for q in asked if self.questions.index(q) < index and state[q.key]) + 1
+        low = sum(1 for q in asked if state[q.key])
+        return Progress(number, low, len(asked))
+
+    def _decided(self, answers: Mapping[str, Any]) -> dict[str, bool | None]:
+        """Each question: True shown, False hidden, None not decided (the answer it depends on is to come)."""
+        state: dict[str, bool | None] = {}
+        for q in self.questions:
+            cond = q.show_if
+            if cond is None:
+                state[q.key] = True
+            elif state[cond.key] is not True:
+                state[q.key] = state[cond.key]
+            elif cond.key in answers:
+                state[q.key] = cond.matches(answers.get(cond.key))
+            else:
+                state[q.key] = None
+        return state
 
     def relevant_answers(self, answers: Mapping[str, Any]) -> dict[str, Any]:
         """Answers to visible questions only: what is worth storing once the form is finished."""
@@ -432,10 +496,15 @@ def display_answer(question: Question, value: object, lang: str, t: Translate) -
     return str(value)
 
 
-def summarize(form: Form, answers: Mapping[str, Any], lang: str, t: Translate) -> list[tuple[str, str]]:
-    """``(question text, displayed answer)`` for every visible answered question, in form order."""
+def summarize(
+    form: Form, answers: Mapping[str, Any], lang: str, t: Translate, *, for_others: bool = False
+) -> list[tuple[str, str]]:
+    """``(question text, displayed answer)`` for every visible answered question, in form order.
+
+    ``for_others``: the answers are read by someone other than the person who gave them (a mentor, the
+    curator), so each question is named by its label, not by the words that asked the person."""
     return [
-        (q.text.get(lang), display_answer(q, answers[q.key], lang, t))
+        (q.label_for(lang) if for_others else q.text.get(lang), display_answer(q, answers[q.key], lang, t))
         for q in form.visible(answers)
         if q.key in answers
     ]
@@ -483,25 +552,17 @@ def _parse_integer(question: Question, text: str) -> ParseResult:
 
 
 def _parse_date(text: str, today: date) -> ParseResult:
-    stripped = text.strip()
-    if m := _DMY_RE.fullmatch(stripped):
-        day, month, year_text = int(m[1]), int(m[2]), m[3]
-        if year_text is None:
-            year = today.year
-        elif len(year_text) == 2:
-            year = 2000 + int(year_text)
-        else:
-            year = int(year_text)
-    elif m := _ISO_RE.fullmatch(stripped):
-        year, month, day = int(m[1]), int(m[2]), int(m[3])
-    else:
+    # Read as meetings and the roadmap read dates (bot.domain.datetime_parse). Two narrowings stay
+    # because tests/test_forms_domain.py::test_date_invalid pins them: "завтра" and weekdays are
+    # refused, and so is any date with a slash ("25/12/2026").
+    if "/" in text:
         return Invalid(ErrorCode.BAD_DATE)
-    if not DATE_MIN_YEAR <= year <= DATE_MAX_YEAR:
+    read = dtp.parse_date(text, today, prefer="nearest", relative=False)
+    if isinstance(read, dtp.Refused) or read.date is None:
         return Invalid(ErrorCode.BAD_DATE)
-    try:
-        return Valid(date(year, month, day).isoformat())
-    except ValueError:
+    if not DATE_MIN_YEAR <= read.date.year <= DATE_MAX_YEAR:
         return Invalid(ErrorCode.BAD_DATE)
+    return Valid(read.date.isoformat())
 
 
 def _known_picks(question: Question, picked: Sequence[str]) -> set[str]:
@@ -548,7 +609,7 @@ _FormLoader.add_implicit_resolver(
 )
 
 _FORM_FIELDS = {"id", "version", "title", "audience", "questions"}
-_QUESTION_FIELDS = {"key", "type", "required", "text", "options", "min", "max", "scale", "show_if"}
+_QUESTION_FIELDS = {"key", "type", "required", "text", "label", "options", "min", "max", "scale", "show_if"}
 _CHOICE_TYPES = (QuestionType.SINGLE, QuestionType.MULTI)
 _BOUNDED_TYPES = (QuestionType.TEXT, QuestionType.INTEGER, QuestionType.MULTI)
 _CONDITION_TYPES = (QuestionType.SINGLE, QuestionType.MULTI, QuestionType.YESNO, QuestionType.SCALE)
@@ -608,13 +669,14 @@ def load_forms(directory: str | PathLike[str] | Traversable | None = None) -> di
 
 
 def _build_form(data: object, source: str) -> Form:
-    fields_ = _fields(data, "form", required=_FORM_FIELDS)
+    fields_ = _fields(data, "form", required=_FORM_FIELDS, optional={"register"})
     form_id = _name(fields_["id"], "id")
     version = fields_["version"]
     if type(version) is not int or version < 1:
         raise _Problem(f"version must be a positive integer, got {version!r}")
     title = _localized(fields_["title"], "title")
     audience = _enum(Audience, fields_["audience"], "audience")
+    register = _enum(Register, fields_.get("register", Register.VY.value), "register")
     raw_questions = fields_["questions"]
     if not isinstance(raw_questions, list) or not raw_questions:
         raise _Problem("questions must be a non-empty list")
@@ -627,7 +689,7 @@ def _build_form(data: object, source: str) -> Form:
         if any(q.key == question.key for q in questions):
             raise _Problem(f"{where}: duplicate key {question.key!r}")
         questions.append(question)
-    return Form(form_id, version, title, audience, tuple(questions), source)
+    return Form(form_id, version, title, audience, tuple(questions), source, register)
 
 
 def _build_question(raw: object, where: str, earlier: Sequence[Question]) -> Question:
@@ -638,6 +700,7 @@ def _build_question(raw: object, where: str, earlier: Sequence[Question]) -> Que
     if not isinstance(required, bool):
         raise _Problem(f"{where}: required must be true or false, got {required!r}")
     text = _localized(fields_["text"], f"{where}: text")
+    label = _localized(fields_["label"], f"{where}: label") if "label" in fields_ else None
 
     options: tuple[Option, ...] = ()
     if qtype in _CHOICE_TYPES:
@@ -660,7 +723,7 @@ def _build_question(raw: object, where: str, earlier: Sequence[Question]) -> Que
         raise _Problem(f"{where}: scale is only allowed for scale questions")
 
     show_if = _condition(fields_["show_if"], where, earlier) if "show_if" in fields_ else None
-    return Question(key, qtype, text, required, options, low, high, scale, show_if)
+    return Question(key, qtype, text, required, options, low, high, scale, show_if, label)
 
 
 def _options(raw: object, where: str) -> tuple[Option, ...]:

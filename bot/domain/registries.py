@@ -423,7 +423,10 @@ def pairs_order_docx(rows: Sequence[PairRow], institution: str, on_date: date, t
         values = ([str(row.number)], [row.mentor], [row.mentor_position], row.mentees, [row.mentoring_form])
         for index, (cell, lines) in enumerate(zip(cells, values, strict=True)):
             _fill_cell(cell, lines, center=index == 0)
+    # The grid (tblGrid) and every cell say the same widths, and the layout is fixed: LibreOffice lays a
+    # table out by its grid, and a grid left at python-docx's even split broke names in the middle.
     for column, (_, width) in zip(table.columns, ORDER_TABLE_COLUMNS, strict=True):
+        column.width = Cm(width)
         for cell in column.cells:
             cell.width = Cm(width)
 

@@ -25,6 +25,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from pathlib import PurePath
 
+from bot.domain import datetime_parse as dtp
+
 E_EMPTY = "roadmap.deadline.empty"
 E_UNREADABLE = "roadmap.deadline.unreadable"
 E_BAD_DATE = "roadmap.deadline.bad_date"
@@ -226,8 +228,15 @@ class _Token:
     digits: int = 0
 
 
-def parse_deadline(text: object, reference_year: int | None = None) -> Deadline | Invalid:
-    """Read a roadmap deadline; ``reference_year`` supplies the year a date or month leaves out."""
+def parse_deadline(
+    text: object, reference_year: int | None = None, *, today: date | None = None
+) -> Deadline | Invalid:
+    """Read a roadmap deadline; ``reference_year`` supplies the year a date or month leaves out.
+
+    With ``today`` (a deadline typed in chat), one concrete day is read as meetings and forms read it
+    (``bot.domain.datetime_parse``, ``prefer="nearest"``): "до 05.01" typed in December is next
+    January, and "до пятницы", "завтра", "25 December" are understood.
+    """
     original = "" if text is None else str(text).strip()
     normal = _normalise(original)
     if not normal:
@@ -240,9 +249,12 @@ def parse_deadline(text: object, reference_year: int | None = None) -> Deadline 
     body = _YEARLY.sub(" ", normal)
     for pattern, replacement in _FILLERS:
         body = pattern.sub(replacement, body)
+    concrete = None if yearly else _concrete_day(body, original, reference_year, today)
     tokens = _tokenise(body)
-    if isinstance(tokens, Invalid):
-        result: Deadline | Invalid = tokens
+    if concrete is not None:
+        result: Deadline | Invalid = concrete
+    elif isinstance(tokens, Invalid):
+        result = tokens
     elif not tokens:
         # Only "ежегодно" and date-free wording: a yearly duty without a date to remind about.
         result = Deadline(DeadlineKind.OPEN, original)
@@ -253,6 +265,24 @@ def parse_deadline(text: object, reference_year: int | None = None) -> Deadline 
     if isinstance(result, Invalid):
         return Invalid(result.code, {"text": original, **result.params})
     return result
+
+
+def _concrete_day(
+    body: str, text: str, reference_year: int | None, today: date | None
+) -> Deadline | Invalid | None:
+    """One day ("до 30.09.2025", "25 декабря", "до пятницы") through the bot's one date parser; None
+    when the text is something else (a month, a range, a decade), which the roadmap reads itself."""
+    rest = re.sub(r"^до\s+", "", body.strip())
+    anchor = today if today is not None else date(reference_year, 1, 1) if reference_year else None
+    read = dtp.parse_date(rest, anchor, prefer="nearest", relative=today is not None)
+    if isinstance(read, dtp.Parsed) and read.date is not None:
+        invalid = _check_year(read.date.year)
+        return invalid or Deadline(DeadlineKind.EXACT, text, due=read.date)
+    if isinstance(read, dtp.Refused) and read.code == dtp.E_BAD_DATE:
+        return Invalid(E_BAD_DATE)
+    if isinstance(read, dtp.Refused) and read.code in dtp.AMBIGUOUS:
+        return Invalid(E_AMBIGUOUS, {"example": read.example})
+    return None
 
 
 def _normalise(text: str) -> str:

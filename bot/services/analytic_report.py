@@ -173,8 +173,8 @@ def _item_label(key: str, forms: Mapping[str, Form], t: Translator) -> str:
     for form_id in LABELLED_FORMS:
         form = forms.get(form_id)
         if form is not None and key in form.keys:
-            text = form.question(key).text.get(t.lang)
-            return textwrap.shorten(text, 60, placeholder="…")
+            # the short third-person label a curator reads ("Уверенность в себе"), else the question shortened
+            return textwrap.shorten(form.question(key).label_for(t.lang), 60, placeholder="…")
     return key
 
 

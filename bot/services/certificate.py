@@ -17,6 +17,7 @@ from matplotlib.backends.backend_pdf import FigureCanvasPdf
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from bot.domain.grammar import format_date, gender_of
 from bot.i18n import Translator
 
 FORMATS = ("png", "pdf")
@@ -54,24 +55,23 @@ def _figure(data: CertificateData, t: Translator) -> Figure:
     def text(y: float, s: str, size: float, color: str = INK, weight: str = "normal") -> None:
         ax.text(0.5, y, s, ha="center", va="center", fontsize=size, color=color, weight=weight, family=FONT)
 
-    fmt = "%d.%m.%Y"
     text(0.85, t("completion.certificate.title"), 34, ACCENT, "bold")
     text(0.77, t("completion.certificate.subtitle"), 15, MUTED)
     text(0.69, t("completion.certificate.certifies"), 14, MUTED)
     text(0.61, _wrap(data.name, 44), 28, INK, "bold")
     role = t(f"completion.certificate.role.{data.role}")
-    text(0.50, _wrap(t("completion.certificate.took_part", role=role), 80), 14)
-    text(0.43, _wrap(f"«{data.programme}»", 60), 18, ACCENT, "bold")
+    text(0.50, _wrap(t.g("completion.certificate.took_part", gender_of(data.name), role=role), 80), 14)
+    text(0.43, _wrap(t("completion.certificate.programme", programme=data.programme), 60), 18, ACCENT, "bold")
     period = t(
         "completion.certificate.period",
-        date_from=data.date_from.strftime(fmt),
-        date_to=data.date_to.strftime(fmt),
+        date_from=format_date(t, data.date_from),
+        date_to=format_date(t, data.date_to),
     )
     text(0.35, period, 14)
     if data.others:
         key = "completion.certificate.mentor" if data.role == "mentee" else "completion.certificate.mentees"
         text(0.27, _wrap(t(key, names=", ".join(data.others)), 90), 14)
-    issued = t("completion.certificate.issued", date=data.issued_on.strftime(fmt))
+    issued = t("completion.certificate.issued", date=format_date(t, data.issued_on))
     if data.number:
         issued = f"{issued} · {t('completion.certificate.number', number=data.number)}"
     ax.text(0.08, 0.11, issued, ha="left", va="center", fontsize=10, color=MUTED, family=FONT)

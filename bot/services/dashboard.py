@@ -24,6 +24,7 @@ from bot.domain.entities import (
     Status,
 )
 from bot.domain.forms import Form
+from bot.domain.grammar import format_period, period_key
 from bot.domain.stages import STAGE_ORDER, MeetingStatus
 from bot.domain.statuses import CampaignStatus
 from bot.i18n import Translator
@@ -31,7 +32,7 @@ from bot.keyboards import InlineKeyboardBuilder
 from bot.services import figures, selfcheck, swot
 from bot.services import questionnaires as qs
 from bot.services.figures import Figures
-from bot.services.notify import compose, notify, reachable
+from bot.services.notify import Localized, compose, notify, reachable
 from storage.uow import Repos
 
 INTAKE = ("mentee_needs", "young_specialist_needs", "mentor")
@@ -143,7 +144,13 @@ def render(d: Dashboard, t: Translator) -> str:
         for _form, period, answered, invited in d.campaigns:
             rate = f"{round(100 * answered / invited)}%" if invited else "—"
             lines.append(
-                t("dashboard.campaign_line", period=period, answered=answered, invited=invited, rate=rate)
+                t(
+                    "dashboard.campaign_line",
+                    period=format_period(t, period),
+                    answered=answered,
+                    invited=invited,
+                    rate=rate,
+                )
             )
     return "\n".join(lines)
 
@@ -222,7 +229,9 @@ def _campaign_messages(person: ParticipantDTO, cid: int, period: str, age: int) 
     """The invitation (one row of the campaign's batch, which the response rate counts) and the reminders
     due by the campaign's age. Their dedup keys keep the form they had before notify existed (the person's id
     before the step), so an open campaign's invitations are not sent again: compose's key is replaced."""
-    common = {"kind": "campaign", "params": {"period": period}, "buttons": _survey_button(cid)}
+    named = period_key(period)
+    shown = Localized(named[0], named[1]) if named else period
+    common = {"kind": "campaign", "params": {"period": shown}, "buttons": _survey_button(cid)}
     out = []
     invite = compose(person, "dashboard.survey_invite", dedup="-", batch_id=f"campaign:{cid}", **common)
     if invite is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 import zipfile
 from collections import defaultdict
@@ -48,6 +49,10 @@ SCORE_KEYS: Mapping[str, str] = {
 }
 SURVEYS = ("final", "intermediate")
 PROGRESS_EVERY = 1000
+# Column widths in characters: measured on the header and this many rows, then kept between the bounds.
+WIDTH_SAMPLE = 200
+WIDTH_MIN = 8
+WIDTH_MAX = 60
 # Excel's limits: 31 characters and none of these in a sheet title.
 _TITLE_BAD = re.compile(r"[\[\]:*?/\\]")
 # A spreadsheet reads a cell starting with one of these as a formula: text typed by a participant must not
@@ -427,8 +432,9 @@ def build_workbook(data: ExportData, t: Translator, on_progress: Progress | None
     bold = Font(bold=True)
     for sheet in sheets:
         ws = wb.create_sheet(title=sheet.title)
-        for i, name in enumerate(sheet.header, 1):
-            ws.column_dimensions[get_column_letter(i)].width = min(max(len(name) + 2, 10), 50)
+        # Write-only sheets take column widths before the first row: measured on the header and a sample.
+        for i, width in enumerate(column_widths(sheet), 1):
+            ws.column_dimensions[get_column_letter(i)].width = width
         ws.freeze_panes = "A2"
         header = []
         for name in sheet.header:
@@ -444,6 +450,30 @@ def build_workbook(data: ExportData, t: Translator, on_progress: Progress | None
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+def column_widths(sheet: Sheet) -> list[float]:
+    """Each column as wide as its widest shown value among the header and the first rows (a date-time is
+    16 characters, a full name or a KPI label its length), plus a margin; a long text is capped, not wrapped
+    wider than a screen."""
+    widths = [_shown_length(name, False) for name in sheet.header]
+    for row in itertools.islice(sheet.rows(), WIDTH_SAMPLE):
+        for i, value in enumerate(row[: len(widths)]):
+            widths[i] = max(widths[i], _shown_length(value, i in sheet.percent_columns))
+    return [float(min(max(w + 2, WIDTH_MIN), WIDTH_MAX)) for w in widths]
+
+
+def _shown_length(value: Any, percent: bool) -> int:
+    """Characters a value takes in the workbook as the formats above show it (its longest line for a text)."""
+    if value is None:
+        return 0
+    if isinstance(value, datetime):
+        return len(value.strftime(_CSV_DATETIME))  # "05.12.2026 16:30", as _XLSX_DATETIME shows it
+    if isinstance(value, date):
+        return len(value.strftime(_CSV_DATE))
+    if percent and isinstance(value, float):
+        return len(f"{round(value * 100)}%")
+    return max((len(line) for line in str(value).splitlines()), default=0)
 
 
 def _clean(text: str) -> str:

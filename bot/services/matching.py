@@ -27,6 +27,7 @@ from bot.domain.entities import (
     Role,
     Status,
 )
+from bot.domain.grammar import gender_of, gendered
 from bot.domain.registries import format_date
 from bot.domain.statuses import MentorStatus, ProposalStatus
 from bot.i18n import Translator
@@ -496,6 +497,8 @@ def mention(p: ParticipantDTO) -> str:
 
 
 def needs_summary(answers: dict, lang: str, forms: dict[str, f.Form], t: Translator) -> str:
+    """What a mentor reads about a new mentee's needs: each question by its third-person label ("Цели"), not
+    by the «ты» the mentee was asked with."""
     form = forms.get("mentee_needs") if "study_level" in answers else forms.get("young_specialist_needs")
     form = form or forms.get("mentee_needs")
     parts = []
@@ -504,8 +507,7 @@ def needs_summary(answers: dict, lang: str, forms: dict[str, f.Form], t: Transla
             continue
         q = form.question(key)
         parts.append(
-            f"{html.escape(q.text.get(lang).split('?')[0])}: "
-            f"{html.escape(f.display_answer(q, answers[key], lang, t))}"
+            f"{html.escape(q.label_for(lang))}: {html.escape(f.display_answer(q, answers[key], lang, t))}"
         )
     return "\n".join(parts) or "—"
 
@@ -545,7 +547,7 @@ async def announce(
         repos,
         now,
         [mentor],
-        "matching.announce.mentor",
+        gendered("matching.announce.mentor", gender_of(mentee.full_name)),
         kind="pair",
         dedup=f"{key}:to-mentor",
         params=to_mentor,

@@ -33,6 +33,7 @@ from bot.domain.entities import (
     PairStatus,
     ParticipantDTO,
 )
+from bot.domain.grammar import format_when, gender_of, gendered
 from bot.domain.stages import (
     OPEN_STATUSES,
     MeetingRecord,
@@ -47,7 +48,7 @@ from bot.domain.statuses import ReminderStatus
 from bot.filenames import file_name
 from bot.i18n import Translator
 from bot.keyboards import InlineKeyboardBuilder
-from bot.services import completion, selfcheck
+from bot.services import completion, meeting_calendar, selfcheck
 from bot.services.notify import Localized, notify, reachable
 from bot.services.questionnaires import Engine
 from bot.services.submissions import Say, Submitted
@@ -192,8 +193,23 @@ def feedback_context(meeting_id: int) -> str:
     return f"meeting:{meeting_id}"
 
 
-def when(meeting: MeetingDTO, tz: ZoneInfo) -> str:
-    return meeting.starts_at.astimezone(tz).strftime("%d.%m.%Y %H:%M")
+@dataclass(frozen=True)
+class MeetingTime(Localized):
+    """A meeting's time as people write it, in the reader's language and the programme's zone: "5 декабря,
+    пятница, 16:30" (the year only when it is not this year's)."""
+
+    moment: datetime | None = None
+    today: date | None = None
+
+    def __call__(self, t: Translator) -> str:
+        assert self.moment is not None
+        return format_when(t, self.moment, today=self.today)
+
+
+def when(meeting: MeetingDTO, tz: ZoneInfo, now: datetime | None = None) -> MeetingTime:
+    """`meeting`'s start for a text; `now` lets this year's dates leave the year out."""
+    today = now.astimezone(tz).date() if now is not None else None
+    return MeetingTime("grammar.when", moment=meeting.starts_at.astimezone(tz), today=today)
 
 
 async def names(repos: Repos, ids: Iterable[int], skip: int | None = None) -> str:
@@ -382,6 +398,8 @@ async def propose_meeting(
         return Say("common.stale")
     meeting, cancelled = await propose(repos, me, st, starts_at, fmt, place, now, reschedule_of=resched)
     scheduling.disarm(cancelled)
+    if resched is not None:  # whoever has it in their calendar gets the new time
+        await meeting_calendar.moved(repos, resched, meeting, st.members, now, st.tz)
     await notify(
         repos,
         now,
@@ -393,7 +411,7 @@ async def propose_meeting(
         params=dict(
             who=me.full_name or "—",
             stage=Localized(f"meetings.stage.{meeting.stage}"),
-            when=when(meeting, st.tz),
+            when=when(meeting, st.tz, now),
             fmt=Localized(f"meeting.format.{meeting.format}"),
             place=meeting.place or "—",
         ),
@@ -466,8 +484,10 @@ async def confirm_meeting(
             continue
         assert person is not None
         out.append(ics_message(fresh, person, await names(repos, st.members, skip=pid), now, st.tz))
-        dedup = f"scenario:{fresh.id}:{fresh.sequence}:{pid}:confirmed"
-        scenario = scenario_message(fresh, person, pid == st.pair.mentor_id, when(fresh, st.tz), dedup)
+        # Once per stage for each person: joint work's meetings share one scenario (it stays in /materials).
+        dedup = f"scenario:{st.pair.id}:{fresh.stage}:{pid}"
+        shown = when(fresh, st.tz, now)
+        scenario = scenario_message(fresh, person, pid == st.pair.mentor_id, shown, dedup)
         if scenario is not None:
             out.append(scenario)
     await repos.outbox.enqueue(out, now)
@@ -538,18 +558,19 @@ async def cancel_meeting(
     if cancelled is None:  # held, missed or cancelled meanwhile: nothing to tell anyone
         return Say(Refused.ALREADY.value)
     scheduling.disarm(cancelled)
+    await meeting_calendar.cancelled(repos, meeting, st.members, now, st.tz)  # out of their calendars
     await notify(
         repos,
         now,
         [pid for pid in st.members if pid != me.id],
-        "meeting.cancelled_to_you",
+        gendered("meeting.cancelled_to_you", gender_of(me.full_name)),
         kind="meeting",
         priority=1,
         dedup=f"cancel:{meeting.id}",
         params=dict(
             who=me.full_name or "—",
             stage=Localized(f"meetings.stage.{meeting.stage}"),
-            when=when(meeting, st.tz),
+            when=when(meeting, st.tz, now),
             reason=reason,
         ),
     )
@@ -686,7 +707,12 @@ async def feedback_submitted(
     # One message answers the submission; the stage news goes to every member on its own.
     waiting = completed is None and st.progress.blocked_on_feedback_from
     say = [Say("timebound.feedback_waiting" if waiting else "timebound.feedback_thanks")]
-    if completed is not None:
+    if completed == Stage.FINAL:
+        # The pair's one goodbye is completion's, with the final survey: no "all stages done" beside it, and
+        # the last to send feedback is not thanked for it a minute before being thanked for the programme.
+        say = []
+        await completion.pair_finished(repos, st.pair.id, now)
+    elif completed is not None:
         nxt = st.progress.current_stage
         await notify(
             repos,
@@ -703,8 +729,6 @@ async def feedback_submitted(
         )
         if nxt == Stage.TRIAL:  # whoever skipped the entry self-assessment is asked once more, before it
             await selfcheck.ask_again(repos, st.pair, now)
-        if completed == Stage.FINAL:
-            await completion.pair_finished(repos, st.pair.id, now)
     meeting = await repos.meetings.get(meeting_id)
     if (
         meeting is not None
@@ -871,14 +895,14 @@ def ics_message(
         sequence=meeting.sequence,
     )
     assert person.telegram_id is not None
-    when = meeting.starts_at.astimezone(tz).strftime("%d.%m.%Y %H:%M")
+    shown = when(meeting, tz, now)(t)
     return NewMessage(
         chat_id=person.telegram_id,
         participant_id=person.id,
         kind="meeting_ics",
         priority=1,
         method="sendDocument",
-        text=t("meeting.confirmed_caption", stage=stage, when=when),
+        text=t("meeting.confirmed_caption", stage=stage, when=shown),
         dedup_key=f"ics:{meeting.id}:{meeting.sequence}:{person.id}",
         extra={
             "file_b64": base64.b64encode(data).decode(),
@@ -889,7 +913,7 @@ def ics_message(
 
 
 def scenario_message(
-    meeting: MeetingDTO, person: ParticipantDTO, is_mentor: bool, when: str, dedup: str
+    meeting: MeetingDTO, person: ParticipantDTO, is_mentor: bool, at: MeetingTime, dedup: str
 ) -> NewMessage | None:
     """The stage's meeting scenario: the full version for the mentor, the short one for a mentee."""
     if person.telegram_id is None:
@@ -899,7 +923,8 @@ def scenario_message(
         body = mat.scenario_for(meeting.stage, "mentor" if is_mentor else "mentee", person.language)
     except (KeyError, ValueError):
         return None
-    header = t("meeting.scenario_header", stage=t(f"meetings.stage.{meeting.stage}"), when=when)
+    header = t("meeting.scenario_header", stage=t(f"meetings.stage.{meeting.stage}"), when=at(t))
+    body = f"{body}\n\n{t('meeting.scenario_kept')}"
     return NewMessage(
         chat_id=person.telegram_id,
         participant_id=person.id,

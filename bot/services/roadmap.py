@@ -186,7 +186,7 @@ async def add_from_text(
         return rm.Invalid(rm.E_TOO_LONG, {"column": "activity", "limit": str(rm.MAX_CELL_CHARS)})
     if too_long := _length_errors(None, responsible, deadline_text):
         return rm.Invalid(too_long[0].code, too_long[0].params)
-    deadline = rm.parse_deadline(deadline_text, reference_year=today.year)
+    deadline = rm.parse_deadline(deadline_text, reference_year=today.year, today=today)
     if isinstance(deadline, rm.Invalid):
         return deadline
     r = repos.roadmap
@@ -267,7 +267,7 @@ async def move(
     text = " ".join((text or "").split())
     if too_long := _length_errors(None, None, text):
         return rm.Invalid(too_long[0].code, too_long[0].params)
-    deadline = rm.parse_deadline(text, reference_year=today.year)
+    deadline = rm.parse_deadline(text, reference_year=today.year, today=today)
     if isinstance(deadline, rm.Invalid):
         return deadline
     fields = _fields(deadline, today)
