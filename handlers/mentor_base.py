@@ -109,7 +109,7 @@ async def view_candidate(
         )
     else:
         lines = [t("questionnaire.answers_of", name=person.full_name)]
-        lines += [f"• {q} — {ans}" for q, ans in f.summarize(form, last.answers, t.lang, t)]
+        lines += [f"• {q} — {ans}" for q, ans in f.summarize(form, last.answers, t.lang, t, for_others=True)]
         await cb.message.answer("\n".join(lines))
     await cb.answer()
 

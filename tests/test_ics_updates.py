@@ -71,7 +71,7 @@ async def test_a_move_and_a_cancel_update_the_event_everyone_has(hc, clock):
         assert int(event["SEQUENCE"]) > int(first[person.id]["SEQUENCE"])
         assert event["DTSTART"] == "20261126T090000Z"  # 12:00 in Moscow
         assert "STATUS" not in event or event["STATUS"] != "CANCELLED"
-        assert "перенесена" in caption
+        assert "перенесена" in caption and "26 ноября, четверг, 12:00" in caption  # as people write it
     moved = calendar_files(h, mentor)[-1][2]
 
     await mentor.click("✅ Подтвердить")  # the new time confirmed: the entry as before, at the new sequence

@@ -58,6 +58,7 @@ async def test_only_approved_mentors_are_matched_and_the_lifecycle_runs_in_chat(
     assert "Кандидатова Ирина — кандидат" in replies[-1].text
     await c.click("Анкета: Кандидатова Ирина")
     assert "Ответы участника: Кандидатова Ирина" in c.last().text
+    assert "• Формы наставничества — " in c.last().text  # the curator reads labels, not the questions asked
     await c.send("/mentors")
     await c.click("Собеседование")
     replies = await c.send("31.02.2026")

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.domain import ics
+from bot.domain import grammar, ics
 from bot.domain import reminders as rem
 from bot.domain.entities import MeetingDTO, NewMessage, ParticipantDTO
 from bot.filenames import file_name
@@ -46,8 +46,9 @@ async def holders(repos: Repos, meeting: MeetingDTO, members: Iterable[int]) -> 
     return out
 
 
-def _when(meeting: MeetingDTO, tz: ZoneInfo) -> str:
-    return meeting.starts_at.astimezone(tz).strftime("%d.%m.%Y %H:%M")
+def _when(t: Translator, meeting: MeetingDTO, tz: ZoneInfo, now: datetime) -> str:
+    """"4 декабря, пятница, 16:30", as every other meeting time the person reads."""
+    return grammar.format_when(t, meeting.starts_at.astimezone(tz), today=now.astimezone(tz).date())
 
 
 def _others(people: Mapping[int, ParticipantDTO], members: Iterable[int], skip: int) -> str:
@@ -96,7 +97,7 @@ def update_message(
         kind=KIND,
         priority=1,
         method="sendDocument",
-        text=t(f"conventions.ics.{change}", stage=stage, when=_when(meeting, tz)),
+        text=t(f"conventions.ics.{change}", stage=stage, when=_when(t, meeting, tz, now)),
         dedup_key=entry_key(meeting.id, sequence, person.id, change),
         extra={
             "file_b64": base64.b64encode(data).decode(),

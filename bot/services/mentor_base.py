@@ -378,7 +378,7 @@ async def _mentee_rows(
         needs = ""
         if intake and form:
             shown = {k: v for k, v in intake.answers.items() if k in ("goals", "areas", "format")}
-            needs = "; ".join(f"{q}: {a}" for q, a in f.summarize(form, shown, t.lang, t))
+            needs = "; ".join(f"{q}: {a}" for q, a in f.summarize(form, shown, t.lang, t, for_others=True))
         rows.append(
             reg.MenteeRow(
                 full_name=p.full_name,
