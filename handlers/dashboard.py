@@ -214,7 +214,12 @@ def render_card(c: svc.Card, t: Translator, settings: Settings) -> str:
     for x in c.pairs:
         stage = t(f"meetings.stage.{x.stage}")
         line = t(
-            "dashboard.card_pair", id=x.id, stage=stage, meetings=x.meetings, held=x.held, feedback=x.feedback
+            "dashboard.card_group" if x.group else "dashboard.card_pair",
+            id=x.id,
+            stage=stage,
+            meetings=x.meetings,
+            held=x.held,
+            feedback=x.feedback,
         )
         lines += ["", line]
     return "\n".join(lines)

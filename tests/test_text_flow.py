@@ -156,6 +156,9 @@ async def test_a_group_is_called_a_group_and_a_card_without_meetings_says_so(hc)
     card = (await curator.click(f"Открыть группу №{group.id}"))[-1].text or ""
     assert card.startswith(f"Группа №{group.id}: ") and "Пара №" not in card
     assert card.endswith("Встречи:\nвстреч ещё не было")
+    await curator.send("/participants Ученица Анна")
+    await curator.click("Ученица Анна")  # her card names her group as a group too
+    assert f"Группа №{group.id}: этап" in (curator.last().text or "")
 
 
 async def test_the_parents_consent_says_all_the_participants_does(hc):

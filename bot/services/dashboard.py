@@ -358,6 +358,7 @@ class PairLine:
     meetings: int
     held: int
     feedback: int  # meetings this person gave feedback on
+    group: bool = False  # one mentor with several mentees
 
 
 @dataclass(frozen=True)
@@ -383,7 +384,7 @@ async def card(
         fb = await repos.meetings.feedback_from([m.id for m in meetings])
         held = sum(m.status == MeetingStatus.HELD for m in meetings)
         given = sum(person.id in fb.get(m.id, set()) for m in meetings)
-        lines.append(PairLine(x.id, x.stage, len(meetings), held, given))
+        lines.append(PairLine(x.id, x.stage, len(meetings), held, given, len(x.mentee_ids) > 1))
     await repos.audit.log(
         "participant.view", now, actor_id=curator_id, object_type="participant", object_id=person.id
     )
