@@ -10,7 +10,9 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.callbacks.people import LangCb, WithdrawAction, WithdrawCb
 from bot.clock import Clock
+from bot.config import Settings
 from bot.domain.entities import ParticipantDTO, Status
+from bot.domain.grammar import format_date
 from bot.i18n import Translator
 from bot.services import onboarding as svc
 from bot.services.commands import PUBLIC, commands_for
@@ -59,13 +61,21 @@ async def set_language(
             await cb.message.answer(t("language.set"))
 
 
-async def consent_status(message: Message, repos: Repos, t: Translator, me: ParticipantDTO | None) -> None:
+async def consent_status(
+    message: Message,
+    repos: Repos,
+    t: Translator,
+    me: ParticipantDTO | None,
+    settings: Settings,
+    clock: Clock,
+) -> None:
     if me is None or me.status == Status.WITHDRAWN:
         await message.answer(t("consent.none"))
         return
     seen = await svc.consents_of(repos, me)
     if seen.own is not None:
-        date = seen.own.decided_at.strftime("%d.%m.%Y")
+        tz = settings.tz
+        date = format_date(t, seen.own.decided_at.astimezone(tz).date(), today=clock().astimezone(tz).date())
         await message.answer(
             t("consent.status_self", version=seen.own.version, date=date),
             reply_markup=kb.withdraw_ask(t, me.id),

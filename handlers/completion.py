@@ -6,6 +6,7 @@ one function of bot/services/completion.py and renders its outcome."""
 from __future__ import annotations
 
 import asyncio
+from datetime import date
 from typing import Any
 
 from aiogram import Bot, F, Router
@@ -28,6 +29,7 @@ from bot.callbacks.completion import (
 from bot.clock import Clock
 from bot.config import Settings
 from bot.domain.entities import PairDTO, ParticipantDTO, Role
+from bot.domain.grammar import format_date
 from bot.filenames import file_name
 from bot.i18n import Translator
 from bot.keyboards import InlineKeyboardBuilder
@@ -56,8 +58,8 @@ class CaseStoryInput(StatesGroup):
     story = State()
 
 
-def _d(dt: Any, tz: Any) -> str:
-    return dt.astimezone(tz).strftime("%d.%m.%Y") if dt else "…"
+def _d(t: Translator, dt: Any, tz: Any, today: date) -> str:
+    return format_date(t, dt.astimezone(tz).date(), today=today) if dt else "…"
 
 
 def _pair_buttons(pairs: list[tuple[PairDTO, str]], cb: Any) -> Any:
@@ -177,10 +179,11 @@ async def close_reason(
 
 # ---------------------------------------------------------------------- the case base
 async def cases(
-    message: Message, repos: Repos, t: Translator, me: ParticipantDTO, settings: Settings
+    message: Message, repos: Repos, t: Translator, me: ParticipantDTO, settings: Settings, clock: Clock
 ) -> None:
     base = await svc.case_base(repos, me)
     views, tz = base.published, settings.tz
+    today = clock().astimezone(tz).date()
     await message.answer(
         t("completion.case.header", count=len(views)) if views else t("completion.case.empty")
     )
@@ -191,8 +194,8 @@ async def cases(
                 mentor=v.mentor,
                 mentees=", ".join(v.mentees),
                 programme=v.programme,
-                date_from=_d(v.date_from, tz),
-                date_to=_d(v.date_to, tz),
+                date_from=_d(t, v.date_from, tz, today),
+                date_to=_d(t, v.date_to, tz, today),
                 story=v.case.story,
             )
         )

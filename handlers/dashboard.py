@@ -3,6 +3,8 @@ per person with actions), /population; and the monitoring survey button for pair
 
 from __future__ import annotations
 
+from datetime import date
+
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
@@ -15,6 +17,7 @@ from bot.config import Settings
 from bot.domain import district as dd
 from bot.domain import forms as f
 from bot.domain.entities import ParticipantDTO, Role
+from bot.domain.grammar import format_date
 from bot.i18n import Translator
 from bot.keyboards import InlineKeyboardBuilder
 from bot.middlewares.access import curators_only, only_for
@@ -198,14 +201,14 @@ async def card(
         await show_card(cb, p, repos, t, me, settings, clock, engine)
 
 
-def render_card(c: svc.Card, t: Translator, settings: Settings) -> str:
+def render_card(c: svc.Card, t: Translator, settings: Settings, today: date) -> str:
     p = c.person
     where = p.group_name or p.position or "—"
     lines = [
         t("dashboard.card", name=p.full_name, group=where, roles=_roles(p, t), status=t(f"status.{p.status}"))
     ]
     if p.parent_declined_at is not None:
-        day = p.parent_declined_at.astimezone(settings.tz).strftime("%d.%m.%Y")
+        day = format_date(t, p.parent_declined_at.astimezone(settings.tz).date(), today=today)
         lines.append(t("onboarding.card_parent_declined", date=day))
     for form, response in c.intake:
         lines += ["", form.title.get(t.lang) + ":"]
@@ -244,7 +247,7 @@ async def show_card(
     kb.button(text=t("onboarding.btn_roles"), callback_data=cbs.RolesCb(a=cbs.RolesAction.VIEW, p=p.id))
     kb.adjust(2, 1)
     day = now.astimezone(settings.tz).date()
-    text = render_card(c, t, settings)
+    text = render_card(c, t, settings, day)
     await answer_long(cb.message, text, t, reply_markup=kb.as_markup(), file_key="long.card", day=day)
     await cb.answer()
 

@@ -19,6 +19,7 @@ from bot.callbacks.picks import Pick, PickRequest, Shared, picker
 from bot.clock import Clock
 from bot.config import Settings
 from bot.domain.entities import ParticipantDTO, Role, Status
+from bot.domain.grammar import format_date, format_when
 from bot.filenames import file_name
 from bot.i18n import Translator
 from bot.keyboards import InlineKeyboardBuilder
@@ -57,8 +58,10 @@ async def roles_view(repos: Repos, t: Translator, person: ParticipantDTO) -> tup
     return "\n".join(lines), buttons.adjust(1).as_markup()
 
 
-def _day(moment: datetime, settings: Settings, with_time: bool = False) -> str:
-    return moment.astimezone(settings.tz).strftime("%d.%m.%Y %H:%M" if with_time else "%d.%m.%Y")
+def _day(t: Translator, moment: datetime, settings: Settings, now: datetime, with_time: bool = False) -> str:
+    """ "12 декабря" or, with the time, "12 декабря, пятница, 16:30" in the programme's zone."""
+    local, today = moment.astimezone(settings.tz), now.astimezone(settings.tz).date()
+    return format_when(t, local, today=today) if with_time else format_date(t, local.date(), today=today)
 
 
 async def invite(message: Message, repos: Repos, t: Translator, me: ParticipantDTO) -> None:
@@ -118,17 +121,17 @@ async def _send_link(
     programme = await for_change(repos, me, t, cb)
     if programme is None:
         return
-    ttl = settings.invitation_ttl_days
-    token, inv = await svc.invite(repos, me.id, programme.id, role, clock(), ttl_days=ttl, several=several)
+    ttl, now = settings.invitation_ttl_days, clock()
+    token, inv = await svc.invite(repos, me.id, programme.id, role, now, ttl_days=ttl, several=several)
     link = await invite_link(bot, token)
     if role == Role.CURATOR:
         key = "onboarding.invite.curator_created_many" if several else "onboarding.invite.curator_created"
-        text = t(key, link=link, expires=_day(inv.expires_at, settings, with_time=True))
+        text = t(key, link=link, expires=_day(t, inv.expires_at, settings, now, with_time=True))
         button = picker(t("conventions.pick.curator_button"), PickRequest(Pick.CURATOR))
         await message.answer(t("conventions.pick.curator_hint"), reply_markup=button)
     else:
         role_name = t(f"roles.{inv.role.value}")
-        expires = _day(inv.expires_at, settings)
+        expires = _day(t, inv.expires_at, settings, now)
         text = t("invite.created", programme=programme.title, role=role_name, link=link, expires=expires)
     if inv.role in WITH_QR:
         await _answer_with_qr(message, t, text, link, programme.title, inv.role, inv.id)
@@ -212,7 +215,8 @@ async def curator_chosen(
 
 
 async def invites(message: Message, repos: Repos, t: Translator, settings: Settings, clock: Clock) -> None:
-    active = await repos.invitations.list_active(clock())
+    now = clock()
+    active = await repos.invitations.list_active(now)
     if not active:
         await message.answer(t("invite.none_active"))
         return
@@ -226,7 +230,7 @@ async def invites(message: Message, repos: Repos, t: Translator, settings: Setti
             programme=titles.get(inv.programme_id or 0, "—"),
             uses=inv.uses,
             max_uses=inv.max_uses if inv.max_uses is not None else "∞",
-            expires=_day(inv.expires_at, settings),
+            expires=_day(t, inv.expires_at, settings, now),
         )
         await message.answer(text, reply_markup=kb.revoke(t, inv.id))
 

@@ -6,6 +6,7 @@ renders its outcome. The feedback form's submission continues in bot.services.me
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,7 +28,8 @@ from bot.callbacks.meetings import (
 )
 from bot.clock import Clock
 from bot.config import Settings
-from bot.domain.entities import MeetingDTO, PairDTO, ParticipantDTO, Role
+from bot.domain.entities import GoalDTO, MeetingDTO, PairDTO, ParticipantDTO, Role
+from bot.domain.grammar import format_date
 from bot.domain.stages import OPEN_STATUSES, MeetingStatus, Stage
 from bot.i18n import Translator
 from bot.keyboards import InlineKeyboardBuilder
@@ -48,6 +50,15 @@ def _say(t: Translator, say: Say) -> str:
 
 def _line(m: MeetingDTO, t: Translator, tz: ZoneInfo) -> str:
     return f"• {svc.when(m, tz)(t)} · {t(f'meetings.stage.{m.stage}')} · {t(f'meetings.status.{m.status}')}"
+
+
+def _today(clock: Clock, settings: Settings) -> date:
+    """Today in the programme's zone: this year's dates are shown without the year."""
+    return clock().astimezone(settings.tz).date()
+
+
+def _goal_lines(goals: Iterable[GoalDTO], t: Translator, today: date) -> list[str]:
+    return [f"• {g.text} — {format_date(t, g.target_date, today=today)}" for g in goals]
 
 
 def _scheduling(reminders: Any, after_commit: list) -> svc.Scheduling:
@@ -74,7 +85,7 @@ def card(m: MeetingDTO, me: ParticipantDTO, t: Translator, tz: ZoneInfo) -> tupl
     return text, kb.adjust(1).as_markup()
 
 
-async def ask_when(message: Message, state: FSMContext, t: Translator, ask: svc.AskWhen) -> None:
+async def ask_when(message: Message, state: FSMContext, t: Translator, ask: svc.AskWhen, today: date) -> None:
     """ "When?" with the next days as buttons (today, tomorrow, then dates)."""
     await state.set_state(MeetingNew.when)
     await state.set_data({"pair": ask.pair_id, "resched": ask.resched})
@@ -86,7 +97,7 @@ async def ask_when(message: Message, state: FSMContext, t: Translator, ask: svc.
         )
     kb.adjust(4)
     stage = t(f"meetings.stage.{ask.stage.value}") if ask.stage else ""
-    deadline = ask.deadline.strftime("%d.%m.%Y") if ask.deadline else "—"
+    deadline = format_date(t, ask.deadline, today=today) if ask.deadline else "—"
     await message.answer(t("meeting.ask_when", stage=stage, deadline=deadline), reply_markup=kb.as_markup())
 
 
@@ -130,17 +141,21 @@ async def _meeting_for(
     elif isinstance(outcome, Say):
         await message.answer(_say(t, outcome))
     else:
-        await ask_when(message, state, t, outcome)
+        await ask_when(message, state, t, outcome, now.astimezone(settings.tz).date())
 
 
 async def _goals_for(
-    message: Message, state: FSMContext, repos: Repos, t: Translator, me: ParticipantDTO, pair: PairDTO
+    message: Message,
+    state: FSMContext,
+    repos: Repos,
+    t: Translator,
+    me: ParticipantDTO,
+    pair: PairDTO,
+    today: date,
 ) -> None:
     goals = await svc.goals_of(repos, me, pair)
     lines = [t("meeting.goals_header")]
-    lines += [f"• {g.text} — {g.target_date.strftime('%d.%m.%Y')}" for g in goals.items] or [
-        t("meeting.goals_none")
-    ]
+    lines += _goal_lines(goals.items, t, today) or [t("meeting.goals_none")]
     if goals.can_add:
         await state.set_state(Goals.adding)
         await state.set_data({"pair": pair.id})
@@ -162,10 +177,18 @@ async def meeting(
         await _meeting_for(message, state, repos, t, me, pair, clock(), settings)
 
 
-async def goals(message: Message, state: FSMContext, repos: Repos, t: Translator, me: ParticipantDTO) -> None:
+async def goals(
+    message: Message,
+    state: FSMContext,
+    repos: Repos,
+    t: Translator,
+    me: ParticipantDTO,
+    settings: Settings,
+    clock: Clock,
+) -> None:
     pair = await _pick_pair(message, repos, t, me, PairPurpose.GOALS)
     if pair is not None:
-        await _goals_for(message, state, repos, t, me, pair)
+        await _goals_for(message, state, repos, t, me, pair, _today(clock, settings))
 
 
 async def picked_pair(
@@ -184,7 +207,7 @@ async def picked_pair(
         return
     await cb.answer()
     if callback_data.a == PairPurpose.GOALS:
-        await _goals_for(cb.message, state, repos, t, me, pair)
+        await _goals_for(cb.message, state, repos, t, me, pair, _today(clock, settings))
     else:
         await _meeting_for(cb.message, state, repos, t, me, pair, clock(), settings)
 
@@ -197,6 +220,8 @@ async def picked_day(
     repos: Repos,
     t: Translator,
     me: ParticipantDTO | None,
+    settings: Settings,
+    clock: Clock,
 ) -> None:
     if await svc.pair_of_member(repos, me, (await state.get_data()).get("pair")) is None:
         await cb.answer(await _not_in_pair(state, t), show_alert=True)
@@ -209,7 +234,7 @@ async def picked_day(
     await state.update_data(day=day.isoformat())
     await cb.answer()
     if isinstance(cb.message, Message):
-        await cb.message.answer(t("meeting.ask_time", day=day.strftime("%d.%m.%Y")))
+        await cb.message.answer(t("meeting.ask_time", day=format_date(t, day, today=_today(clock, settings))))
 
 
 async def typed_when(
@@ -390,7 +415,7 @@ async def new_time(
         return
     assert isinstance(outcome, svc.AskWhen) and isinstance(cb.message, Message)
     await cb.answer()
-    await ask_when(cb.message, state, t, outcome)
+    await ask_when(cb.message, state, t, outcome, _today(clock, settings))
 
 
 async def ask_cancel(
@@ -416,13 +441,13 @@ async def ask_cancel(
 
 
 async def _feedback(
-    message: Message, engine: Engine, state: FSMContext, t: Translator, form: svc.FeedbackForm
+    message: Message, engine: Engine, state: FSMContext, t: Translator, form: svc.FeedbackForm, today: date
 ) -> None:
     if form.response is None:
         await message.answer(t("meeting.feedback_already"))
         return
     if form.goals:
-        plan = "\n".join(f"• {g.text} — {g.target_date.strftime('%d.%m.%Y')}" for g in form.goals)
+        plan = "\n".join(_goal_lines(form.goals, t, today))
         await message.answer(t("meeting.goals_reminder") + "\n" + plan)
     await show(message, engine, form.response, t, state)
 
@@ -449,7 +474,7 @@ async def held(
     assert isinstance(form, svc.FeedbackForm)
     await cb.answer()
     await cb.message.edit_reply_markup(reply_markup=None)
-    await _feedback(cb.message, engine, state, t, form)
+    await _feedback(cb.message, engine, state, t, form, _today(clock, settings))
 
 
 async def missed(
@@ -474,7 +499,7 @@ async def missed(
     await cb.answer()
     await cb.message.edit_reply_markup(reply_markup=None)
     await cb.message.answer(t("meeting.missed"))
-    await ask_when(cb.message, state, t, outcome)
+    await ask_when(cb.message, state, t, outcome, _today(clock, settings))
 
 
 async def feedback(
@@ -495,11 +520,11 @@ async def feedback(
         return
     assert isinstance(form, svc.FeedbackForm) and isinstance(cb.message, Message)
     await cb.answer()
-    await _feedback(cb.message, engine, state, t, form)
+    await _feedback(cb.message, engine, state, t, form, _today(clock, settings))
 
 
 # ---------------------------------------------------------------------------------------- /meetings
-def _overview_text(o: svc.Overview, t: Translator) -> str:
+def _overview_text(o: svc.Overview, t: Translator, today: date) -> str:
     p = o.state.progress
     lines = [t("meeting.overview", names=o.names)]
     if p.current_stage is None:
@@ -511,7 +536,7 @@ def _overview_text(o: svc.Overview, t: Translator) -> str:
                 t("meetings.progress.joint_work", done=p.joint_work_done, required=p.joint_work_required)
             )
         if p.deadline:
-            lines.append(t("meetings.progress.deadline", deadline=p.deadline.strftime("%d.%m.%Y")))
+            lines.append(t("meetings.progress.deadline", deadline=format_date(t, p.deadline, today=today)))
         if p.overdue:
             lines.append(t("meetings.progress.overdue", days=p.overdue_days))
     lines += ["", t("meeting.upcoming") if o.upcoming else t("meeting.none_upcoming")]
@@ -526,7 +551,8 @@ def _overview_text(o: svc.Overview, t: Translator) -> str:
 async def meetings_list(
     message: Message, repos: Repos, t: Translator, me: ParticipantDTO, settings: Settings, clock: Clock
 ) -> None:
-    found = await svc.overviews(repos, me, clock(), settings.timezone)
+    now = clock()
+    found = await svc.overviews(repos, me, now, settings.timezone)
     if not found:
         await message.answer(t("meeting.no_pair"))
         return
@@ -534,7 +560,9 @@ async def meetings_list(
         kb = InlineKeyboardBuilder()
         for mid in o.owed:
             kb.button(text=t("meeting.btn.feedback"), callback_data=MeetingCb(a=MeetingAction.FB, m=mid))
-        await message.answer(_overview_text(o, t), reply_markup=kb.adjust(1).as_markup())
+        await message.answer(
+            _overview_text(o, t, now.astimezone(settings.tz).date()), reply_markup=kb.adjust(1).as_markup()
+        )
 
 
 # ------------------------------------------------------------------------------------------- curators
@@ -561,7 +589,8 @@ async def open_pair(
     settings: Settings,
     clock: Clock,
 ) -> None:
-    found = await svc.pair_card(repos, callback_data.pair, clock(), settings.timezone)
+    now = clock()
+    found = await svc.pair_card(repos, callback_data.pair, now, settings.timezone)
     if found is None or not isinstance(cb.message, Message):
         await cb.answer(t("common.stale"), show_alert=True)
         return
@@ -572,7 +601,9 @@ async def open_pair(
             id=pair.id,
             names=found.names,
             stage=t(f"meetings.stage.{pair.stage}"),
-            deadline=p.deadline.strftime("%d.%m.%Y") if p.deadline else "—",
+            deadline=format_date(t, p.deadline, today=now.astimezone(settings.tz).date())
+            if p.deadline
+            else "—",
             # "просрочка 0 дней" is not a delay: said only when there is one
             late=t("meeting.card_late", days=p.overdue_days) if p.overdue_days else "",
         )

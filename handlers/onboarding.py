@@ -14,9 +14,10 @@ from bot.domain.entities import ParticipantDTO, Status
 from bot.i18n import Translator, pick_language
 from bot.services import onboarding as svc
 from bot.services.questionnaires import Engine
+from bot.services.register import onboarding_register
 from handlers import keyboards as kb
 from handlers.menu import refresh_menu
-from handlers.questionnaire import start_intake
+from handlers.questionnaire import say, start_intake
 from handlers.states import Onboarding
 from storage.uow import Repos
 
@@ -75,11 +76,15 @@ async def continue_onboarding(
         await ask(done.step, message, state, t)
         return
     await state.clear()
+    # From here the person is known: a mentee under 18 is a pupil, told «ты» like their questionnaire.
+    register = onboarding_register(done.me)
     if done.parent_token is not None:
-        await message.answer(t("profile.awaiting_parent", link=await invite_link(bot, done.parent_token)))
+        link = await invite_link(bot, done.parent_token)
+        await message.answer(say(t, register, "profile.awaiting_parent", link=link))
     elif done.me.status != me.status:
         roles = sorted(r.value for r in done.me.roles)
-        await message.answer(t("profile.done", roles=", ".join(t(f"roles.{r}") for r in roles)))
+        held = ", ".join(t(f"roles.{r}") for r in roles)
+        await message.answer(say(t, register, "profile.done", roles=held))
         for role in roles:
             await message.answer(t(f"profile.next.{role}"))
     if done.me.status == Status.ACTIVE:
@@ -87,7 +92,7 @@ async def continue_onboarding(
             not await start_intake(message, repos, engine, done.me, t, state, clock)
             and me.status == done.me.status
         ):
-            await message.answer(t("start.all_set"))
+            await message.answer(say(t, register, "start.all_set"))
     await refresh_menu(bot, repos, done.me, now)
 
 

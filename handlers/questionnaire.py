@@ -23,10 +23,11 @@ from bot.numbers import parse_int
 from bot.services import completion, selfcheck, submissions
 from bot.services import questionnaires as qs
 from bot.services.questionnaires import Engine, Outcome, Stale
+from bot.services.register import survey_register
 from bot.text import MESSAGE_LIMIT, clip, units
 from handlers.long_text import answer_long
 from handlers.states import Questionnaire
-from storage.uow import Repos
+from storage.uow import Repos, current_unit
 
 # UTF-16 units of a current answer shown above the question it answers (the summary shows it whole).
 SHOWN_ANSWER = 1000
@@ -52,9 +53,13 @@ def _btn(text: str, cb: CallbackData) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=text, callback_data=cb.pack())
 
 
-def render_question(form: f.Form, r: FormResponseDTO, t: Translator) -> tuple[str, InlineKeyboardMarkup]:
-    """The current question: its text, hints on how to answer, its answer buttons and back / skip."""
+def render_question(
+    form: f.Form, r: FormResponseDTO, t: Translator, register: f.Register | None = None
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The current question: its text, hints on how to answer, its answer buttons and back / skip.
+    ``register``: how the person answering is addressed (default: the form's own register)."""
     assert r.current_key is not None
+    register = register or form.register
     q = form.question(r.current_key)
     qi = form.keys.index(q.key)
     preset = PRE_ANSWERED.get(form.id, ())
@@ -67,18 +72,18 @@ def render_question(form: f.Form, r: FormResponseDTO, t: Translator) -> tuple[st
     lines = [
         f"{form.title.get(t.lang)} · {counter}",
         "",
-        q.text.get(t.lang),
+        q.text_for(t.lang, register),
     ]
     keyboard = InlineKeyboardBuilder()
-    hints = _answer_buttons(keyboard, form, q, r, qi, t)
+    hints = _answer_buttons(keyboard, register, q, r, qi, t)
     if q.key in r.answers and q.type != f.QuestionType.MULTI:
-        hints.append(_current_answer(form, f.display_answer(q, r.answers[q.key], t.lang, t), t))
+        hints.append(_current_answer(register, f.display_answer(q, r.answers[q.key], t.lang, t), t))
     nav: list[InlineKeyboardButton] = []
     if _can_go_back(form, r.answers, q.key, preset) and not r.editing:
         nav.append(_btn(t("forms.button.back"), FormCb(r=r.id, q=qi, a=FormAction.BACK)))
     if f.can_skip(q):
         nav.append(_btn(t("forms.button.skip"), FormCb(r=r.id, q=qi, a=FormAction.SKIP)))
-        hints.append(say(t, form.register, "forms.hint.optional"))
+        hints.append(say(t, register, "forms.hint.optional"))
     if nav:
         keyboard.row(*nav)
     # A form's text may already say what a hint says (a template's own wording): one message, each thing once.
@@ -98,7 +103,12 @@ def _can_go_back(form: f.Form, answers: dict[str, object], key: str, preset: tup
 
 
 def _answer_buttons(
-    keyboard: InlineKeyboardBuilder, form: f.Form, q: f.Question, r: FormResponseDTO, qi: int, t: Translator
+    keyboard: InlineKeyboardBuilder,
+    register: f.Register,
+    q: f.Question,
+    r: FormResponseDTO,
+    qi: int,
+    t: Translator,
 ) -> list[str]:
     """Add the buttons that answer this question (options a row each, scale points five a row, yes / no);
     returns the hints on how to answer it."""
@@ -116,14 +126,14 @@ def _answer_buttons(
             keyboard.row(_btn(mark + o.text.get(t.lang), cb(FormAction.TOGGLE, str(i))))
         keyboard.row(_btn(t("forms.button.done"), cb(FormAction.DONE)))
         high = q.bounds()[1]
-        more = [say(t, form.register, "forms.hint.multi_max", max=high)] if high < len(q.options) else []
-        return [say(t, form.register, "forms.hint.multi"), *more]
+        more = [say(t, register, "forms.hint.multi_max", max=high)] if high < len(q.options) else []
+        return [say(t, register, "forms.hint.multi"), *more]
     elif q.type == f.QuestionType.SCALE and q.scale is not None:
         points = [_btn(str(p), cb(FormAction.PICK, str(p))) for p in q.scale.points]
         for i in range(0, len(points), 5):
             keyboard.row(*points[i : i + 5])
         labels = {"min_label": q.scale.min_label.get(t.lang), "max_label": q.scale.max_label.get(t.lang)}
-        return [say(t, form.register, "forms.hint.scale", min=q.scale.min, max=q.scale.max, **labels)]
+        return [say(t, register, "forms.hint.scale", min=q.scale.min, max=q.scale.max, **labels)]
     elif q.type == f.QuestionType.YESNO:
         keyboard.row(
             _btn(t("forms.button.yes"), cb(FormAction.PICK, "yes")),
@@ -131,38 +141,44 @@ def _answer_buttons(
         )
     elif q.type == f.QuestionType.INTEGER:
         low, high = q.bounds()
-        return [say(t, form.register, "forms.hint.integer", min=low, max=high)]
+        return [say(t, register, "forms.hint.integer", min=low, max=high)]
     elif q.type == f.QuestionType.DATE:
-        return [say(t, form.register, "forms.hint.date")]
+        return [say(t, register, "forms.hint.date")]
     elif q.type == f.QuestionType.TEXT:
-        return [say(t, form.register, "forms.hint.text_max", max=q.bounds()[1])]
+        return [say(t, register, "forms.hint.text_max", max=q.bounds()[1])]
     return []
 
 
-def _current_answer(form: f.Form, answer: str, t: Translator) -> str:
+def _current_answer(register: f.Register, answer: str, t: Translator) -> str:
     """The answer being changed, as the question shows it: a long one (2,000 characters of emoji are 4,000
     UTF-16 units) by its beginning, saying so, so the question with its buttons stays one message."""
     if units(answer) <= SHOWN_ANSWER:
-        return say(t, form.register, "questionnaire.current_answer", answer=answer)
+        return say(t, register, "questionnaire.current_answer", answer=answer)
     start = clip(answer, SHOWN_ANSWER, mark="")
-    return say(t, form.register, "safety.long.current_answer_start", answer=start)
+    return say(t, register, "safety.long.current_answer_start", answer=start)
 
 
-def render_summary(form: f.Form, r: FormResponseDTO, t: Translator) -> tuple[str, InlineKeyboardMarkup]:
-    lines = [say(t, form.register, "questionnaire.summary_header", title=form.title.get(t.lang)), ""]
-    lines += [f"• {question} — {answer}" for question, answer in f.summarize(form, r.answers, t.lang, t)]
-    lines += ["", say(t, form.register, "forms.summary.confirm")]
+def render_summary(
+    form: f.Form, r: FormResponseDTO, t: Translator, register: f.Register | None = None
+) -> tuple[str, InlineKeyboardMarkup]:
+    register = register or form.register
+    lines = [say(t, register, "questionnaire.summary_header", title=form.title.get(t.lang)), ""]
+    answered = f.summarize(form, r.answers, t.lang, t, register=register)
+    lines += [f"• {question} — {answer}" for question, answer in answered]
+    lines += ["", say(t, register, "forms.summary.confirm")]
     keyboard = InlineKeyboardBuilder()
     keyboard.row(_btn(t("forms.button.edit"), FormCb(r=r.id, q=-1, a=FormAction.EDIT)))
     keyboard.row(_btn(t("forms.button.confirm"), FormCb(r=r.id, q=-1, a=FormAction.SUBMIT)))
     return "\n".join(lines), keyboard.as_markup()
 
 
-def render_edit_list(form: f.Form, r: FormResponseDTO, t: Translator) -> InlineKeyboardMarkup:
+def render_edit_list(
+    form: f.Form, r: FormResponseDTO, t: Translator, register: f.Register | None = None
+) -> InlineKeyboardMarkup:
     """The summary's "change": one button a visible question, then back to the summary."""
     keyboard = InlineKeyboardBuilder()
     for n, q in enumerate(form.visible(r.answers), 1):
-        label = q.text.get(t.lang)
+        label = q.text_for(t.lang, register or form.register)
         label = label if len(label) <= 48 else label[:47] + "…"
         key = str(form.keys.index(q.key))
         keyboard.row(_btn(f"{n}. {label}", FormCb(r=r.id, q=-1, a=FormAction.EDIT_KEY, v=key)))
@@ -177,23 +193,27 @@ async def show(
     answers (the meeting feedback takes 3,500 characters of text, twice as many UTF-16 units in emoji): it is
     split like any long text, its buttons under the last piece, which is the message they later edit."""
     form = engine.form(r)
-    await point(state, r, form)
+    register = await _response_register(state, form, r)
+    await point(state, r, form, register)
     if r.current_key:
-        text, markup = render_question(form, r, t)
+        text, markup = render_question(form, r, t, register)
         await message.answer(text, reply_markup=markup)
         return
-    text, markup = render_summary(form, r, t)
+    text, markup = render_summary(form, r, t, register)
     await answer_long(message, text, t, reply_markup=markup, file_key="long.summary")
 
 
-async def point(state: FSMContext, r: FormResponseDTO, form: f.Form | None = None) -> None:
+async def point(
+    state: FSMContext, r: FormResponseDTO, form: f.Form | None = None, register: f.Register | None = None
+) -> None:
     """The conversation is now about this response (a typed answer goes to it). Set before anything is sent:
-    a message commits what the update wrote so far. The form's register is kept too, for the replies that
-    come when the response itself is gone (a closed form, a sticker instead of an answer)."""
+    a message commits what the update wrote so far. The response's register (the person's, else the form's)
+    is kept too: it stays the same through the whole form, and serves the replies that come when the
+    response itself is gone (a closed form, a sticker instead of an answer)."""
     await state.set_state(Questionnaire.answering)
     data: dict[str, object] = {"rid": r.id}
     if form is not None:
-        data["register"] = form.register.value
+        data["register"] = (register or form.register).value
     await state.set_data(data)
 
 
@@ -201,6 +221,25 @@ def _register(data: dict[str, object]) -> f.Register | None:
     """The register `point` kept, if any."""
     value = data.get("register")
     return f.Register(value) if value in tuple(f.Register) else None
+
+
+async def _response_register(state: FSMContext, form: f.Form, r: FormResponseDTO) -> f.Register:
+    """How this response addresses the person: the register kept for it, else decided now — a pupil is told
+    «ты» in a pair's survey (bot.services.register) — else the form's own."""
+    data = await state.get_data()
+    kept = _register(data) if data.get("rid") == r.id else None
+    if kept is not None:
+        return kept
+    # The update's unit of work: every feature that opens a form calls show(), which has no repos of its own.
+    repos = current_unit()
+    return await survey_register(repos, form, r) if repos is not None else form.register
+
+
+async def _kept(state: FSMContext, form: f.Form, r: FormResponseDTO) -> f.Register:
+    """The register kept for this response (see point), else the form's."""
+    data = await state.get_data()
+    kept = _register(data) if data.get("rid") == r.id else None
+    return kept or form.register
 
 
 async def start_intake(
@@ -253,7 +292,7 @@ async def text_answer(
         return
     assert out.response is not None
     if out.error is not None:
-        register = engine.form(out.response).register
+        register = await _kept(state, engine.form(out.response), out.response)
         await message.answer(say(t, register, out.error.code, **out.error.params))
     await show(message, engine, out.response, t, state)
 
@@ -293,15 +332,15 @@ async def choose(
     out = await _press(cb, t, me, lambda pid: engine.pick(repos, pid, d.r, d.q, d.v, clock(), toggle=toggle))
     if out is None or out.response is None or not isinstance(cb.message, Message):
         return
+    register = await _kept(state, engine.form(out.response), out.response)
     if out.error is not None:
-        register = engine.form(out.response).register
         await cb.answer(say(t, register, out.error.code, **out.error.params), show_alert=True)
         if toggle:
             return
     else:
         await cb.answer()
     if toggle:
-        text, markup = render_question(engine.form(out.response), out.response, t)
+        text, markup = render_question(engine.form(out.response), out.response, t, register)
         await cb.message.edit_text(text, reply_markup=markup)
         return
     await _next(cb.message, out, repos, engine, me, t, state, clock)
@@ -331,7 +370,7 @@ async def step(
     if out is None or out.response is None or not isinstance(cb.message, Message):
         return
     if out.error is not None:
-        register = engine.form(out.response).register
+        register = await _kept(state, engine.form(out.response), out.response)
         await cb.answer(say(t, register, out.error.code, **out.error.params), show_alert=True)
         if d.a == FormAction.DONE:
             return
@@ -372,6 +411,9 @@ async def submitted(
 ) -> None:
     """A form was sent: run what its submission starts (bot.services.submissions) and render the outcome —
     its replies, then the next questionnaire or the conversation state it asks for."""
+    form = engine.forms.get(response.form_id)
+    # The replies say what the form said: read before the conversation about it is cleared.
+    register = await _kept(state, form, response) if form is not None else None
     await state.clear()
     use_case = submissions.table().get(response.form_id)
     outcome = (
@@ -381,8 +423,6 @@ async def submitted(
         # Before anything is sent: a message commits what the update wrote so far.
         await state.set_state(outcome.then)
         await state.set_data(dict(outcome.state_data))
-    form = engine.forms.get(response.form_id)
-    register = form.register if form is not None else None
     for reply in outcome.say:
         builder = InlineKeyboardBuilder()
         for row in reply.buttons:
@@ -398,6 +438,7 @@ async def submitted(
 async def summary_buttons(
     cb: CallbackQuery,
     callback_data: FormCb,
+    state: FSMContext,
     repos: Repos,
     t: Translator,
     me: ParticipantDTO | None,
@@ -409,7 +450,9 @@ async def summary_buttons(
     if out is None or out.response is None or not isinstance(cb.message, Message):
         return
     form, r = engine.form(out.response), out.response
-    markup = render_edit_list(form, r, t) if d.a == FormAction.EDIT else render_summary(form, r, t)[1]
+    register = await _kept(state, form, r)
+    edit = d.a == FormAction.EDIT
+    markup = render_edit_list(form, r, t, register) if edit else render_summary(form, r, t, register)[1]
     await cb.message.edit_reply_markup(reply_markup=markup)
     await cb.answer()
 

@@ -26,6 +26,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.domain import roadmap as rm
 from bot.domain.entities import ParticipantDTO, ProgrammeDTO
+from bot.domain.grammar import format_date
 from bot.filenames import file_name
 from bot.i18n import Translator
 from bot.keyboards import InlineKeyboardBuilder
@@ -87,7 +88,7 @@ def render(view: svc.Overview, t: Translator, today: date) -> tuple[str, InlineK
             total=view.total,
             open=view.open,
             done=view.done,
-            today=today.strftime("%d.%m.%Y"),
+            today=format_date(t, today, today=today),
         )
     ]
     kb = InlineKeyboardBuilder()
@@ -354,7 +355,8 @@ async def _done(
         return t("roadmap_chat.already")
     activity = svc.short(done.item.activity)
     if done.next_due is not None:
-        return t("roadmap_chat.done_next", activity=activity, date=done.next_due.strftime("%d.%m.%Y"))
+        shown = format_date(t, done.next_due, today=now.astimezone(settings.tz).date())
+        return t("roadmap_chat.done_next", activity=activity, date=shown)
     return t("roadmap_chat.done", activity=activity)
 
 

@@ -4,6 +4,8 @@ button of the campaign's invitation. The answers are given in the generic questi
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from aiogram import Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
@@ -13,6 +15,7 @@ from bot.callbacks.swot import SwotAction, SwotCb
 from bot.clock import Clock
 from bot.config import Settings
 from bot.domain.entities import ParticipantDTO, ProgrammeDTO
+from bot.domain.grammar import format_date
 from bot.i18n import Translator
 from bot.keyboards import InlineKeyboardBuilder
 from bot.middlewares.access import curators_only
@@ -32,13 +35,15 @@ async def _render(
     t: Translator,
     state: FSMContext,
     settings: Settings,
+    now: datetime,
 ) -> None:
     names = {"programme": programme.title, "period": svc.period_name(period)(t)}
     if isinstance(outcome, svc.AlreadySent):
-        sent = outcome.result.submitted_at.astimezone(settings.tz)
+        sent = outcome.result.submitted_at.astimezone(settings.tz).date()
+        shown = format_date(t, sent, today=now.astimezone(settings.tz).date())
         again = SwotCb(a=SwotAction.AGAIN, p=programme.id, period=period)
         markup = InlineKeyboardBuilder().button(text=t("swot.again_button"), callback_data=again).as_markup()
-        await message.answer(t("swot.already", date=f"{sent:%d.%m.%Y}", **names), reply_markup=markup)
+        await message.answer(t("swot.already", date=shown, **names), reply_markup=markup)
         return
     await point(state, outcome.response)  # before anything is sent: a message commits what was written
     await message.answer(t(f"swot.start.{outcome.start}", **names))
@@ -61,7 +66,7 @@ async def swot(
     now = clock()
     period = svc.period_of(now.astimezone(settings.tz).date())
     outcome = await svc.open_swot(repos, engine, me.id, programme, period, now)
-    await _render(message, outcome, programme, period, engine, t, state, settings)
+    await _render(message, outcome, programme, period, engine, t, state, settings, now)
 
 
 async def swot_button(
@@ -88,7 +93,7 @@ async def swot_button(
     again = callback_data.a == SwotAction.AGAIN
     outcome = await svc.open_swot(repos, engine, me.id, programme, period, now, again=again)
     await cb.answer()
-    await _render(cb.message, outcome, programme, period, engine, t, state, settings)
+    await _render(cb.message, outcome, programme, period, engine, t, state, settings, now)
 
 
 def routers() -> list[Router]:

@@ -10,6 +10,8 @@ from sqlalchemy import select
 
 from bot.callbacks.people import RolesCb
 from bot.domain.entities import Role
+from bot.domain.grammar import format_when
+from bot.i18n import Translator
 from bot.services.tokens import token_hash
 from storage.models import AuditEntry
 from storage.uow import unit_of_work
@@ -48,7 +50,11 @@ async def test_a_curator_link_is_single_use_and_lasts_a_day(h):
     async with unit_of_work(h.app.factory) as repos:
         inv = await repos.invitations.by_hash(token_hash(token))
     assert inv.expires_at - inv.created_at == timedelta(hours=24) and inv.max_uses == 1
-    assert f"действует до {inv.expires_at.astimezone(h.app.settings.tz):%d.%m.%Y %H:%M}" in text
+    local = inv.expires_at.astimezone(h.app.settings.tz)
+    # "до 7 декабря, понедельник, 14:06": the date in words, with the time, in the programme's zone
+    today = inv.created_at.astimezone(h.app.settings.tz).date()
+    assert f"действует до {format_when(Translator('ru'), local, today=today)}" in text
+    assert f"{local.day} " in text and f"{local:%H:%M}" in text and f"{local:%d.%m.%Y}" not in text
     await join_as_curator(h, token, 1101, "Второва Анна")
     assert (await participant(h, 1101)).is_curator
     _, replies = await join_as_curator(h, token, 1102, "Третьев Павел")

@@ -72,7 +72,7 @@ async def answer_feedback(u):
     for _ in range(20):
         last = u.last()
         text, buttons = last.text or "", [b["text"] for b in last.buttons()]
-        if "проверьте ответы" in text:
+        if "проверь ответы" in text or "проверьте ответы" in text:  # a pupil answers in «ты»
             await u.click("Всё верно, отправить")
             return
         options = [b for b in buttons if b not in ("« Назад", "Пропустить")]
@@ -326,6 +326,8 @@ async def test_overdue_pair_in_the_curators_daily_digest(hc, clock):
         f"Пара №{pair.id}: Наставникова Ольга, Ученик Пётр" in replies[-1].text
         and "просрочка 3 дня" in replies[-1].text
     )
+    # paired on 23 November, 14 days for the introduction: the deadline as people write it, this year's
+    assert "Этап: Встреча-знакомство, срок 7 декабря" in replies[-1].text
     clock.set("11.12.2026 09:00")
     await h.app.jobs.daily_digest()
     await h.deliver_outbox()

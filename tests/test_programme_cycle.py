@@ -29,7 +29,7 @@ async def mentee_becomes_mentor(h, mentee_tg: int) -> None:
     await u.click(SURVEY_BUTTON)
     await fill_form(u, ["Научился планировать подготовку."])
     replies = await u.click("Всё верно, отправить")
-    assert "Хотите стать наставником?" in replies[-1].text
+    assert "Хочешь стать наставником?" in replies[-1].text  # a pupil is told «ты»
     await u.click("🤝 Да, хочу стать наставником")
     await fill_form(u, ["1", "1", "Хочу помогать младшим так же, как помогли мне."])
     await u.click("Всё верно, отправить")

@@ -6,12 +6,19 @@ the questions the pupil was asked."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import update
 
-from bot.demo.harness import Client, Harness
+from bot.demo.harness import Client, Harness, make_settings
 from bot.domain.forms import FormError, Register, load_forms, parse_form
-from tests.helpers import onboard_curator, onboard_mentee, onboard_mentor
+from bot.domain.register import register_of
+from storage.models import FormResponse
+from storage.uow import unit_of_work
+from tests.helpers import onboard_curator, onboard_mentee, onboard_mentor, token_in
+from tests.test_completion import SURVEY_BUTTON, finished_pair
+from tests.test_meetings import FakeClock, make_pair, propose_and_confirm
 from tests.test_texts import TY, VY
 
 PUPIL = "Морозова Софья Дмитриевна"
@@ -67,6 +74,8 @@ async def walk(u: Client, *, wrong_turns: bool = False) -> str:
             await u.click(options[0])
         elif m := re.search(r"от (\d+) до (\d+)", text):
             await u.send(m[2])
+        elif "дату" in text:
+            await u.send("30.11.2026")
         else:
             if wrong_turns and "short" not in seen:
                 seen.add("short")
@@ -171,4 +180,176 @@ def test_a_forms_register_and_its_questions_labels_come_from_its_yaml():
     with pytest.raises(FormError, match="unknown Register 'tu'"):
         parse_form(
             base + "register: tu\n" + question.replace("{ru: Как он}", "{ru: Как он, en: How}"), "f.yaml"
+        )
+
+
+# ------------------------------------------------------------- the surveys both members of a pair fill in
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime(2026, 11, 23, 7, 0, tzinfo=UTC))  # Monday 10:00 in Moscow
+
+
+@pytest.fixture
+async def hc(db_url, fake, clock):
+    h = (await Harness.start(make_settings(db_url, curator_ids="1000"), fake, clock=clock)).unpaced()
+    yield h
+    await h.close()
+
+
+async def answer_and_send(h: Harness, u: Client, *, wrong_turns: bool = False) -> tuple[str, list[str]]:
+    """Walk the open survey to its summary (with a mistake of each kind when asked), look at the list of its
+    answers and back, send it. Returns the summary and everything the person was told on the way."""
+    before = len(said_to(h, u))
+    summary = await walk(u, wrong_turns=wrong_turns)
+    await u.click("Изменить ответы")
+    await u.click("« К списку ответов")
+    await u.click("Всё верно, отправить")
+    return summary, said_to(h, u)[before:]
+
+
+def addressed_ty_only(told: list[str]) -> None:
+    assert not [x for x in told if mixed(x)], [x for x in told if mixed(x)]
+    assert not [x for x in told if VY.search(x)], [x for x in told if VY.search(x)]
+
+
+def addressed_vy_only(told: list[str]) -> None:
+    assert not [x for x in told if TY.search(x)], [x for x in told if TY.search(x)]
+
+
+async def test_a_pupil_in_a_pair_is_told_ty_in_the_meeting_feedback_and_a_mentor_vy(hc, clock):
+    h = hc
+    _, mentor, pupil = await make_pair(h)  # the mentee's needs questionnaire: school, grades 8–9
+    await propose_and_confirm(h, clock, mentor, pupil, "25.11.2026 16:30")
+    clock.set("25.11.2026 17:45")
+    await h.app.reminders.fire_due()
+    await h.deliver_outbox()
+
+    start = len(said_to(h, pupil))
+    await pupil.click("Да, состоялась")
+    summary, told = await answer_and_send(h, pupil, wrong_turns=True)
+    told = said_to(h, pupil)[start:]
+    assert "Отзыв о встрече: проверь ответы" in summary and "нажми «Изменить ответы»" in summary
+    joined = "\n".join(told)
+    for ty_text in (
+        "Оцени от 1 до 5",  # the question's own «ты» wording
+        "Коротко перечисли темы и задачи",
+        "Введи дату",
+        "Выбери оценку от 1 до 5",  # a typed word instead of a scale point
+        "Напиши чуть подробнее",  # too short
+        "Спасибо за отзыв",  # what sending it says
+    ):
+        assert ty_text in joined, ty_text
+    # The summary names the questions as they were asked.
+    assert "• Что было на встрече? Коротко перечисли темы и задачи. —" in summary
+    addressed_ty_only(told)
+
+    await mentor.click("Да, состоялась")
+    summary, told = await answer_and_send(h, mentor, wrong_turns=True)
+    assert "Отзыв о встрече: проверьте ответы" in summary
+    joined = "\n".join(told)
+    assert "Оцените от 1 до 5" in joined and "Напишите чуть подробнее" in joined and "Введите дату" in joined
+    addressed_vy_only(told)
+
+
+async def test_a_pupil_is_told_ty_in_the_final_survey_and_its_mentor_offer_and_the_mentor_vy(hc):
+    h = hc
+    _, (_, mentor_tg), (_, pupil_tg) = await finished_pair(h, "Наставникова Ольга", "Ученик Пётр")
+    await h.deliver_outbox()
+    pupil, mentor = h.user(pupil_tg, "Mentee", "ru"), h.user(mentor_tg, "Mentor", "ru")
+
+    start = len(said_to(h, pupil))
+    await pupil.click(SURVEY_BUTTON)
+    summary, _ = await answer_and_send(h, pupil)
+    told = said_to(h, pupil)[start:]
+    assert "Итоговый опрос: проверь ответы" in summary
+    assert "• Твоя роль в программе — Наставляемый" in summary
+    assert "• Хочешь в будущем тоже стать наставником? — да" in summary
+    joined = "\n".join(told)
+    assert "Насколько тебя устроило участие" in joined
+    assert "Хочешь стать наставником?" in joined  # the offer after sending it
+    addressed_ty_only(told)
+
+    start = len(said_to(h, mentor))
+    await mentor.click(SURVEY_BUTTON)
+    summary, _ = await answer_and_send(h, mentor)
+    told = said_to(h, mentor)[start:]
+    assert "Итоговый опрос: проверьте ответы" in summary
+    assert "• В какой роли вы участвовали в программе? — Наставник" in summary
+    assert "Насколько вы довольны участием" in "\n".join(told)
+    addressed_vy_only(told)
+
+
+async def test_the_register_stays_the_one_the_form_began_with(hc, clock):
+    """Kept in the conversation: a form begun in «ты» goes on in «ты» even if what is known changes."""
+    h = hc
+    _, mentor, pupil = await make_pair(h)
+    await propose_and_confirm(h, clock, mentor, pupil, "25.11.2026 16:30")
+    clock.set("25.11.2026 17:45")
+    await h.app.reminders.fire_due()
+    await h.deliver_outbox()
+    await pupil.click("Да, состоялась")
+    assert "Оцени от 1 до 5" in (pupil.last().text or "")
+    async with unit_of_work(h.app.factory) as repos:
+        me = await repos.participants.by_telegram_id(pupil.id)
+        intake = await repos.forms.latest_submitted(me.id, "mentee_needs")
+        await repos.session.execute(
+            update(FormResponse)
+            .where(FormResponse.id == intake.id)
+            .values(answers={"study_level": "college"})
+        )
+    replies = await pupil.click("5")
+    assert "Коротко перечисли темы и задачи" in (replies[-1].text or "")
+
+
+# ------------------------------------------------------------- onboarding, once the person is known
+async def test_a_mentee_under_18_is_told_ty_from_the_age_answer_on(h):
+    c = await onboard_curator(h)
+    kid = await onboard_mentee(h, c, 4301, adult=False, name="Смирнов Пётр")
+    after_age = kid.last().text or ""
+    assert "Тебе ещё нет 18 лет" in after_age and "Перешли родителю эту ссылку" in after_age
+    assert not VY.search(after_age) and "Вам уже исполнилось 18 лет?" in "\n".join(kid.texts())
+
+    parent = h.user(4302, "Parent", "ru")
+    await parent.send(f"/start {token_in(after_age)}")
+    await parent.click("Не даю согласия")
+    await h.deliver_outbox()
+    declined = kid.texts()[-1]
+    assert "Твой родитель (законный представитель) не дал согласия" in declined and not VY.search(declined)
+
+    # An adult mentee is still «вы» before their questionnaire: nothing says they are a pupil yet.
+    adult = await onboard_mentee(h, c, 4303, name="Волкова Анна")
+    assert any("Готово! Вы в программе наставничества" in x for x in adult.texts())
+
+
+def test_who_is_told_ty_is_decided_in_one_place():
+    assert register_of(mentee=True, is_minor=True) is Register.TY
+    assert register_of(mentee=True, is_minor=False, kind="pupil") is Register.TY
+    assert register_of(mentee=True, is_minor=False) is Register.VY  # before the needs questionnaire
+    assert register_of(mentee=True, is_minor=None, kind="student") is Register.VY
+    assert register_of(mentee=True, kind="teacher") is Register.VY
+    assert register_of(mentee=False, is_minor=True, kind="pupil") is Register.VY  # a mentor
+
+
+def test_a_questions_ty_wording_comes_from_its_yaml():
+    forms = load_forms()
+    for form_id in ("meeting_feedback", "intermediate", "final"):
+        form = forms[form_id]
+        assert form.register is Register.VY and form.speaks_ty
+        for q in form.questions:
+            assert not TY.search(q.text.ru), (form_id, q.key)
+            ty = q.text_for("ru", Register.TY)
+            assert not VY.search(ty), (form_id, q.key)
+            assert q.text_for("en", Register.TY) == q.text.en
+    q = forms["meeting_feedback"].question("rating")
+    assert q.text_for("ru", Register.TY) == "Как прошла встреча? Оцени от 1 до 5."
+    assert q.text_for("ru", Register.VY) == q.text_for("ru") == "Как прошла встреча? Оцените от 1 до 5."
+
+    base = "id: f\nversion: 1\ntitle: {ru: Т, en: T}\naudience: pair\nquestions:\n"
+    both = parse_form(
+        base + "  - {key: a, type: text, text: {ru: Как вы, en: How}, text_ty: {ru: Как ты, en: Hi}}\n", "f"
+    )
+    assert both.question("a").text_for("en", Register.TY) == "Hi"
+    with pytest.raises(FormError, match="text_ty: missing en translation"):
+        parse_form(
+            base + "  - {key: a, type: text, text: {ru: Как вы, en: How}, text_ty: {ru: Как ты}}\n", "f"
         )

@@ -100,7 +100,7 @@ async def test_swot_is_kept_per_period_and_the_latest_sent_wins(hc, clock):
     # Sent already: said so, and filled in again from the sent answers; the new one replaces them.
     clock.advance(days=3)
     replies = await c.send("/swot")
-    assert "уже отправлен 23.11.2026" in replies[-1].text
+    assert "уже отправлен 23 ноября" in replies[-1].text
     replies = await c.click("Заполнить заново")
     assert ANSWERS["weaknesses"] in replies[-1].text  # the summary of the sent answers
     await c.click("Изменить ответы")

@@ -33,6 +33,7 @@ from bot.callbacks.selfcheck import SelfcheckCb
 from bot.demo.cast import TZ, TZ_NAME, Cast, Persona
 from bot.demo.harness import Client, Harness, make_settings
 from bot.demo.telegram import SEND_METHODS, FakeTelegram, SentMessage
+from bot.domain.forms import Question, Register
 from bot.domain.forms import QuestionType as Q
 from bot.domain.programme_templates import ProgrammeTemplate, load_templates
 from bot.domain.stages import STAGE_ORDER, StagePlan
@@ -117,6 +118,10 @@ class DemoResult:
     database: Path
     counts: dict[str, Any]  # the totals by name (as in demo.counts.*): pairs, finished, held, feedback, …
     problems: list[str]
+
+
+def _wordings(q: Question, lang: str) -> tuple[str, ...]:
+    return tuple(q.text_for(lang, r) for r in Register)
 
 
 class Demo:
@@ -410,7 +415,8 @@ class Demo:
                 await self.tap(c, t("forms.button.confirm"), msg)
                 return True
             lines = [*(msg.text or "").split("\n"), "", ""]
-            q = next((q for q in form.questions if q.text.get(self.lang) == lines[2]), None)
+            # A pupil is asked a pair's survey in «ты» (a question's text_ty), others in the form's words.
+            q = next((q for q in form.questions if lines[2] in _wordings(q, self.lang)), None)
             if not lines[0].startswith(title) or q is None:
                 raise DemoError(f"{p.short}: “{title}” is not going on: “{plain(msg.text)[:90]}”")
             if asked >= stop_after:

@@ -175,10 +175,19 @@ class Question:
     # What the question asks, worded for someone else reading the answer (a mentor, the curator): "Где
     # учится" for "Где ты сейчас учишься?". The question's own text addresses the person who answers it.
     label: LocalizedText | None = None
+    # The question worded with «ты», for a pupil answering a form whose own register is «вы» (a survey both
+    # members of a pair fill in): the renderer picks it by the person, not by the form.
+    text_ty: LocalizedText | None = None
 
     def label_for(self, lang: str | None) -> str:
         """The question as others read it next to the answer: its label, else its text."""
         return (self.label or self.text).get(lang)
+
+    def text_for(self, lang: str | None, register: Register | None = None) -> str:
+        """The question as asked of the person: its «ты» wording when they are addressed so and it has one."""
+        if register is Register.TY and self.text_ty is not None:
+            return self.text_ty.get(lang)
+        return self.text.get(lang)
 
     @property
     def option_values(self) -> tuple[str, ...]:
@@ -234,6 +243,11 @@ class Form:
     @property
     def keys(self) -> tuple[str, ...]:
         return tuple(q.key for q in self.questions)
+
+    @property
+    def speaks_ty(self) -> bool:
+        """Whether the form can say «ты» to a person (its register, or «ты» wordings of its questions)."""
+        return self.register is Register.TY or any(q.text_ty is not None for q in self.questions)
 
     def question(self, key: str) -> Question:
         for q in self.questions:
@@ -497,14 +511,24 @@ def display_answer(question: Question, value: object, lang: str, t: Translate) -
 
 
 def summarize(
-    form: Form, answers: Mapping[str, Any], lang: str, t: Translate, *, for_others: bool = False
+    form: Form,
+    answers: Mapping[str, Any],
+    lang: str,
+    t: Translate,
+    *,
+    for_others: bool = False,
+    register: Register | None = None,
 ) -> list[tuple[str, str]]:
     """``(question text, displayed answer)`` for every visible answered question, in form order.
 
     ``for_others``: the answers are read by someone other than the person who gave them (a mentor, the
-    curator), so each question is named by its label, not by the words that asked the person."""
+    curator), so each question is named by its label, not by the words that asked the person. ``register``:
+    how the person who answered is addressed (the words that asked them)."""
     return [
-        (q.label_for(lang) if for_others else q.text.get(lang), display_answer(q, answers[q.key], lang, t))
+        (
+            q.label_for(lang) if for_others else q.text_for(lang, register),
+            display_answer(q, answers[q.key], lang, t),
+        )
         for q in form.visible(answers)
         if q.key in answers
     ]
@@ -609,7 +633,19 @@ _FormLoader.add_implicit_resolver(
 )
 
 _FORM_FIELDS = {"id", "version", "title", "audience", "questions"}
-_QUESTION_FIELDS = {"key", "type", "required", "text", "label", "options", "min", "max", "scale", "show_if"}
+_QUESTION_FIELDS = {
+    "key",
+    "type",
+    "required",
+    "text",
+    "text_ty",
+    "label",
+    "options",
+    "min",
+    "max",
+    "scale",
+    "show_if",
+}
 _CHOICE_TYPES = (QuestionType.SINGLE, QuestionType.MULTI)
 _BOUNDED_TYPES = (QuestionType.TEXT, QuestionType.INTEGER, QuestionType.MULTI)
 _CONDITION_TYPES = (QuestionType.SINGLE, QuestionType.MULTI, QuestionType.YESNO, QuestionType.SCALE)
@@ -701,6 +737,7 @@ def _build_question(raw: object, where: str, earlier: Sequence[Question]) -> Que
         raise _Problem(f"{where}: required must be true or false, got {required!r}")
     text = _localized(fields_["text"], f"{where}: text")
     label = _localized(fields_["label"], f"{where}: label") if "label" in fields_ else None
+    text_ty = _text_ty(fields_["text_ty"], text, f"{where}: text_ty") if "text_ty" in fields_ else None
 
     options: tuple[Option, ...] = ()
     if qtype in _CHOICE_TYPES:
@@ -723,7 +760,14 @@ def _build_question(raw: object, where: str, earlier: Sequence[Question]) -> Que
         raise _Problem(f"{where}: scale is only allowed for scale questions")
 
     show_if = _condition(fields_["show_if"], where, earlier) if "show_if" in fields_ else None
-    return Question(key, qtype, text, required, options, low, high, scale, show_if, label)
+    return Question(key, qtype, text, required, options, low, high, scale, show_if, label, text_ty)
+
+
+def _text_ty(raw: object, text: LocalizedText, where: str) -> LocalizedText:
+    """A «ты» wording: Russian alone (English has one "you": the question's own English text), or both."""
+    if isinstance(raw, str) and raw.strip():
+        return LocalizedText(raw.strip(), text.en)
+    return _localized(raw, where)
 
 
 def _options(raw: object, where: str) -> tuple[Option, ...]:

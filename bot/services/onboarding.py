@@ -19,10 +19,12 @@ from bot.domain.entities import (
     RoleHolding,
     Status,
 )
+from bot.domain.forms import Register
 from bot.i18n import Translator
 from bot.services import programmes
 from bot.services.notify import Localized, notify
 from bot.services.pseudonyms import key_for, pseudonym
+from bot.services.register import onboarding_register, ty_key
 from bot.services.tokens import looks_like_token, new_token, token_hash
 from storage.uow import Repos
 
@@ -343,7 +345,7 @@ async def record_parent_decline(repos: Repos, inv: InvitationDTO, now: datetime)
     )
     if child.telegram_id:
         # Not through notify: the child still waits for a parent (not yet active) and must hear it.
-        text = Translator(child.language)("onboarding.parent_declined")
+        text = Translator(child.language)(ty_key("onboarding.parent_declined", onboarding_register(child)))
         dedup = f"parent-declined:{inv.id}:{int(now.timestamp())}"
         message = NewMessage(
             chat_id=child.telegram_id,
@@ -609,9 +611,13 @@ async def advance(repos: Repos, me: ParticipantDTO, now: datetime, *, ttl_days: 
             child_id=me.id,
             max_uses=PARENT_LINK_USES,
         )
-    await notify(
-        repos, now, unlocked, "profile.parent_consented", kind="consent", priority=1, dedup="parent-consented"
-    )
+    # Each child in their register: a pupil (a mentee under 18) is told «ты».
+    children = list((await repos.participants.get_many(unlocked)).values()) if unlocked else []
+    for register in (Register.TY, Register.VY):
+        told = [c for c in children if onboarding_register(c) is register]
+        if told:
+            key = ty_key("profile.parent_consented", register)
+            await notify(repos, now, told, key, kind="consent", priority=1, dedup="parent-consented")
     return Advanced(step, fresh, token)
 
 

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from bot import files
 from bot.domain import roadmap as rm
 from bot.domain.entities import NewMessage, ProgrammeDTO
+from bot.domain.grammar import format_date
 from bot.domain.reminders import defer_out_of_quiet_hours
 from bot.i18n import Translator
 from bot.services.notify import reachable
@@ -371,9 +372,15 @@ def short(text: str, limit: int = ACTIVITY_PREVIEW) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def _names_date(text: str, day: date, t: Translator) -> bool:
+    """The curator's text already says the date ("до 30.05.2022", "до 30 мая"): not repeated after it."""
+    said = (f"{day:%d.%m.%Y}", format_date(t, day), format_date(t, day, today=day))
+    return any(s.lower() in text.lower() for s in said)
+
+
 def when(item: RoadmapItemDTO, t: Translator, today: date) -> str:
-    """The deadline as the curator wrote it, with its date and status: "август 2022 (31.08.2022, просрочено
-    на 3 дн.)"."""
+    """The deadline as the curator wrote it, with its date and status: "август 2022 (31 августа 2022,
+    просрочено на 3 дн.)"; the year only when it is not this year's."""
     if item.due_on is None:
         return short(item.deadline_text, 60)
     days = (item.due_on - today).days
@@ -383,11 +390,10 @@ def when(item: RoadmapItemDTO, t: Translator, today: date) -> str:
         status = t("roadmap_chat.today")
     else:
         status = t("roadmap_chat.in_days", days=days)
-    shown = item.due_on.strftime("%d.%m.%Y")
     text = short(item.deadline_text, 60)
-    if shown in text:  # "до 30.05.2022" needs no date repeated after it
+    if _names_date(text, item.due_on, t):
         return t("roadmap_chat.when_dated", text=text, status=status)
-    return t("roadmap_chat.when", text=text, date=shown, status=status)
+    return t("roadmap_chat.when", text=text, date=format_date(t, item.due_on, today=today), status=status)
 
 
 def error_text(t: Translator, error: rm.RowError | rm.Invalid) -> str:
@@ -419,7 +425,7 @@ async def digest_lines(repos: Repos, t: Translator, today: date, limit: int = DI
             t(
                 "roadmap_chat.digest_item",
                 activity=f"{title}: {activity}" if title else activity,
-                date=item.due_on.strftime("%d.%m.%Y"),
+                date=format_date(t, item.due_on, today=today),
                 days=(today - item.due_on).days,
             )
         )
@@ -451,8 +457,9 @@ async def deadline_reminders(
             continue
         assert person.telegram_id is not None
         t = Translator(person.language)
-        shown, deadline = item.due_on.strftime("%d.%m.%Y"), short(item.deadline_text, 100)
-        if shown not in deadline:
+        deadline = short(item.deadline_text, 100)
+        if not _names_date(deadline, item.due_on, t):
+            shown = format_date(t, item.due_on, today=today)
             deadline = t("roadmap_chat.remind_when", text=deadline, date=shown)
         lines = [t("roadmap_chat.remind", activity=short(item.activity, 300), deadline=deadline)]
         if item.result:
