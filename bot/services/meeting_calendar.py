@@ -47,7 +47,7 @@ async def holders(repos: Repos, meeting: MeetingDTO, members: Iterable[int]) -> 
 
 
 def _when(t: Translator, meeting: MeetingDTO, tz: ZoneInfo, now: datetime) -> str:
-    """"4 декабря, пятница, 16:30", as every other meeting time the person reads."""
+    """The time as every other meeting time the person reads: "4 декабря, пятница, 16:30"."""
     return grammar.format_when(t, meeting.starts_at.astimezone(tz), today=now.astimezone(tz).date())
 
 
