@@ -48,8 +48,9 @@ def _say(t: Translator, say: Say) -> str:
     return t(say.key, **say.params)
 
 
-def _line(m: MeetingDTO, t: Translator, tz: ZoneInfo) -> str:
-    return f"• {svc.when(m, tz)(t)} · {t(f'meetings.stage.{m.stage}')} · {t(f'meetings.status.{m.status}')}"
+def _line(m: MeetingDTO, t: Translator, tz: ZoneInfo, today: date | None = None) -> str:
+    when = svc.when(m, tz, today=today)(t)
+    return f"• {when} · {t(f'meetings.stage.{m.stage}')} · {t(f'meetings.status.{m.status}')}"
 
 
 def _today(clock: Clock, settings: Settings) -> date:
@@ -65,11 +66,13 @@ def _scheduling(reminders: Any, after_commit: list) -> svc.Scheduling:
     return svc.Scheduling(reminders, after_commit)
 
 
-def card(m: MeetingDTO, me: ParticipantDTO, t: Translator, tz: ZoneInfo) -> tuple[str, InlineKeyboardMarkup]:
+def card(
+    m: MeetingDTO, me: ParticipantDTO, t: Translator, tz: ZoneInfo, now: datetime | None = None
+) -> tuple[str, InlineKeyboardMarkup]:
     text = t(
         "meeting.card",
         stage=t(f"meetings.stage.{m.stage}"),
-        when=svc.when(m, tz)(t),
+        when=svc.when(m, tz, now)(t),
         fmt=t(f"meeting.format.{m.format}"),
         place=m.place or "—",
         status=t(f"meetings.status.{m.status}"),
@@ -136,7 +139,7 @@ async def _meeting_for(
 ) -> None:
     outcome = await svc.begin(repos, pair, now, settings.timezone)
     if isinstance(outcome, svc.Card):
-        text, markup = card(outcome.meeting, me, t, outcome.tz)
+        text, markup = card(outcome.meeting, me, t, outcome.tz, now)
         await message.answer(text, reply_markup=markup)
     elif isinstance(outcome, Say):
         await message.answer(_say(t, outcome))
@@ -540,7 +543,7 @@ def _overview_text(o: svc.Overview, t: Translator, today: date) -> str:
         if p.overdue:
             lines.append(t("meetings.progress.overdue", days=p.overdue_days))
     lines += ["", t("meeting.upcoming") if o.upcoming else t("meeting.none_upcoming")]
-    lines += [_line(m, t, o.state.tz) for m in o.upcoming]
+    lines += [_line(m, t, o.state.tz, today) for m in o.upcoming]
     if o.owed:
         lines += ["", t("meeting.feedback_due", count=len(o.owed))]
     elif not o.upcoming and p.current_stage is not None:
@@ -608,7 +611,9 @@ async def open_pair(
             late=t("meeting.card_late", days=p.overdue_days) if p.overdue_days else "",
         )
     ]
-    held = [_line(m, t, found.state.tz) for m in found.state.meetings[-10:]]
+    held = [
+        _line(m, t, found.state.tz, now.astimezone(found.state.tz).date()) for m in found.state.meetings[-10:]
+    ]
     lines += held or [t("meeting.card_no_meetings")]
     if found.waiting_for:
         lines.append(t("meeting.pair_card_feedback", names=found.waiting_for))

@@ -185,6 +185,9 @@ async def test_feedback_is_mandatory_before_the_next_stage(hc, clock):
     h = hc
     pair, mentor, mentee = await make_pair(h)
     await propose_and_confirm(h, clock, mentor, mentee, "24.11.2026 16:30")
+    # /meetings lists it as people write a date of this year: no year, the weekday, the time
+    overview = (await mentee.send("/meetings"))[-1].text or ""
+    assert "• 24 ноября, вторник, 16:30 · Встреча-знакомство" in overview and "2026" not in overview
     clock.set("24.11.2026 17:45")
     await h.app.reminders.fire_due()
     await h.deliver_outbox()

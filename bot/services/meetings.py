@@ -206,9 +206,11 @@ class MeetingTime(Localized):
         return format_when(t, self.moment, today=self.today)
 
 
-def when(meeting: MeetingDTO, tz: ZoneInfo, now: datetime | None = None) -> MeetingTime:
-    """`meeting`'s start for a text; `now` lets this year's dates leave the year out."""
-    today = now.astimezone(tz).date() if now is not None else None
+def when(
+    meeting: MeetingDTO, tz: ZoneInfo, now: datetime | None = None, *, today: date | None = None
+) -> MeetingTime:
+    """`meeting`'s start for a text; `now` (or `today`, in the zone) leaves this year's year out."""
+    today = now.astimezone(tz).date() if now is not None else today
     return MeetingTime("grammar.when", moment=meeting.starts_at.astimezone(tz), today=today)
 
 
