@@ -37,6 +37,7 @@ from bot.middlewares.access import curators_only, only_for
 from bot.services import certificate as cert
 from bot.services import completion as svc
 from bot.services.questionnaires import Engine
+from bot.services.register import person_register, ty_key
 from handlers.menu import refresh_menu
 from handlers.programmes import for_change
 from handlers.questionnaire import show
@@ -114,7 +115,8 @@ async def become_mentor(
     await cb.answer()
     await cb.message.edit_reply_markup(reply_markup=None)
     if not outcome.joined:
-        await cb.message.answer(t("completion.mentor_offer_later"))
+        register = await person_register(repos, me)  # the pupil who said "not now" is told «ты»
+        await cb.message.answer(t(ty_key("completion.mentor_offer_later", register)))
         return
     fresh = await repos.participants.get(me.id)
     if fresh is not None:

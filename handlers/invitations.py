@@ -26,6 +26,7 @@ from bot.keyboards import InlineKeyboardBuilder
 from bot.middlewares.access import curators_only, only_for
 from bot.services import onboarding as svc
 from bot.services import picks, qr
+from bot.services.register import onboarding_register, ty_key
 from bot.text import CAPTION_LIMIT, units
 from handlers import keyboards as kb
 from handlers.menu import refresh_menu
@@ -320,6 +321,8 @@ async def parent(
 ) -> None:
     token = await svc.parent_link(repos, me.id, clock(), ttl_days=settings.invitation_ttl_days)
     key = "invite.parent_link_waiting" if me.status == Status.AWAITING_PARENT else "invite.parent_link"
+    # a minor mentee is a pupil and is told «ты» (bot/domain/register.py)
+    key = ty_key(key, onboarding_register(me))
     await message.answer(t(key, link=await invite_link(bot, token)))
 
 

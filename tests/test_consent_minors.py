@@ -112,7 +112,9 @@ async def test_one_parents_withdrawal_closes_open_links_while_the_other_parents_
     await mother.send(f"/start {first_link}")
     await mother.click(CONSENT)
     await mother.send("Смирнова Елена")
-    second_link = token_in((await kid.send("/parent"))[-1].text)
+    asked = (await kid.send("/parent"))[-1].text or ""
+    assert asked.startswith("Ссылка для твоего родителя")  # a pupil is told «ты»
+    second_link = token_in(asked)
     father = h.user(4111, "F", "ru")
     await father.send(f"/start {second_link}")
     await father.click(CONSENT)

@@ -256,6 +256,11 @@ async def test_a_pupil_is_told_ty_in_the_final_survey_and_its_mentor_offer_and_t
     _, (_, mentor_tg), (_, pupil_tg) = await finished_pair(h, "Наставникова Ольга", "Ученик Пётр")
     await h.deliver_outbox()
     pupil, mentor = h.user(pupil_tg, "Mentee", "ru"), h.user(mentor_tg, "Mentor", "ru")
+    # the news that the pair finished, each in their own register
+    finished = [m for m in said_to(h, pupil) if "итоговый опрос" in m]
+    assert len(finished) == 1 and "Пожалуйста, заполни " in finished[0]
+    addressed_ty_only(finished)
+    assert any("Пожалуйста, заполните " in m for m in said_to(h, mentor))
 
     start = len(said_to(h, pupil))
     await pupil.click(SURVEY_BUTTON)
@@ -267,6 +272,8 @@ async def test_a_pupil_is_told_ty_in_the_final_survey_and_its_mentor_offer_and_t
     joined = "\n".join(told)
     assert "Насколько тебя устроило участие" in joined
     assert "Хочешь стать наставником?" in joined  # the offer after sending it
+    await pupil.click("Не сейчас")
+    assert (pupil.last().text or "").startswith("Хорошо! Если передумаешь")  # "not now" answered in «ты»
     addressed_ty_only(told)
 
     start = len(said_to(h, mentor))

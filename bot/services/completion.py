@@ -18,6 +18,7 @@ from aiogram.types import InlineKeyboardMarkup
 from bot.callbacks.completion import Answer, BecomeMentorCb, CaseConsentCb, FinalSurveyCb
 from bot.domain import forms as f
 from bot.domain.entities import FormResponseDTO, PairDTO, PairStatus, ParticipantDTO, Role, Status
+from bot.domain.forms import Register
 from bot.domain.grammar import gender_of, gendered
 from bot.domain.stages import OPEN_STATUSES, MeetingStatus
 from bot.domain.statuses import CaseStatus, MentorStatus
@@ -26,6 +27,7 @@ from bot.keyboards import InlineKeyboardBuilder
 from bot.services import institutions, meeting_calendar, selfcheck
 from bot.services.certificate import CertificateData
 from bot.services.notify import notify, reachable
+from bot.services.register import person_register, ty_key
 from bot.services.submissions import DEFAULT_THANKS, Say, Submitted
 from storage.repositories.completion import CaseDTO, ConsentOutcome
 from storage.uow import Repos
@@ -117,17 +119,25 @@ async def pair_finished(repos: Repos, pair_id: int, now: datetime) -> int:
         )
 
     early = pair.close_reason is not None
-    added = await notify(
-        repos,
-        now,
-        members(pair),
-        "completion.closed_early_to_you" if early else "completion.finished_to_you",
-        kind="final_survey",
-        priority=2,
-        dedup=f"final-survey:{pair.id}",
-        params={"reason": pair.close_reason} if early else None,
-        buttons=survey_button,
-    )
+    key = "completion.closed_early_to_you" if early else "completion.finished_to_you"
+    people = await repos.participants.get_many(list(members(pair)))
+    added = 0
+    for pid in members(pair):
+        person = people.get(pid)
+        # each in their own register: a pupil is told «ты», the mentor and adults «вы»
+        mentee = person is not None and pid != pair.mentor_id
+        register = await person_register(repos, person) if mentee and person is not None else Register.VY
+        added += await notify(
+            repos,
+            now,
+            [person],
+            ty_key(key, register),
+            kind="final_survey",
+            priority=2,
+            dedup=f"final-survey:{pair.id}",
+            params={"reason": pair.close_reason} if early else None,
+            buttons=survey_button,
+        )
     # "active" means leading a pair: with none left the mentor is back among the approved, ready to match.
     if not await repos.pairs.is_paired(pair.mentor_id):
         await repos.mentor_base.set_status(
