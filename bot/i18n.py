@@ -68,12 +68,14 @@ class _Counting(string.Formatter):
 
 
 class Translator:
-    def __init__(self, lang: str) -> None:
+    def __init__(self, lang: str, register: str | None = None) -> None:
+        """``register`` "ty": a pupil reads the «ты» wording of any text that has one (`<key>_ty`)."""
         self.lang = lang if lang in LANGUAGES else "ru"
         self._cat = catalog(self.lang)
+        self.ty = register == "ty"
 
     def __call__(self, key: str, /, **params: Any) -> str:
-        text = self._cat.get(key)
+        text = (self._cat.get(f"{key}_ty") if self.ty else None) or self._cat.get(key)
         if text is None:
             text = catalog("ru").get(key)
             log.error("missing translation key=%s lang=%s", key, self.lang)

@@ -46,6 +46,8 @@ def say(t: Translator, register: f.Register | None, key: str, /, **params: objec
     address no one (a button, "Вопрос 1 из 8") have no such variant and are the same for both."""
     if register is f.Register.TY and t.has(f"{key}_ty"):
         key = f"{key}_ty"
+    elif register is not None and t.ty:  # a «вы» form (a pupil now filling in the mentor form) keeps «вы»
+        t = Translator(t.lang)
     return t(key, **params)
 
 

@@ -22,6 +22,7 @@ from bot.callbacks.meetings import MeetingAction, MeetingCb
 from bot.clock import Clock
 from bot.domain import reminders as rem
 from bot.domain.entities import MeetingDTO, NewMessage, PairStatus, ParticipantDTO, ReminderDTO, Status
+from bot.domain.register import of_person
 from bot.domain.stages import OPEN_STATUSES
 from bot.domain.statuses import ReminderStatus
 from bot.i18n import Translator
@@ -96,7 +97,7 @@ async def compose(
     )
     if person is None or person.telegram_id is None or person.status == Status.WITHDRAWN.value:
         return []
-    t = Translator(person.language)
+    t = Translator(person.language, of_person(person).value)  # a pupil reads «ты»
     meeting = None
     if r.meeting_id:
         meeting = (

@@ -49,14 +49,20 @@ async def invite(curator: Client, role_button: str) -> str:
 
 
 async def onboard_mentee(
-    h: Harness, curator: Client, user_id: int, lang: str = "ru", adult: bool = True, name: str = "Петров Иван"
+    h: Harness,
+    curator: Client,
+    user_id: int,
+    lang: str = "ru",
+    adult: bool = True,
+    name: str = "Петров Иван",
+    group: str = "9А",
 ) -> Client:
     token = await invite(curator, "наставляемый" if curator.language_code == "ru" else "mentee")
     u = h.user(user_id, "Mentee", lang)
     await u.send(f"/start {token}")
     await u.click("✅ Даю согласие" if lang == "ru" else "✅ I consent")
     await u.send(name)
-    await u.send("9А")
+    await u.send(group)
     yes, no = ("Да", "Нет") if lang == "ru" else ("Yes", "No")
     await u.click(yes if adult else no)
     return u

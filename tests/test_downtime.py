@@ -230,7 +230,9 @@ async def test_down_across_both_feedback_nudges_one_nudge_arrives(db_url, fake, 
     h = await come_back(h, clock, "29.11.2026 19:00")  # down across 26.11 and 28.11
     try:
         got = [m.text or "" for m in fake.delivered_to(mentee.id)[seen[mentee.id] :]]
-        assert sum("Пожалуйста, оставьте отзыв о встрече" in x for x in got) == 1, got
+        assert sum("Пожалуйста, оставь отзыв о встрече" in x for x in got) == 1, (
+            got
+        )  # a pupil (class 8А) reads «ты»
         statuses = await reminder_status(h)
         mentee_id = next(pid for (pid, kind) in statuses if kind == "feedback_1d" and pid != pair.mentor_id)
         assert statuses[(mentee_id, "feedback_1d")] == "expired"

@@ -205,7 +205,7 @@ async def test_feedback_is_mandatory_before_the_next_stage(hc, clock):
     await h.app.reminders.fire_due()
     await h.deliver_outbox()
     nudges = [
-        m for m in h.fake.delivered_to(mentee.id) if "Пожалуйста, оставьте отзыв о встрече" in (m.text or "")
+        m for m in h.fake.delivered_to(mentee.id) if "Пожалуйста, оставь отзыв о встрече" in (m.text or "")
     ]
     assert len(nudges) == 2
     assert not [

@@ -323,8 +323,11 @@ async def test_a_mentee_under_18_is_told_ty_from_the_age_answer_on(h):
     declined = kid.texts()[-1]
     assert "Твой родитель (законный представитель) не дал согласия" in declined and not VY.search(declined)
 
-    # An adult mentee is still «вы» before their questionnaire: nothing says they are a pupil yet.
-    adult = await onboard_mentee(h, c, 4303, name="Волкова Анна")
+    # An adult mentee of a student group is «вы»: nothing says they are a pupil.
+    adult = await onboard_mentee(h, c, 4303, name="Волкова Анна", group="ИС-21")
+    # one in a school class is a pupil from the class on, whatever their age
+    pupil = await onboard_mentee(h, c, 4304, name="Зайцев Илья", group="11А")
+    assert any("Готово! Ты в программе наставничества" in x for x in pupil.texts())
     assert any("Готово! Вы в программе наставничества" in x for x in adult.texts())
 
 
@@ -360,3 +363,31 @@ def test_a_questions_ty_wording_comes_from_its_yaml():
         parse_form(
             base + "  - {key: a, type: text, text: {ru: Как вы, en: How}, text_ty: {ru: Как ты}}\n", "f"
         )
+
+
+def test_the_profile_alone_decides_every_text_that_has_a_ty_wording() -> None:
+    from bot.domain.entities import ParticipantDTO, Role
+    from bot.domain.register import of_person
+    from bot.i18n import Translator
+
+    def person(role, minor, group):
+        return ParticipantDTO(
+            id=1,
+            telegram_id=1,
+            full_name="Кто-то",
+            language="ru",
+            status="active",
+            roles=frozenset({role}),
+            is_minor=minor,
+            group_name=group,
+        )
+
+    assert of_person(person(Role.MENTEE, True, None)) is Register.TY  # under 18
+    assert of_person(person(Role.MENTEE, False, "11 Б")) is Register.TY  # a school class
+    assert of_person(person(Role.MENTEE, False, "ИС-21")) is Register.VY  # a student group
+    assert of_person(person(Role.MENTOR, True, "10А")) is Register.VY  # a mentor is «вы», whatever their age
+    assert of_person(person(Role.PARENT, False, None)) is Register.VY
+    # the Translator of such a person picks the «ты» wording wherever one exists, and only there
+    ty, vy = Translator("ru", "ty"), Translator("ru")
+    assert ty("meeting.no_pair").startswith("У тебя") and vy("meeting.no_pair").startswith("У вас")
+    assert ty("meetings.stage.trial") == vy("meetings.stage.trial")

@@ -227,8 +227,12 @@ class Demo:
         self.at(moment, action)
 
     def reads(self, key: str, text: str | None) -> dict[str, str] | None:
-        """The parameters of a bot text when ``text`` is the locale text ``key``, else None."""
-        return m.groupdict() if (m := pattern(self.t(key)).match(plain(text))) else None
+        """The parameters of a bot text when ``text`` is the locale text ``key`` (or its «ты» wording, which a
+        pupil reads), else None."""
+        for k in (key, f"{key}_ty"):
+            if self.t.has(k) and (m := pattern(self.t(k)).match(plain(text))):
+                return m.groupdict()
+        return None
 
     def answers(self, form: str, **more: Any) -> dict[str, Any]:
         """How a person answers a form (script.yaml: a list is a choice among its items, say.X a text)."""

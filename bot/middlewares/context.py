@@ -10,6 +10,7 @@ from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, User
 
 from bot.config import Settings
+from bot.domain.register import of_person
 from bot.i18n import Translator, pick_language
 from bot.middlewares.state import read_state
 from storage.uow import Repos
@@ -38,7 +39,8 @@ class ContextMiddleware(BaseMiddleware):
                 user.language_code if user else None, self.settings.default_language
             )
         data["me"] = me
-        data["t"] = Translator(lang)
+        # a pupil (a minor mentee) reads the «ты» wording of every text that has one
+        data["t"] = Translator(lang, of_person(me).value if me is not None else None)
         data["settings"] = self.settings
         data["bootstrap_curator"] = bool(user and user.id in self.settings.curator_ids)
         return await handler(event, data)

@@ -17,6 +17,7 @@ from typing import Any
 from aiogram.types import InlineKeyboardMarkup
 
 from bot.domain.entities import NewMessage, ParticipantDTO, Status
+from bot.domain.register import of_person
 from bot.i18n import Translator
 from storage.uow import Repos
 
@@ -62,7 +63,7 @@ def compose(
     if not reachable(person):
         return None
     assert person is not None and person.telegram_id is not None
-    t = Translator(person.language)
+    t = Translator(person.language, of_person(person).value)  # a pupil reads «ты»
     raw = params(t, person) if callable(params) else (params or {})
     values = {k: (v(t) if isinstance(v, Localized) else v) for k, v in raw.items()}
     return NewMessage(

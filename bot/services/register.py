@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.domain import forms as f
 from bot.domain.entities import FormResponseDTO, ParticipantDTO, Role
-from bot.domain.register import register_of
+from bot.domain.register import of_person, register_of
 from bot.services.matching import mentee_kind
 from storage.uow import Repos
 
@@ -22,13 +22,15 @@ def ty_key(key: str, register: f.Register) -> str:
 
 def onboarding_register(me: ParticipantDTO) -> f.Register:
     """Before the needs questionnaire: only the profile is known (a mentee under 18 is a pupil)."""
-    return register_of(mentee=me.has(Role.MENTEE), is_minor=me.is_minor)
+    return of_person(me)
 
 
 async def person_register(repos: Repos, me: ParticipantDTO) -> f.Register:
     """A person's register from their profile and their needs questionnaire, if they filled one in."""
     if not me.has(Role.MENTEE):
         return f.Register.VY
+    if of_person(me) is f.Register.TY:  # the profile already says so (what every other text follows)
+        return f.Register.TY
     intake = await repos.forms.latest_submitted(me.id, PUPIL_INTAKE)
     kind = mentee_kind(intake.form_id, intake.answers) if intake is not None else None
     return register_of(mentee=True, is_minor=me.is_minor, kind=kind)
