@@ -32,7 +32,7 @@ from bot.services import export as ex
 from bot.services.completion import CaseView, HonourRow
 from bot.services.dashboard import points
 from bot.services.figures import Figures
-from bot.services.questionnaires import Engine
+from bot.services.questionnaires import INTAKE_FORMS, Engine
 from storage.repositories.roadmap import RoadmapItemDTO
 from storage.tenancy import scope_of
 from storage.uow import Repos
@@ -111,7 +111,7 @@ async def collect(
         # Every mentee ready to be paired (questionnaire sent) and still without a pair, with the support they
         # got: told that the search goes on (after a /match round), or not searched for yet.
         since = dict(await repos.pairs.waiting(programme.id))
-        ready = await repos.dashboard.submitted_participants(figures.INTAKE)
+        ready = await repos.dashboard.submitted_participants(INTAKE_FORMS)
         paired = await repos.pairs.paired_mentees(scope)
         for person in await repos.participants.with_role(Role.MENTEE, scope):
             if person.status != Status.ACTIVE or person.id not in ready or person.id in paired:

@@ -35,8 +35,6 @@ from bot.services.figures import Figures
 from bot.services.notify import Localized, compose, notify, reachable
 from storage.uow import Repos
 
-INTAKE = ("mentee_needs", "young_specialist_needs", "mentor")
-SURVEYS = ("intermediate", "final")
 CAMPAIGN_FORM = "intermediate"
 CAMPAIGN_DAYS = 21
 CAMPAIGN_REMINDERS = (3, 7)  # days after the start, to those who have not answered

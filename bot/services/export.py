@@ -47,7 +47,6 @@ SCORE_KEYS: Mapping[str, str] = {
     "intermediate": "satisfaction",
     "final": "satisfaction",
 }
-SURVEYS = ("final", "intermediate")
 PROGRESS_EVERY = 1000
 # Column widths in characters: measured on the header and this many rows, then kept between the bounds.
 WIDTH_SAMPLE = 200

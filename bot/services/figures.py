@@ -32,10 +32,10 @@ from bot.domain.statuses import MentorStatus
 from bot.services import selfcheck, swot
 from bot.services.matching import FORM_SERVES, mentee_kind
 from bot.services.meetings import pair_states
+from bot.services.questionnaires import INTAKE_FORMS
 from bot.services.swot import SwotResult
 from storage.uow import Repos
 
-INTAKE = ("mentee_needs", "young_specialist_needs", "mentor")
 SURVEYS = ("intermediate", "final")
 SCORE_KEY = "satisfaction"
 APPROVED = frozenset({MentorStatus.APPROVED, MentorStatus.ACTIVE, MentorStatus.RESTING})
@@ -139,8 +139,8 @@ async def compute(
     counts = await repos.dashboard.role_status_counts(scope)
     unreachable = await repos.dashboard.unreachable_counts(scope)
     invited = await repos.dashboard.unused_invitations(now, scope)
-    submitted = await repos.dashboard.submitted_participants(INTAKE)
-    intake = await repos.dashboard.intake_answers(INTAKE)
+    submitted = await repos.dashboard.submitted_participants(INTAKE_FORMS)
+    intake = await repos.dashboard.intake_answers(INTAKE_FORMS)
     active = [p for p in await repos.pairs.active(scope=scope) if p.created_at < end]
     closed = await repos.pairs.closed_between(start, end, scope)
     finished = [p for p in closed if p.status == PairStatus.FINISHED]

@@ -83,20 +83,6 @@ class DashboardRepo:
         )
         return {pid: (form_id, dict(answers or {})) for pid, form_id, answers in rows}
 
-    async def latest_scores(self, form_ids: tuple[str, ...], key: str) -> dict[int, int]:
-        """Each participant's most recent answer to `key` across these surveys."""
-        rows = await self.s.execute(
-            select(FormResponse.participant_id, FormResponse.answers, FormResponse.submitted_at)
-            .where(FormResponse.form_id.in_(form_ids), FormResponse.status == ResponseStatus.SUBMITTED)
-            .order_by(FormResponse.submitted_at)
-        )
-        out: dict[int, int] = {}
-        for pid, answers, _ in rows.all():
-            value = (answers or {}).get(key)
-            if isinstance(value, int):
-                out[pid] = value
-        return out
-
     async def scores_between(
         self, form_ids: tuple[str, ...], key: str, start: datetime, end: datetime
     ) -> dict[int, int]:
