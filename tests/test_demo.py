@@ -105,6 +105,9 @@ def test_the_programme_runs_to_the_end_and_writes_the_files(demo: tuple[DemoResu
     assert growth is not None
     assert next(r for r in cells if r[0] == "Все участники")[1:] == [growth[1], f"{growth[2]} %", growth[3]]
     assert (result.out_dir / "analytic-report.pdf").read_bytes().startswith(b"%PDF")
+    # every mentee's pair finished: nobody is listed as waiting for one
+    paragraphs = [p.text for p in report.paragraphs]
+    assert "Все наставляемые, заполнившие анкету, распределены по парам." in paragraphs
     # the transcript: readable lines, each of the five stages, the counts at the end
     assert text.splitlines() == echoed
     t = Translator("ru")

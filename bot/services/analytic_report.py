@@ -112,7 +112,9 @@ async def collect(
         # got: told that the search goes on (after a /match round), or not searched for yet.
         since = dict(await repos.pairs.waiting(programme.id))
         ready = await repos.dashboard.submitted_participants(INTAKE_FORMS)
-        paired = await repos.pairs.paired_mentees(scope)
+        # in a pair now, or whose pair finished: not waiting
+        finished = await repos.pairs.finished(scope)
+        paired = await repos.pairs.paired_mentees(scope) | {m for p in finished for m in p.mentee_ids}
         for person in await repos.participants.with_role(Role.MENTEE, scope):
             if person.status != Status.ACTIVE or person.id not in ready or person.id in paired:
                 continue
@@ -391,18 +393,15 @@ def build(data: ReportData, t: Translator) -> doc.Document:
     elif f.population is None:
         blocks.append(doc.Paragraph(t(f"{a}no_population", engaged=f.inputs.engaged), italic=True))
     else:
-        blocks.append(
-            doc.Paragraph(
-                t(
-                    f"{a}coverage_line",
-                    engaged=f.inputs.engaged,
-                    population=f.population,
-                    value=_pct(coverage.value),
-                    target=_pct(coverage.target),
-                    state=t(coverage.state_key),
-                )
-            )
+        line = t(
+            f"{a}coverage_line",
+            engaged=f.inputs.engaged,
+            population=f.population,
+            value=_pct(coverage.value),
         )
+        if coverage.target is not None:
+            line += " " + t(f"{a}coverage_target", target=_pct(coverage.target), state=t(coverage.state_key))
+        blocks.append(doc.Paragraph(line))
 
     # 8. SWOT
     section("swot")
@@ -497,7 +496,7 @@ def build(data: ReportData, t: Translator) -> doc.Document:
     if data.waiting:
         blocks.append(
             doc.Table(
-                [t(f"{a}col.{c}") for c in ("name", "group", "since", "support")],
+                [t(f"{a}col.{c}") for c in ("name", "class", "since", "support")],
                 [
                     [
                         w.name,
