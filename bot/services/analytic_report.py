@@ -153,10 +153,6 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{round(value * 100)} %"
 
 
-def _points(value: float, t: Translator) -> str:
-    return points(value, t.lang)
-
-
 def _mean(value: float, t: Translator) -> str:
     text = f"{value:.1f}"
     return text.replace(".", ",") if t.lang == "ru" else text
@@ -355,7 +351,7 @@ def build(data: ReportData, t: Translator) -> doc.Document:
             doc.Paragraph(
                 t(
                     f"{a}growth_line",
-                    change=_points(g.mean_change, t),
+                    change=points(g.mean_change, t.lang),
                     improved=_pct(g.improved_share),
                     people=g.people,
                 )
@@ -539,7 +535,7 @@ def build(data: ReportData, t: Translator) -> doc.Document:
 
 
 def _growth_cells(g: GrowthFigure, t: Translator) -> list[str]:
-    return [_points(g.mean_change, t), _pct(g.improved_share), str(g.people)]
+    return [points(g.mean_change, t.lang), _pct(g.improved_share), str(g.people)]
 
 
 async def record(repos: Repos, now: datetime, curator_id: int, year: int, size: int) -> None:
