@@ -69,6 +69,11 @@ class Settings(DatabaseSettings):
     # Who hears of failures (empty: the first of CURATOR_IDS), and when the outbox counts as stuck.
     operator_ids: Annotated[tuple[int, ...], NoDecode] = ()
     outbox_stuck_minutes: int = Field(default=15, ge=1, le=1440)
+    # The curator's desk (Telegram Mini App): its public HTTPS address, where Telegram opens it (the bot's web
+    # server, WEB_HOST:WEB_PORT or the webhook's, behind TLS). Empty: no desk, the bot runs as before.
+    web_app_url: str | None = None
+    # How old the Mini App's signed initData may be before the desk asks to open it again (seconds).
+    web_app_auth_max_age: int = Field(default=3600, ge=60, le=86400)
 
     @field_validator("bot_token")
     @classmethod
@@ -107,6 +112,17 @@ class Settings(DatabaseSettings):
         if not str(value).startswith(("https://", "http://")):
             raise ValueError("expected the public https:// URL Telegram should post updates to")
         return str(value).rstrip("/")
+
+    @field_validator("web_app_url", mode="before")
+    @classmethod
+    def _web_app_url(cls, value: object) -> object:
+        if value in ("", None):
+            return None
+        text = str(value).strip()
+        # Telegram opens Mini Apps over HTTPS only; plain http is for a test on this machine.
+        if not text.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+            raise ValueError("expected the desk's public https:// address, e.g. https://bot.school.ru/app/")
+        return text if text.endswith("/") else text + "/"
 
     @field_validator("webhook_secret", mode="before")
     @classmethod

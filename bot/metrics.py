@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from bot.app import App
 
 log = logging.getLogger("nastavnik.metrics")
+DESK_BODY_MAX = 3 * 1024 * 1024  # the largest request the web server takes: a roadmap file of the desk
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 # A send's outcome as the outbox sender records it (bot/outbox.py) → the label: delivered, refused for flood
 # control (429), blocked by the person (403), failed (any other refusal or error; retried up to 5 times), and
@@ -199,14 +200,24 @@ def add_routes(web_app: web.Application, app: App, metrics: Metrics, is_leader: 
     web_app.router.add_get("/metrics", metrics_view)
 
 
+def polling_web_app(app: App) -> web.Application:
+    """What polling mode serves: /healthz, /metrics and, with WEB_APP_URL, the curator's desk."""
+    web_app = web.Application(client_max_size=DESK_BODY_MAX)
+    add_routes(web_app, app, app.metrics, lambda: app.scheduler.running)
+    if app.settings.web_app_url:
+        from bot.webapp.server import add_desk
+
+        add_desk(web_app, app)
+    return web_app
+
+
 async def serve_health(app: App) -> web.AppRunner | None:
     """Polling mode: /healthz and /metrics on WEB_HOST:WEB_PORT (WEB_ENABLED=false: none). A port taken by
     something else is logged and the bot runs on without them: answering people matters more."""
     settings = app.settings
     if not settings.web_enabled:
         return None
-    web_app = web.Application()
-    add_routes(web_app, app, app.metrics, lambda: app.scheduler.running)
+    web_app = polling_web_app(app)
     runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()
     try:

@@ -12,7 +12,7 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
 from bot.app import App
-from bot.metrics import Metrics, add_routes
+from bot.metrics import DESK_BODY_MAX, Metrics, add_routes
 from scheduler.leader import Leadership
 
 log = logging.getLogger("nastavnik.webhook")
@@ -30,12 +30,16 @@ def make_web_app(app: App, metrics: Metrics, leadership: Leadership) -> web.Appl
     if not secret:
         # aiogram skips the header check when the secret is empty: anyone could post updates as anyone.
         raise RuntimeError("webhook mode needs WEBHOOK_SECRET")
-    web_app = web.Application()
+    web_app = web.Application(client_max_size=DESK_BODY_MAX)
     # Handled before the answer: if the instance dies mid-update, Telegram retries it (with another instance).
     UpdatesHandler(dispatcher=app.dp, bot=app.bot, secret_token=secret, handle_in_background=False).register(
         web_app, path=WEBHOOK_PATH
     )
     add_routes(web_app, app, metrics, lambda: leadership.is_leader)
+    if app.settings.web_app_url:
+        from bot.webapp.server import add_desk
+
+        add_desk(web_app, app)
     return web_app
 
 

@@ -44,13 +44,14 @@ async def set_language(
     repos: Repos,
     bot: Bot,
     me: ParticipantDTO | None,
+    settings: Settings,
     clock: Clock,
 ) -> None:
     t = Translator(callback_data.lang)
     if me is not None:
         fresh = await svc.set_language(repos, me.id, callback_data.lang, clock())
         if fresh is not None and fresh.full_name:
-            await refresh_menu(bot, repos, fresh, clock())
+            await refresh_menu(bot, repos, fresh, clock(), settings)
     elif await state.get_state() is not None:
         await state.update_data(lang=callback_data.lang)
     await cb.answer()

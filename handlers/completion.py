@@ -79,6 +79,7 @@ async def final_survey(
     repos: Repos,
     t: Translator,
     me: ParticipantDTO,
+    settings: Settings,
     clock: Clock,
     engine: Engine,
 ) -> None:
@@ -101,6 +102,7 @@ async def become_mentor(
     bot: Bot,
     t: Translator,
     me: ParticipantDTO,
+    settings: Settings,
     clock: Clock,
     engine: Engine,
 ) -> None:
@@ -120,7 +122,7 @@ async def become_mentor(
         return
     fresh = await repos.participants.get(me.id)
     if fresh is not None:
-        await refresh_menu(bot, repos, fresh, now)
+        await refresh_menu(bot, repos, fresh, now, settings)
     if outcome.form is None:
         await cb.message.answer(t("completion.mentor_joined"))
         return

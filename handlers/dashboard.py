@@ -28,6 +28,7 @@ from bot.services.district_report import cells, headers
 from bot.services.questionnaires import Engine
 from bot.text import MESSAGE_LIMIT, clip, units
 from handlers.long_text import answer_long
+from handlers.menu import with_desk
 from handlers.programmes import for_change
 from handlers.questionnaire import show
 from storage.uow import Repos
@@ -61,7 +62,7 @@ async def dashboard(
         )
         at = (row.computed_at or now).astimezone(settings.tz)
         text += "\n\n" + render_centre(row.figures, row.targets, t, settings.small_numbers, f"{at:%H:%M}")
-    await message.answer(text)
+    await message.answer(text, reply_markup=with_desk(None, me, settings, t, "kpis"))
 
 
 def render_centre(
@@ -123,9 +124,17 @@ def render_page(page: svc.PeoplePage, query: str, t: Translator) -> tuple[str, I
     return "\n".join(lines), kb.as_markup()
 
 
-async def participants(message: Message, command: CommandObject, repos: Repos, t: Translator) -> None:
+async def participants(
+    message: Message,
+    command: CommandObject,
+    repos: Repos,
+    t: Translator,
+    me: ParticipantDTO,
+    settings: Settings,
+) -> None:
     query = " ".join((command.args or "").split())[:40]
     text, markup = render_page(await svc.people_page(repos, query, 0), query, t)
+    markup = with_desk(markup, me, settings, t, "participants")
     await message.answer(text + "\n\n" + t("dashboard.search_hint"), reply_markup=markup)
     awaiting = await svc.awaiting_parent(repos) if not query else []
     if awaiting:

@@ -311,7 +311,7 @@ async def curator_chosen(
     """The institution's curator chosen in Telegram: the role on that account, at once."""
     institution = await repos.institutions.get(pick.n)
     if institution is None:
-        await answer_granted(message, repos, t, bot, picks.Problem.STALE, Role.CURATOR, clock())
+        await answer_granted(message, repos, t, bot, picks.Problem.STALE, Role.CURATOR, clock(), settings)
         return
     now = clock()
     granted = await picks.grant(
@@ -323,7 +323,7 @@ async def curator_chosen(
         language=settings.default_language,
         institution_id=institution.id,
     )
-    await answer_granted(message, repos, t, bot, granted, Role.CURATOR, now)
+    await answer_granted(message, repos, t, bot, granted, Role.CURATOR, now, settings)
 
 
 async def coordinator_chosen(
@@ -340,7 +340,7 @@ async def coordinator_chosen(
     granted = await picks.grant(
         repos, me.id, shared_id, Role.COORDINATOR, now, language=settings.default_language
     )
-    await answer_granted(message, repos, t, bot, granted, Role.COORDINATOR, now)
+    await answer_granted(message, repos, t, bot, granted, Role.COORDINATOR, now, settings)
 
 
 async def district(message: Message, repos: Repos, t: Translator, settings: Settings, clock: Clock) -> None:

@@ -168,6 +168,7 @@ async def answer_granted(
     granted: picks.Granted | picks.Problem,
     role: Role,
     now: datetime,
+    settings: Settings,
 ) -> None:
     """What the curator or coordinator who chose someone in Telegram reads: the role given (the person is
     told and their menu changes), waiting for their /start, already held, or why not."""
@@ -178,7 +179,7 @@ async def answer_granted(
         text = t("conventions.pick.already", role=role_name)
     elif granted.joined:
         try:
-            await refresh_menu(bot, repos, granted.person, now)
+            await refresh_menu(bot, repos, granted.person, now, settings)
         except TelegramAPIError:
             log.info("menu not refreshed after a role was given participant=%s", granted.person.id)
         text = t("conventions.pick.added_joined", role=role_name, name=granted.person.full_name or "—")
@@ -212,7 +213,7 @@ async def curator_chosen(
         language=settings.default_language,
         programme_id=programme.id,
     )
-    await answer_granted(message, repos, t, bot, granted, Role.CURATOR, now)
+    await answer_granted(message, repos, t, bot, granted, Role.CURATOR, now, settings)
 
 
 async def invites(message: Message, repos: Repos, t: Translator, settings: Settings, clock: Clock) -> None:
@@ -302,7 +303,7 @@ async def roles_remove(
         key = f"onboarding.roles.refused.{removed.problem}" if removed.problem else "common.stale"
         await cb.answer(t(key), show_alert=True)
         return
-    await refresh_menu(bot, repos, removed.person, now)
+    await refresh_menu(bot, repos, removed.person, now, settings)
     role, name = t(f"roles.{removed.role.value}"), removed.person.full_name or "—"
     await cb.message.answer(t("onboarding.roles.removed", role=role, name=name))
     text, markup = await roles_view(repos, t, removed.person)

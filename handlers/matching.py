@@ -23,6 +23,7 @@ from bot.callbacks.matching import (
 )
 from bot.callbacks.picks import Pick, PickRequest, Shared, picker
 from bot.clock import Clock
+from bot.config import Settings
 from bot.domain import matching as m
 from bot.domain.entities import PairDTO, ParticipantDTO, Role
 from bot.i18n import Translator
@@ -32,6 +33,7 @@ from bot.services import matching as svc
 from bot.services import picks
 from bot.services.questionnaires import Engine
 from bot.text import MESSAGE_LIMIT, clip, paginate, units
+from handlers.menu import with_desk
 from handlers.programmes import for_change, refusal
 from handlers.states import Dissolve
 from storage.uow import Repos
@@ -96,7 +98,13 @@ def _proposals_view(
 
 
 async def match(
-    message: Message, repos: Repos, t: Translator, me: ParticipantDTO, clock: Clock, engine: Engine
+    message: Message,
+    repos: Repos,
+    t: Translator,
+    me: ParticipantDTO,
+    settings: Settings,
+    clock: Clock,
+    engine: Engine,
 ) -> None:
     programme = await for_change(repos, me, t, message)
     if programme is None:
@@ -104,7 +112,7 @@ async def match(
     run, assignment = await svc.propose(repos, programme, clock())
     if assignment.proposals:
         text, markup = _proposals_view(await svc.proposals_page(repos, run, 0), run, engine, t)
-        await message.answer(text, reply_markup=markup)
+        await message.answer(text, reply_markup=with_desk(markup, me, settings, t, "matching"))
     else:
         await message.answer(t("matching.no_proposals"))
     if assignment.unmatched:

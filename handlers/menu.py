@@ -8,10 +8,19 @@ import hashlib
 from datetime import datetime
 
 from aiogram import Bot
-from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
+from aiogram.types import (
+    BotCommand,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    MenuButtonCommands,
+    MenuButtonWebApp,
+    WebAppInfo,
+)
 
 from bot.config import Settings
-from bot.domain.entities import ParticipantDTO
+from bot.domain.entities import ParticipantDTO, Role
 from bot.i18n import LANGUAGES, Translator
 from bot.services import privacy
 from bot.services.commands import PUBLIC, commands_for
@@ -43,14 +52,43 @@ async def set_descriptions(bot: Bot, settings: Settings) -> None:
         await bot.set_my_short_description(short_description=short, language_code=lang)
 
 
-async def refresh_menu(bot: Bot, repos: Repos, me: ParticipantDTO, now: datetime) -> None:
+async def refresh_menu(bot: Bot, repos: Repos, me: ParticipantDTO, now: datetime, settings: Settings) -> None:
+    """The person's own commands and, for a curator or a coordinator when the desk is on (WEB_APP_URL), the
+    chat's menu button opening it; set again only when something it depends on changed."""
     if me.telegram_id is None:
         return
     names = commands_for(me.roles)
-    version = hashlib.sha1(f"{me.language}|{','.join(names)}".encode()).hexdigest()[:16]
+    desk = desk_url(me, settings)
+    version = hashlib.sha1(f"{me.language}|{','.join(names)}|{desk or ''}".encode()).hexdigest()[:16]
     if me.commands_version == version:
         return
     await bot.set_my_commands(
         _commands(names, Translator(me.language)), scope=BotCommandScopeChat(chat_id=me.telegram_id)
     )
+    if desk is not None:
+        button: MenuButtonWebApp | MenuButtonCommands = MenuButtonWebApp(
+            text=Translator(me.language)("desk.menu_button"), web_app=WebAppInfo(url=desk)
+        )
+    else:  # no desk (any more) for this person: the usual list of commands
+        button = MenuButtonCommands()
+    await bot.set_chat_menu_button(chat_id=me.telegram_id, menu_button=button)
     await repos.participants.update(me.id, now, commands_version=version)
+
+
+def with_desk(
+    markup: InlineKeyboardMarkup | None, me: ParticipantDTO, settings: Settings, t: Translator, page: str
+) -> InlineKeyboardMarkup | None:
+    """``markup`` with one more row: the button opening this page of the desk (none when the desk is off)."""
+    url = desk_url(me, settings, page)
+    if url is None:
+        return markup
+    button = InlineKeyboardButton(text=f"🖥 {t(f'desk.open_{page}')}", web_app=WebAppInfo(url=url))
+    rows = list(markup.inline_keyboard) if markup is not None else []
+    return InlineKeyboardMarkup(inline_keyboard=[*rows, [button]])
+
+
+def desk_url(me: ParticipantDTO, settings: Settings, page: str | None = None) -> str | None:
+    """Where the person's desk opens (at ``page``), or None: no desk, or not a curator or coordinator."""
+    if not settings.web_app_url or not me.roles & {Role.CURATOR, Role.COORDINATOR}:
+        return None
+    return f"{settings.web_app_url}?page={page}" if page else settings.web_app_url

@@ -93,7 +93,7 @@ async def continue_onboarding(
             and me.status == done.me.status
         ):
             await message.answer(say(t, register, "start.all_set"))
-    await refresh_menu(bot, repos, done.me, now)
+    await refresh_menu(bot, repos, done.me, now, settings)
 
 
 async def start(

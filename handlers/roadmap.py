@@ -33,6 +33,7 @@ from bot.keyboards import InlineKeyboardBuilder
 from bot.middlewares.access import curators_only
 from bot.services import programmes
 from bot.services import roadmap as svc
+from handlers.menu import with_desk
 from handlers.programmes import for_change, refusal
 from storage.uow import Repos
 
@@ -240,7 +241,7 @@ async def roadmap(
     programme = await programmes.current(repos, me.id)
     view = await svc.overview(repos, today, programme=programme.id if programme else None)
     text, markup = render(view, t, today)
-    await message.answer(text, reply_markup=markup)
+    await message.answer(text, reply_markup=with_desk(markup, me, settings, t, "roadmap"))
 
 
 async def template(cb: CallbackQuery, callback_data: RoadmapCb, t: Translator) -> None:

@@ -30,6 +30,7 @@ from storage.repositories.audit import AuditRepo
 from storage.repositories.completion import CompletionRepo
 from storage.repositories.consents import ConsentRepo
 from storage.repositories.dashboard import CampaignRepo, DashboardRepo
+from storage.repositories.desk import DeskRepo
 from storage.repositories.forms import FormRepo
 from storage.repositories.fsm import FsmRepo
 from storage.repositories.institutions import InstitutionRepo
@@ -85,6 +86,7 @@ class Repos:
         self.updates = UpdateRepo(session)
         self.institutions = InstitutionRepo(session)
         self.swot = SwotRepo(session)
+        self.desk = DeskRepo(session)
         self._update: tuple[int, datetime] | None = None  # an update id to record with the next commit
         self._recorded: int | None = None  # ... once a commit recorded it
 

@@ -8,6 +8,8 @@ serve_http() so that a real `python -m bot` process can poll it via BOT_API_URL.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import html
 import itertools
 import json
@@ -17,6 +19,7 @@ from collections import defaultdict, deque
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from aiogram import Bot
 from aiogram.client.session.base import BaseSession
@@ -113,6 +116,7 @@ class FakeTelegram:
         self.count_429 = 0
         self.commands: dict[str, Any] = {}
         self.descriptions: dict[str, str] = {}  # "setMyDescription|ru" → the text
+        self.menu_buttons: dict[int, Any] = {}  # chat id → its menu button (setChatMenuButton)
         self._ids = itertools.count(1)
         self._update_ids = itertools.count(1)
         self._updates: deque[dict[str, Any]] = deque()
@@ -127,6 +131,31 @@ class FakeTelegram:
     ) -> None:
         for _ in range(times):
             self.failures.append((method, status, retry_after))
+
+    def init_data(
+        self,
+        user_id: int,
+        *,
+        first_name: str = "Test",
+        language_code: str = "ru",
+        auth_date: int | None = None,
+        token: str | None = None,
+    ) -> str:
+        """The initData Telegram hands a Mini App this user opened, signed as Telegram signs it: HMAC-SHA256
+        of the sorted fields, keyed by HMAC-SHA256("WebAppData", bot token). ``token``: another bot's."""
+        fields = {
+            "auth_date": str(int(time.time()) if auth_date is None else auth_date),
+            "query_id": f"AAH{user_id}",
+            "user": json.dumps(
+                {"id": user_id, "first_name": first_name, "language_code": language_code},
+                separators=(",", ":"),
+                ensure_ascii=False,
+            ),
+        }
+        check = "\n".join(f"{k}={v}" for k, v in sorted(fields.items()))
+        secret = hmac.new(b"WebAppData", (token or self.token).encode(), hashlib.sha256).digest()
+        fields["hash"] = hmac.new(secret, check.encode(), hashlib.sha256).hexdigest()
+        return urlencode(fields)
 
     def next_update_id(self) -> int:
         return next(self._update_ids)
@@ -220,7 +249,10 @@ class FakeTelegram:
             "leaveChat",
             "setMyDescription",
             "setMyShortDescription",
+            "setChatMenuButton",
         ):
+            if method == "setChatMenuButton":
+                self.menu_buttons[int(params.get("chat_id") or 0)] = params.get("menu_button")
             if method == "setMyCommands":
                 scope = params.get("scope") or {"type": "default"}
                 key = f"{json.dumps(scope, sort_keys=True)}|{params.get('language_code') or ''}"

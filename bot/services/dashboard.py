@@ -104,7 +104,7 @@ def render(d: Dashboard, t: Translator) -> str:
         lines[1:1] = [t("programmes.current", title=d.programme, state=state)]
     for role in ("mentee", "mentor", "parent"):
         b = d.people.get(role, {})
-        parts = [f"{t(_bucket_key(role, k))}: {v}" for k, v in b.items() if v]
+        parts = [f"{t(bucket_key(role, k))}: {v}" for k, v in b.items() if v]
         lines.append(f"{t(f'dashboard.role.{role}')}: " + (", ".join(parts) if parts else "—"))
     f = d.figures
     lines += [
@@ -178,7 +178,7 @@ def swot_line(f: Figures, t: Translator) -> str:
     return t("dashboard.swot", period=swot.period_name(f.swot.period)(t))
 
 
-def _bucket_key(role: str, bucket: str) -> str:
+def bucket_key(role: str, bucket: str) -> str:
     # A mentor is "active" once approved in the registry: the dashboard says so in those words.
     return (
         "dashboard.bucket.approved"
