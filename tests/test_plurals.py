@@ -36,6 +36,8 @@ RU_NOUNS = [
     ("ошибка", "ошибки", "ошибок"),
     ("балла", "баллов", "баллов"),
     ("человека", "человек", "человек"),
+    ("участник", "участника", "участников"),
+    ("пара", "пары", "пар"),
 ]
 EN_NOUNS = [
     ("day", "days"),
@@ -48,6 +50,8 @@ EN_NOUNS = [
     ("activity", "activities"),
     ("mentor", "mentors"),
     ("mentee", "mentees"),
+    ("participant", "participants"),
+    ("pair", "pairs"),
     ("error", "errors"),
     ("point", "points"),
     ("person", "people"),

@@ -24,11 +24,11 @@ from bot.webapp.routes import Access, Desk, Group, Refusal, openapi
 from storage.repositories.desk import PeopleFilter
 from storage.repositories.roadmap import RoadmapItemDTO
 
-signed_in = Group(Access.SIGNED_IN)
+desk_users = Group(Access.DESK)
 curator = Group(Access.CURATOR)
 coordinator = Group(Access.COORDINATOR)
 admin = Group(Access.ADMIN)
-GROUPS = (signed_in, curator, coordinator, admin)
+GROUPS = (desk_users, curator, coordinator, admin)
 IMPORT_MAX = 2 * 1024 * 1024
 PAGE_ROLES = (Role.MENTEE, Role.MENTOR, Role.PARENT, Role.CURATOR)
 
@@ -42,7 +42,7 @@ def _programme(p: object) -> s.Programme | None:
     return s.Programme(id=p.id, title=p.title, archived=p.archived) if isinstance(p, ProgrammeDTO) else None
 
 
-@signed_in.get("/api/me", s.Me)
+@desk_users.get("/api/me", s.Me)
 async def me(d: Desk) -> s.Me:
     """Who is signed in, what they may open, and the page's texts"""
     roles = sorted(r.value for r in d.me.roles)

@@ -38,13 +38,14 @@ BODY_MAX = 64 * 1024  # a JSON body; an imported file has its own limit
 
 
 class Access(StrEnum):
-    SIGNED_IN = "signed_in"  # any known, active person (what the page may show is in /api/me's `can`)
+    DESK = "desk"  # a curator or a coordinator: the desk opens (which pages: /api/me's `can`)
     CURATOR = "curator"
     COORDINATOR = "coordinator"
     ADMIN = "admin"  # curators, coordinators and the operator: the API's documentation
 
 
 ROLES: dict[Access, set[Role]] = {
+    Access.DESK: {Role.CURATOR, Role.COORDINATOR},
     Access.CURATOR: {Role.CURATOR},
     Access.COORDINATOR: {Role.COORDINATOR},
     Access.ADMIN: {Role.CURATOR, Role.COORDINATOR},
@@ -147,8 +148,6 @@ def reply(model: BaseModel, status: int = 200) -> web.Response:
 def _allowed(me: ParticipantDTO | None, access: Access, operators: set[int]) -> bool:
     if me is None or me.status == Status.WITHDRAWN.value or not me.full_name:
         return False
-    if access is Access.SIGNED_IN:
-        return True
     if access is Access.ADMIN and me.telegram_id in operators:
         return True
     return bool(me.roles & ROLES[access])

@@ -59,8 +59,10 @@ class Me(Model):
 # -- participants --------------------------------------------------------------------------------------
 class PeopleQuery(Model):
     q: str = Field("", max_length=60)
-    role: str | None = Field(None, pattern=r"^(mentee|mentor|parent|curator)$")
-    status: str | None = Field(None, pattern=r"^(onboarding|awaiting_parent|active|withdrawn)$")
+    role: str | None = Field(None, max_length=20, description="mentee, mentor, parent or curator")
+    status: str | None = Field(
+        None, max_length=40, description="onboarding, awaiting_parent_consent, active or withdrawn"
+    )
     group: str | None = Field(None, max_length=100)
     programme: int | None = Field(None, ge=1)
     sort: Literal["name", "group", "status"] = "name"
