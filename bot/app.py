@@ -290,7 +290,7 @@ async def ensure_programme(
 
 
 async def run_polling(app: App) -> None:
-    from handlers.menu import set_default_menus
+    from handlers.menu import refresh_desk_menus, set_default_menus
 
     sender_task = asyncio.create_task(app.sender.run(), name="outbox")
     await app.reminders.rearm_all()
@@ -301,6 +301,7 @@ async def run_polling(app: App) -> None:
     try:
         await app.bot.delete_webhook(drop_pending_updates=False)
         await set_default_menus(app.bot, app.settings.default_language, app.settings)
+        await refresh_desk_menus(app.bot, app.factory, app.settings, app.clock())
         log.info("polling started")
         await app.dp.start_polling(app.bot, handle_signals=True, close_bot_session=False)
     finally:

@@ -44,7 +44,7 @@ def make_web_app(app: App, metrics: Metrics, leadership: Leadership) -> web.Appl
 
 
 async def run_webhook(app: App) -> None:
-    from handlers.menu import set_default_menus
+    from handlers.menu import refresh_desk_menus, set_default_menus
 
     async def elected() -> None:
         await app.reminders.rearm_all()
@@ -73,6 +73,7 @@ async def run_webhook(app: App) -> None:
             f"{app.settings.webhook_url}{WEBHOOK_PATH}", secret_token=secret, drop_pending_updates=False
         )
         await set_default_menus(app.bot, app.settings.default_language, app.settings)
+        await refresh_desk_menus(app.bot, app.factory, app.settings, app.clock())
         log.info("webhook mode: listening on %s:%s", app.settings.webhook_host, app.settings.webhook_port)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

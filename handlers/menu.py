@@ -5,9 +5,11 @@ for, that it keeps personal data and where the policy is (/privacy)."""
 from __future__ import annotations
 
 import hashlib
+import logging
 from datetime import datetime
 
 from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError
 from aiogram.types import (
     BotCommand,
     BotCommandScopeChat,
@@ -18,13 +20,16 @@ from aiogram.types import (
     MenuButtonWebApp,
     WebAppInfo,
 )
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.domain.entities import ParticipantDTO, Role
 from bot.i18n import LANGUAGES, Translator
 from bot.services import privacy
 from bot.services.commands import PUBLIC, commands_for
-from storage.uow import Repos
+from storage.uow import Repos, unit_of_work
+
+log = logging.getLogger("nastavnik.menu")
 
 
 def _commands(names: list[str] | tuple[str, ...], t: Translator) -> list[BotCommand]:
@@ -73,6 +78,29 @@ async def refresh_menu(bot: Bot, repos: Repos, me: ParticipantDTO, now: datetime
         button = MenuButtonCommands()
     await bot.set_chat_menu_button(chat_id=me.telegram_id, menu_button=button)
     await repos.participants.update(me.id, now, commands_version=version)
+
+
+async def refresh_desk_menus(
+    bot: Bot, factory: async_sessionmaker[AsyncSession], settings: Settings, now: datetime
+) -> int:
+    """At start: the menu of every curator and coordinator whose menu is not current — the desk was turned on
+    (WEB_APP_URL) or off since they last got theirs. Returns how many were set; a refusal is logged."""
+    changed = 0
+    async with unit_of_work(factory) as repos:
+        people = {
+            p.id: p for r in (Role.CURATOR, Role.COORDINATOR) for p in await repos.participants.with_role(r)
+        }
+        for person in people.values():
+            if not person.full_name or person.telegram_id is None:
+                continue
+            before = person.commands_version
+            try:
+                await refresh_menu(bot, repos, person, now, settings)
+            except TelegramAPIError as exc:
+                log.warning("menu not refreshed for participant=%s: %s", person.id, type(exc).__name__)
+                continue
+            changed += (await repos.participants.get(person.id)).commands_version != before  # type: ignore[union-attr]
+    return changed
 
 
 def with_desk(

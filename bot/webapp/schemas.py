@@ -58,6 +58,8 @@ class Me(Model):
 
 # -- participants --------------------------------------------------------------------------------------
 class PeopleQuery(Model):
+    model_config = ConfigDict(extra="ignore")  # a cache-buster or a future parameter is not an error
+
     q: str = Field("", max_length=60)
     role: str | None = Field(None, max_length=20, description="mentee, mentor, parent or curator")
     status: str | None = Field(

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import mimetypes
 from importlib import resources
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from bot.i18n import Translator
 from bot.webapp import api
-from bot.webapp.routes import wrap
+from bot.webapp import schemas as s
+from bot.webapp.routes import reply, wrap
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -39,13 +41,26 @@ def static_files() -> dict[str, tuple[bytes, str]]:
     return out
 
 
-@web.middleware
-async def security_headers(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+def security_headers(language: str) -> Any:
+    """The headers of every page and API answer; an API path that does not exist answers in JSON too."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+        return await _secured(request, handler, language)
+
+    return middleware
+
+
+async def _secured(request: web.Request, handler: web.Handler, language: str) -> web.StreamResponse:
+    path = request.path
     try:
         response = await handler(request)
     except web.HTTPException as exc:
         response = exc
-    path = request.path
+        if path.startswith("/api/") and exc.status in (404, 405):
+            # The page reads {"error", "message"} from every API answer.
+            t = Translator(language)
+            response = reply(s.Error(error="not_found", message=t("desk.error.not_found")), exc.status)
     if path.startswith(("/app", "/api")):
         response.headers["Content-Security-Policy"] = PAGE_CSP if path.startswith("/app") else API_CSP
         response.headers["X-Content-Type-Options"] = "nosniff"
@@ -81,7 +96,7 @@ def add_desk(web_app: web.Application, app: App) -> None:
     async def to_page(_: web.Request) -> web.Response:
         raise web.HTTPFound(APP_PATH)
 
-    web_app.middlewares.append(security_headers)
+    web_app.middlewares.append(security_headers(app.settings.default_language))
     web_app.router.add_get("/app", to_page)
     web_app.router.add_get(APP_PATH, page)
     web_app.router.add_get("/app/static/{name}", asset)
