@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 from aiohttp import FormData
+from pydantic import SecretStr
 from sqlalchemy import select
 
 from bot.demo.harness import Client, Harness, make_settings
@@ -788,3 +789,27 @@ async def test_an_unknown_api_path_answers_in_json_as_every_refusal_does(desk):
         assert r.status in (404, 405)
         body = await r.json()
         assert body["message"] == RU("desk.error.not_found")
+
+
+async def test_webhook_mode_serves_the_desk_beside_the_webhook(h):
+    """Webhook mode's own web application (bot.webhook.make_web_app) mounts the desk too."""
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from bot.webhook import WEBHOOK_PATH, make_web_app
+    from scheduler.leader import Leadership
+
+    async def nothing() -> None:
+        return None
+
+    h.app.settings.webhook_secret = SecretStr("s" * 40)
+    web_app = make_web_app(h.app, h.app.metrics, Leadership(h.app.settings.database_url, nothing, nothing))
+    paths = {r.resource.canonical for r in web_app.router.routes() if r.resource is not None}
+    assert WEBHOOK_PATH in paths and "/api/participants" in paths and "/app/" in paths
+    await onboard_curator(h)
+    client = TestClient(TestServer(web_app))
+    await client.start_server()
+    try:
+        r = await client.get("/api/me", headers={"Authorization": f"tma {h.fake.init_data(CURATOR_ID)}"})
+        assert r.status == 200 and (await r.json())["user"]["name"] == CURATOR_NAME
+    finally:
+        await client.close()

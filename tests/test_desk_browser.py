@@ -218,3 +218,20 @@ async def test_a_mentee_opening_the_desk_is_refused(served, browser):
     assert await page.locator("table#people tbody tr").count() == 0
     assert "Иванова" not in await page.inner_text("body")
     await _shoot(page, "refused")
+
+
+async def test_a_coordinator_sees_the_districts_aggregates_and_no_names(served, browser):
+    from tests.test_district import COORDINATOR, NAMES, _coordinator, _institution, _new_programme
+
+    h, base = served
+    coordinator = await _coordinator(h)
+    school, _ = await _institution(h, coordinator, "Школа № 1", 7101, NAMES[0])
+    await _new_programme(school)
+    page = await browser.new_page(viewport=PHONE)
+    await page.goto(_url(base, h, COORDINATOR, "district"))
+    await _ready(page, "district")
+    assert await page.locator("nav#nav a").count() == 1  # the district only: no institution's pages
+    table = await page.inner_text("table#district")
+    assert "Школа № 1" in table
+    assert NAMES[0] not in await page.inner_text("body")  # the curator's name never reaches the centre
+    await _shoot(page, "district")
