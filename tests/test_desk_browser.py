@@ -113,6 +113,8 @@ async def _go(page, name: str) -> None:
 
 
 async def test_a_curator_works_the_desk_and_the_chat_sees_it(served, browser):
+    from playwright.async_api import expect
+
     h, base = served
     curator = await onboard_curator(h)
     mentees = [
@@ -195,15 +197,23 @@ async def test_a_curator_works_the_desk_and_the_chat_sees_it(served, browser):
     await page.click("button#view-timeline")
     await page.wait_for_selector("svg#timeline", timeout=WAIT)
     await _shoot(page, "timeline")
-    replies = await curator.send("/roadmap")
-    chat = "\n".join(r.text or "" for r in replies)
-    assert "выполнено" in chat.lower() or "1" in chat, chat
+    chat = "\n".join(r.text or "" for r in await curator.send("/roadmap"))
+    assert "открыто — 1, выполнено — 1" in chat, chat  # the chat's /roadmap counts the desk's mark
 
-    # The other pages draw.
-    for name in ("pairs", "kpis"):
-        await _go(page, name)
-        await _shoot(page, name)
-    assert "Петрова Ольга Павловна" in await page.inner_text("body") or True
+    # Pairs: the approved pair at its first stage, with its mentor and mentee.
+    await _go(page, "pairs")
+    pair = page.locator(f"li.pair[data-id='{active[0].id}']")
+    await expect(pair).to_have_count(1, timeout=WAIT)
+    text = await pair.inner_text()
+    assert name in text and ("Петрова Ольга Павловна" in text or "Кузнецов Игорь Васильевич" in text), text
+    await _shoot(page, "pairs")
+    # KPIs: a row per indicator with its traffic light, and the chart drawn from the same data.
+    await _go(page, "kpis")
+    rows = page.locator("table#kpis tbody tr")
+    assert await rows.count() > 0
+    assert await page.locator("table#kpis tbody tr .light").count() == await rows.count()
+    assert await page.locator("svg#kpi-chart g.kpi").count() == await rows.count()
+    await _shoot(page, "kpis")
     assert not [e for e in errors if "Content Security Policy" in e or "Refused" in e], errors
     assert not errors, errors
 

@@ -307,7 +307,7 @@ class Person:
     resyncs: int = 0
     done: bool = False
     submitted_text: str = ""
-    all_set_text: str = ""
+    all_set_texts: tuple[str, ...] = ()
     _msg_id: int = 1
 
     # -- the plan: what this person answers to each question
@@ -401,7 +401,7 @@ class Person:
                 key = self.shown(msg)
                 if key is not None:
                     return "question", key
-                if msg.text in (self.submitted_text, self.all_set_text):
+                if msg.text == self.submitted_text or msg.text in self.all_set_texts:
                     return "submitted", None
             if watch is not None and watch.edits != edits:
                 return "edited", None
@@ -430,11 +430,13 @@ class Person:
 
     async def run(self) -> None:
         from bot.i18n import Translator
+        from handlers.questionnaire import say
 
         t = Translator("ru")
         key = f"questionnaire.submitted.{FORM_ID}"
         self.submitted_text = t(key if t.has(key) else "questionnaire.submitted.default")
-        self.all_set_text = t("start.all_set")
+        # /start after a submission whose reply a kill lost: a pupil is told «ты», an adult «вы».
+        self.all_set_texts = (t("start.all_set"), say(t, f.Register.TY, "start.all_set"))
         seq = self.sequence()
         while not self.done:
             await asyncio.sleep(self.rng.uniform(*self.think))
