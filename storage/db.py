@@ -22,6 +22,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.util import await_only
 
+from storage import search
 from storage.sqlite_driver import one_trip_dbapi
 
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
@@ -154,6 +155,7 @@ def create_engine(url: str, *, lock_timeout: float = 30.0, **kwargs: Any) -> Asy
             cur.execute("PRAGMA secure_delete=ON")
             cur.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
             cur.close()
+            search.register_sqlite(dbapi_conn)
 
         gate = WriteGate(lock_timeout)
         _install_gate(engine, gate)

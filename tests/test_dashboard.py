@@ -98,3 +98,23 @@ async def test_participants_search_pages_card_and_actions(hc, clock):  # noqa: F
         ids, _ = await repos.dashboard.search_participants("Карточкин", 0, 10)
         people = [await repos.participants.get(i) for i in ids]
     assert [p.unreachable for p in people if p.full_name == "Ученик Карточкин"] == [True]
+
+
+async def test_the_search_finds_a_name_typed_without_yo_in_any_case(hc):  # noqa: F811
+    """A curator types «семенова»; the register has «Семёнова Алёна» — and the other way round."""
+    h = hc
+    c = await onboard_curator(h)
+    await seed(h, Role.MENTEE, "Семёнова Алёна", mentee_answers(["math"]))
+    await seed(h, Role.MENTEE, "Семенов Пётр", mentee_answers(["math"]))
+    for query, found in (
+        ("семенова", ["Семёнова Алёна"]),
+        ("СЕМЁНОВА", ["Семёнова Алёна"]),
+        ("семёнова   алена", ["Семёнова Алёна"]),
+        ("Семенов", ["Семенов Пётр", "Семёнова Алёна"]),
+        ("петр", ["Семенов Пётр"]),
+    ):
+        replies = await c.send(f"/participants {query}")
+        assert f"Участники: {len(found)} " in replies[-1].text, (query, replies[-1].text)
+        shown = [b["text"] for b in replies[-1].buttons()]
+        for name in found:
+            assert any(name in b for b in shown), (query, shown)

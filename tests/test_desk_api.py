@@ -406,6 +406,11 @@ async def test_participants_filter_search_sort_and_page(h, desk):
         assert body["error"] == "invalid" and body["message"] == RU("desk.error.invalid"), bad
         assert CYRILLIC.search(body["message"])
 
+    await seed(h, Role.MENTEE, "Семёнова Алёна", mentee_answers(["math"]))
+    for q in ("семенова", "СЕМЁНОВА", "семёнова   алена"):
+        status, body = await desk.get(CURATOR_ID, "/api/participants", q=q)
+        assert names(body) == ["Семёнова Алёна"], q  # typed without «ё», or with it, in any case
+
 
 async def test_participants_filter_by_every_status_the_facets_offer(h, desk):
     """At b533e71 PeopleQuery.status's pattern said 'awaiting_parent' where Status says

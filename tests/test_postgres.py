@@ -57,3 +57,21 @@ async def test_an_alert_key_longer_than_the_column_is_queued_once_on_postgres(pg
         assert [m.text for m in h.fake.delivered_to(2602)] == ["alert"]
     finally:
         await h.close()
+
+
+async def test_the_search_folds_case_and_yo_on_postgres(pg_url):
+    """On PostgreSQL the folding is lower() and translate() in SQL: the same matches as on SQLite."""
+    from bot.domain.entities import Role
+    from tests.test_matching_flow import mentee_answers, seed
+
+    h = await Harness.start(make_settings(pg_url, curator_ids="1000"), FakeTelegram())
+    try:
+        await onboard_curator(h)
+        await seed(h, Role.MENTEE, "Семёнова Алёна", mentee_answers(["math"]))
+        await seed(h, Role.MENTEE, "Семенов Пётр", mentee_answers(["math"]))
+        async with unit_of_work(h.app.factory) as repos:
+            for query, n in (("семенова", 1), ("СЕМЁНОВА  алена", 1), ("Семенов", 2), ("петр", 1), ("%", 0)):
+                _, total = await repos.dashboard.search_participants(query, 0, 10)
+                assert total == n, query
+    finally:
+        await h.close()

@@ -10,6 +10,7 @@ from bot.domain.entities import ProgrammeScope, ResponseStatus, Role
 from bot.domain.statuses import CampaignStatus
 from storage.models import Campaign, FormResponse, Invitation, ParentLink, Participant, ParticipantRole
 from storage.repositories.programmes import in_scope
+from storage.search import text_matches
 
 
 class DashboardRepo:
@@ -156,13 +157,7 @@ class DashboardRepo:
     async def search_participants(self, text: str | None, offset: int, limit: int) -> tuple[list[int], int]:
         q = select(Participant.id).where(Participant.full_name.is_not(None))
         if text:
-            # SQLite's lower() only folds ASCII, so Cyrillic is matched in its usual spellings instead.
-            variants = {text, text.lower(), text.capitalize(), text.title(), text.upper()}
-            cond = None
-            for v in variants:
-                c = Participant.full_name.contains(v) | func.coalesce(Participant.group_name, "").contains(v)
-                cond = c if cond is None else cond | c
-            q = q.where(cond)
+            q = q.where(text_matches(text, Participant.full_name, Participant.group_name))
         total = await self.s.scalar(select(func.count()).select_from(q.subquery())) or 0
         ids = (
             await self.s.scalars(

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.entities import PairStatus, ProgrammeScope
 from storage.models import MatchProposal, Pair, PairMember, Participant, ParticipantRole
 from storage.repositories.programmes import in_scope
+from storage.search import text_matches
 
 SORTS = ("name", "group", "status")
 
@@ -38,11 +39,6 @@ class PersonRow:
     paired: bool
 
 
-def _spellings(text: str) -> set[str]:
-    # SQLite's lower() only folds ASCII, so Cyrillic is matched in its usual spellings instead.
-    return {text, text.lower(), text.capitalize(), text.title(), text.upper()}
-
-
 class DeskRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
@@ -51,13 +47,7 @@ class DeskRepo:
         """One page of the people matching the filter, and how many match in all."""
         q = select(Participant.id).where(Participant.full_name.is_not(None))
         if f.query:
-            cond = None
-            for v in _spellings(f.query):
-                c = Participant.full_name.contains(v, autoescape=True) | func.coalesce(
-                    Participant.group_name, ""
-                ).contains(v, autoescape=True)
-                cond = c if cond is None else cond | c
-            q = q.where(cond)
+            q = q.where(text_matches(f.query, Participant.full_name, Participant.group_name))
         if f.status:
             q = q.where(Participant.status == f.status)
         if f.group:
