@@ -642,6 +642,116 @@ async def test_roadmap_import_done_move_and_a_refused_file(h, desk):
     assert r.status == 400 and (await r.json())["message"] == RU("desk.error.no_file")
 
 
+async def test_an_activity_added_on_the_desk_is_the_chats_too(h, desk):
+    c = await onboard_curator(h)
+    today = h.app.clock().astimezone(h.app.settings.tz).date()
+    due = today + timedelta(days=12)
+    status, body = await desk.post(
+        CURATOR_ID,
+        "/api/roadmap",
+        {
+            "activity": "Собрание наставников; итоги полугодия",  # a «;» is part of the text, not a separator
+            "responsible": "Куратова Анна Сергеевна",
+            "deadline": due.isoformat(),
+            "result": "Протокол",
+        },
+    )
+    assert status == 200, body
+    assert body["item"]["activity"] == "Собрание наставников; итоги полугодия"
+    assert body["item"]["due_on"] == due.isoformat() and body["item"]["status"] == "open"
+    assert body["message"].startswith("Добавлено: Собрание наставников; итоги полугодия"), body
+    rows = list((await roadmap_rows(h)).values())
+    assert [(r.activity, r.result, r.due_on) for r in rows] == [
+        ("Собрание наставников; итоги полугодия", "Протокол", due)
+    ]
+    assert (
+        rows[0].responsible_id == (await person(h, CURATOR_ID)).id
+    )  # the curator is reminded before the date
+    chat = (await c.send("/roadmap"))[-1].text
+    assert "Собрание наставников; итоги полугодия" in chat and "открыто — 1" in chat, chat
+    # The deadline in the documents' words, as the chat takes it.
+    status, body = await desk.post(
+        CURATOR_ID, "/api/roadmap", {"activity": "Отчёт о наставничестве", "deadline": "ежегодно до 30.11"}
+    )
+    assert status == 200 and body["item"]["recurring"] is True, body
+    # A deadline the chat would not take, and an empty activity: refused, nothing added.
+    status, body = await desk.post(
+        CURATOR_ID, "/api/roadmap", {"activity": "Конкурс", "deadline": "когда-нибудь"}
+    )
+    assert status == 422 and body["error"] == "deadline" and "Не удалось прочитать срок" in body["message"]
+    status, body = await desk.post(
+        CURATOR_ID, "/api/roadmap", {"activity": "  ", "deadline": "до 25.12.2099"}
+    )
+    assert status == 422, body
+    assert len(await roadmap_rows(h)) == 2
+
+
+async def test_the_card_reminds_and_marks_no_contact_as_the_chat_card_does(h, desk):
+    c = await onboard_curator(h)
+    await onboard_mentee(h, c, 7301, name="Петров Иван")
+    mentee = await person(h, 7301)
+
+    status, body = await desk.post(CURATOR_ID, f"/api/participants/{mentee.id}/nudge")
+    assert status == 200 and body == {"sent": True, "message": RU("questionnaire.nudged")}, body
+    await h.deliver_outbox()
+    told = [m.text for m in h.fake.delivered_to(7301) if m.text == RU("dashboard.nudge_text")]
+    assert len(told) == 1
+    # One reminder a day, whichever way it is asked for: the chat's button is refused too.
+    status, body = await desk.post(CURATOR_ID, f"/api/participants/{mentee.id}/nudge")
+    assert status == 200 and body == {"sent": False, "message": RU("questionnaire.nudged_already")}, body
+    await h.deliver_outbox()
+    assert [m.text for m in h.fake.delivered_to(7301)].count(RU("dashboard.nudge_text")) == 1
+
+    # «No contact»: the card and the chat's list both show it; asked twice, still marked; then taken off.
+    for _ in range(2):
+        status, body = await desk.post(
+            CURATOR_ID, f"/api/participants/{mentee.id}/reach", {"unreachable": True}
+        )
+        assert status == 200 and body == {"unreachable": True, "message": RU("dashboard.marked_unreachable")}
+    assert (await person(h, 7301)).unreachable is True
+    status, body = await desk.get(CURATOR_ID, f"/api/participants/{mentee.id}")
+    assert body["unreachable"] is True
+    status, body = await desk.post(CURATOR_ID, f"/api/participants/{mentee.id}/reach", {"unreachable": False})
+    assert status == 200 and body["unreachable"] is False and (await person(h, 7301)).unreachable is False
+    async with unit_of_work(h.app.factory) as repos:
+        actions = (
+            await repos.session.scalars(
+                select(AuditEntry.action).where(AuditEntry.object_id == mentee.id).order_by(AuditEntry.id)
+            )
+        ).all()
+    assert actions.count("participant.nudge") == 2 and actions.count("participant.unreachable") == 2
+
+    # A pupil still waiting for a parent's consent gets nothing from the bot, reminders included.
+    await onboard_mentee(h, c, 7302, adult=False, name="Орлова Вера", group="7В")
+    minor = await person(h, 7302)
+    status, body = await desk.post(CURATOR_ID, f"/api/participants/{minor.id}/nudge")
+    assert status == 409 and body["error"] == "unreachable"
+    assert body["message"] == RU("desk.error.unreachable")
+    await h.deliver_outbox()
+    assert RU("dashboard.nudge_text") not in [m.text for m in h.fake.delivered_to(7302)]
+
+    # A mentee may not remind anyone; a body that is not a mark is refused; nobody is no one.
+    status, body = await desk.post(7301, f"/api/participants/{mentee.id}/nudge")
+    assert status == 403
+    status, body = await desk.post(CURATOR_ID, f"/api/participants/{mentee.id}/reach", {"unreachable": "?"})
+    assert status == 422
+    status, body = await desk.post(CURATOR_ID, "/api/participants/999999/nudge")
+    assert status == 404 and body["error"] == "not_found"
+
+
+async def test_another_institutions_person_cannot_be_reminded_or_marked(h, desk):
+    _, a, b = await two_schools(h)
+    await onboard_mentee(h, b, 7202, name="Сидоров Пётр")
+    theirs = await person(h, 7202)
+    status, body = await desk.post(7101, f"/api/participants/{theirs.id}/nudge")
+    assert status == 403 and body["error"] == "other_institution", body
+    status, body = await desk.post(7101, f"/api/participants/{theirs.id}/reach", {"unreachable": True})
+    assert status == 403 and body["error"] == "other_institution", body
+    await h.deliver_outbox()
+    assert RU("dashboard.nudge_text") not in [m.text for m in h.fake.delivered_to(7202)]
+    assert (await person(h, 7202)).unreachable is False
+
+
 # -- 8. the API's documentation ------------------------------------------------------------------------
 def refs(node: Any) -> set[str]:
     if isinstance(node, dict):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -142,7 +143,20 @@ async def test_a_curator_works_the_desk_and_the_chat_sees_it(served, browser):
     await page.click("table#people tbody tr")
     await page.wait_for_selector("section#card", state="visible", timeout=WAIT)
     assert "Иванова Мария" in await page.inner_text("section#card")
+    # The card's actions are the chat card's: a reminder goes out through the outbox, once a day.
+    await page.click("button#card-nudge")
+    await expect(page.locator("#flash")).to_have_text("Напоминание отправлено.", timeout=WAIT)
+    await h.deliver_outbox()
+    nudge = "Куратор программы наставничества напоминает о себе"
+    assert any(nudge in (m.text or "") for m in h.fake.delivered_to(mentees[0][1]))
+    await page.click("button#card-reach")
+    await expect(page.locator("section#card .badge.warn")).to_have_count(1, timeout=WAIT)
+    await expect(page.locator("button#card-reach")).to_have_text("Связь есть: снять отметку", timeout=WAIT)
+    async with unit_of_work(h.app.factory) as repos:
+        assert (await repos.participants.get(mentees[0][0])).unreachable is True
     await _shoot(page, "card")
+    await page.click("button#card-reach")
+    await expect(page.locator("section#card .badge.warn")).to_have_count(0, timeout=WAIT)
     await page.click("button#card-close")
     await page.wait_for_selector("section#card", state="hidden", timeout=WAIT)
 
@@ -199,6 +213,18 @@ async def test_a_curator_works_the_desk_and_the_chat_sees_it(served, browser):
     await _shoot(page, "timeline")
     chat = "\n".join(r.text or "" for r in await curator.send("/roadmap"))
     assert "открыто — 1, выполнено — 1" in chat, chat  # the chat's /roadmap counts the desk's mark
+    # One more activity from the form, its deadline in the documents' words.
+    await page.click("button#view-table")
+    await page.fill("input#add-activity", "Педсовет по итогам полугодия")
+    soon = h.app.clock().astimezone(h.app.settings.tz).date() + timedelta(days=7)
+    await page.fill("input#add-deadline", f"до {soon:%d.%m.%Y}")
+    await page.click("button#add")
+    await page.wait_for_selector(
+        "table#roadmap tbody tr:has-text('Педсовет по итогам полугодия')", timeout=WAIT
+    )
+    assert await page.input_value("input#add-activity") == ""
+    chat = "\n".join(r.text or "" for r in await curator.send("/roadmap"))
+    assert "Педсовет по итогам полугодия" in chat and "открыто — 2, выполнено — 1" in chat, chat
 
     # Pairs: the approved pair at its first stage, with its mentor and mentee.
     await _go(page, "pairs")

@@ -335,8 +335,16 @@ async def nudge(repos: Repos, curator_id: int, person: ParticipantDTO, now: date
 
 
 async def toggle_unreachable(repos: Repos, curator_id: int, person: ParticipantDTO, now: datetime) -> bool:
-    """Mark the person unreachable (or reachable again); returns the new mark."""
-    mark = not person.unreachable
+    """The chat's button: mark the person unreachable (or reachable again); returns the new mark."""
+    return await set_unreachable(repos, curator_id, person, not person.unreachable, now)
+
+
+async def set_unreachable(
+    repos: Repos, curator_id: int, person: ParticipantDTO, mark: bool, now: datetime
+) -> bool:
+    """Mark the person unreachable or not (the desk says which: a repeated request changes nothing)."""
+    if mark == person.unreachable:
+        return mark
     await repos.participants.update(person.id, now, unreachable=mark)
     await repos.audit.log(
         "participant.unreachable",

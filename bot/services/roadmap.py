@@ -174,15 +174,34 @@ async def import_file(
     )
 
 
-async def add_from_text(
-    repos: Repos, text: str, today: date, now: datetime, programme: int | None = None
-) -> RoadmapItemDTO | rm.Invalid:
-    """One item from "activity; responsible; deadline[; result]" (the responsible part may be empty)."""
-    parts = [" ".join(p.split()) for p in (text or "").split(";")]
-    if len(parts) not in (3, 4) or not parts[0]:
+@dataclass(frozen=True)
+class Entry:
+    """One activity as the curator gives it: typed in chat as "activity; responsible; deadline[; result]",
+    or in the desk's form field by field."""
+
+    activity: str
+    responsible: str
+    deadline: str
+    result: str = ""
+
+
+def entry_from_text(text: str) -> Entry | rm.Invalid:
+    """The chat's line "activity; responsible; deadline[; result]" (the responsible part may be empty)."""
+    parts = (text or "").split(";")
+    if len(parts) not in (3, 4):
         return rm.Invalid(E_ITEM_FORMAT)
-    activity, responsible, deadline_text = parts[:3]
-    result = parts[3] if len(parts) == 4 else ""
+    return Entry(*parts)
+
+
+async def add_entry(
+    repos: Repos, entry: Entry, today: date, now: datetime, programme: int | None = None
+) -> RoadmapItemDTO | rm.Invalid:
+    """One item, checked as an imported row is (lengths, a deadline the chat understands)."""
+    activity, responsible, deadline_text, result = (
+        " ".join(x.split()) for x in (entry.activity, entry.responsible, entry.deadline, entry.result)
+    )
+    if not activity:
+        return rm.Invalid(E_ITEM_FORMAT)
     if len(activity) > rm.MAX_CELL_CHARS or len(result) > rm.MAX_CELL_CHARS:
         return rm.Invalid(rm.E_TOO_LONG, {"column": "activity", "limit": str(rm.MAX_CELL_CHARS)})
     if too_long := _length_errors(None, responsible, deadline_text):
@@ -298,10 +317,13 @@ async def import_items(
 
 
 async def add_item(
-    repos: Repos, curator_id: int, programme: int, text: str, today: date, now: datetime
+    repos: Repos, curator_id: int, programme: int, given: Entry | str, today: date, now: datetime
 ) -> RoadmapItemDTO | rm.Invalid:
-    """One item typed in chat."""
-    item = await add_from_text(repos, text, today, now, programme)
+    """One item the curator adds: typed in chat (one line) or from the desk's form (field by field)."""
+    entry = entry_from_text(given) if isinstance(given, str) else given
+    if isinstance(entry, rm.Invalid):
+        return entry
+    item = await add_entry(repos, entry, today, now, programme)
     if not isinstance(item, rm.Invalid):
         await repos.audit.log(
             "roadmap.add", now, actor_id=curator_id, object_type="roadmap_item", object_id=item.id

@@ -12,7 +12,7 @@ from bot.domain import district as dd
 from bot.domain import forms as f
 from bot.domain import kpi
 from bot.domain import roadmap as rm
-from bot.domain.entities import ProgrammeDTO, Role, Status
+from bot.domain.entities import ParticipantDTO, ProgrammeDTO, Role, Status
 from bot.domain.stages import STAGE_ORDER, MeetingStatus
 from bot.i18n import catalog
 from bot.services import dashboard, desk, district, institutions, programmes
@@ -190,6 +190,38 @@ async def participant(d: Desk) -> s.Card:
         intake=intake,
         pairs=pairs,
         meetings=meetings,
+    )
+
+
+async def _reachable_person(d: Desk) -> ParticipantDTO:
+    person = await d.repos.participants.get(_id(d))
+    if person is None or not person.full_name:
+        raise Refusal(404, "not_found")
+    return person
+
+
+@curator.post("/api/participants/{id}/nudge", s.Nudged)
+async def participant_nudge(d: Desk) -> s.Nudged:
+    """Remind the person to look into the bot (as the chat card's 🔔 does: one reminder a day)"""
+    done = await dashboard.nudge(d.repos, d.me.id, await _reachable_person(d), d.now)
+    if done is dashboard.Nudge.UNREACHABLE:
+        raise Refusal(409, "unreachable", "desk.error.unreachable")
+    sent = done is dashboard.Nudge.SENT
+    return s.Nudged(
+        sent=sent, message=d.t("questionnaire.nudged" if sent else "questionnaire.nudged_already")
+    )
+
+
+@curator.post("/api/participants/{id}/reach", s.Reach, body=s.ReachBody)
+async def participant_reach(d: Desk) -> s.Reach:
+    """Mark «no contact» on the person, or take the mark off"""
+    body: s.ReachBody = d.body
+    mark = await dashboard.set_unreachable(
+        d.repos, d.me.id, await _reachable_person(d), body.unreachable, d.now
+    )
+    return s.Reach(
+        unreachable=mark,
+        message=d.t("dashboard.marked_unreachable" if mark else "dashboard.marked_reachable"),
     )
 
 
@@ -389,6 +421,25 @@ async def roadmap_move(d: Desk) -> s.Moved:
     if not isinstance(moved, RoadmapItemDTO):
         raise _archived(moved)
     return s.Moved(item=_item(moved, d))
+
+
+@curator.post("/api/roadmap", s.Added, body=s.AddBody)
+async def roadmap_add(d: Desk) -> s.Added:
+    """Add one activity (as the chat's «➕ Добавить мероприятие» does)"""
+    body: s.AddBody = d.body
+    programme = await _open_programme(d)
+    entry = roadmap_svc.Entry(body.activity, body.responsible, _deadline_text(body.deadline), body.result)
+    added = await roadmap_svc.add_item(d.repos, d.me.id, programme, entry, d.today, d.now)
+    if isinstance(added, rm.Invalid):
+        raise Refusal(422, "deadline", message=roadmap_svc.error_text(d.t, added))
+    return s.Added(
+        item=_item(added, d),
+        message=d.t(
+            "roadmap_chat.added",
+            activity=roadmap_svc.short(added.activity),
+            when=roadmap_svc.when(added, d.t, d.today),
+        ),
+    )
 
 
 @curator.post("/api/roadmap/import", s.Imported, multipart=True)

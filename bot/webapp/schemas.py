@@ -153,6 +153,20 @@ class Card(Model):
     meetings: list[MeetingLine]
 
 
+class Nudged(Model):
+    sent: bool = Field(description="False: the person was already reminded today (one reminder a day)")
+    message: str
+
+
+class ReachBody(Model):
+    unreachable: bool = Field(description="True: mark «no contact»; false: take the mark off")
+
+
+class Reach(Model):
+    unreachable: bool
+    message: str
+
+
 # -- pairs ---------------------------------------------------------------------------------------------
 class BoardPair(Model):
     id: int
@@ -259,6 +273,20 @@ class MoveBody(Model):
 
 class Moved(Model):
     item: Item
+
+
+class AddBody(Model):
+    activity: str = Field(min_length=1, max_length=2000)
+    responsible: str = Field("", max_length=2000)
+    deadline: str = Field(
+        min_length=1, max_length=200, description="25.12.2026, «декабрь 2026», «ежегодно до 30.11», …"
+    )
+    result: str = Field("", max_length=2000)
+
+
+class Added(Model):
+    item: Item
+    message: str
 
 
 class Imported(Model):

@@ -562,7 +562,22 @@ async function openCard(id, opener) {
       el('span', { class: `status status-${m.status}`, text: m.status_name }),
       m.feedback ? el('span', { class: 'hint', text: ` · ${t('card.meeting_feedback', { feedback: num(m.feedback) })}` }) : null)))
     : el('p', { class: 'hint', text: t('card.no_meetings') });
-  $('.card-body', card).replaceChildren(facts,
+  // The chat card's own actions: a reminder to look into the bot, the «no contact» mark.
+  const actions = el('div', { class: 'actions card-actions' },
+    el('button', { type: 'button', id: 'card-nudge', text: t('card.nudge'),
+      onclick: () => act(async () => {
+        const res = await api(`/api/participants/${encodeURIComponent(p.id)}/nudge`, { method: 'POST' });
+        flash(res.message, res.sent ? 'ok' : 'warn');
+      }) }),
+    el('button', { type: 'button', id: 'card-reach', text: t(p.unreachable ? 'card.reachable' : 'card.unreachable'),
+      onclick: () => act(async () => {
+        const res = await api(`/api/participants/${encodeURIComponent(p.id)}/reach`,
+          { method: 'POST', json: { unreachable: !p.unreachable } });
+        await openCard(p.id, cardOpener);
+        await loadPeople();
+        flash(res.message, 'ok');
+      }) }));
+  $('.card-body', card).replaceChildren(facts, actions,
     el('h3', { text: t('card.intake') }), ...intake,
     el('h3', { text: t('card.pairs') }), pairs,
     el('h3', { text: t('card.meetings') }), meetings);
@@ -728,6 +743,14 @@ async function pageRoadmap(main) {
       legend([['done', 'legend_done'], ['open', 'legend_open'], ['overdue', 'legend_overdue']]),
       el('p', { id: 'undated', class: 'hint' })),
     el('p', { id: 'roadmap-empty', class: 'hint', hidden: true, text: t('roadmap.empty') }),
+    el('section', { class: 'add box' },
+      el('h2', { text: t('roadmap.add_title') }),
+      el('form', { id: 'add-form', class: 'add-form', onsubmit: addActivity },
+        field('add-activity', t('roadmap.col_activity'), { required: true, maxlength: 2000 }),
+        field('add-responsible', t('roadmap.col_responsible'), { maxlength: 2000 }),
+        field('add-deadline', t('roadmap.col_when'), { required: true, maxlength: 200, placeholder: t('roadmap.deadline_hint') }),
+        field('add-result', t('roadmap.result'), { maxlength: 2000 }),
+        el('div', { class: 'actions' }, el('button', { type: 'submit', id: 'add', class: 'primary', text: t('roadmap.add') })))),
     el('section', { class: 'import box' },
       el('h2', { text: t('roadmap.import_title') }),
       el('p', { class: 'hint', text: t('roadmap.import_hint') }),
@@ -806,6 +829,32 @@ function roadmapClick(e) {
   }
 }
 const reloadRoadmap = async () => drawRoadmap(await api('/api/roadmap', { key: 'roadmap' }));
+
+function field(id, label, attrs) {
+  return el('label', { class: 'field', for: id }, el('span', { text: label }), el('input', { id, type: 'text', ...attrs }));
+}
+
+/** One activity, field by field; the deadline in the chat's words («до 25.12.2026», «ежегодно до 30.11»). */
+function addActivity(e) {
+  e.preventDefault();
+  const form = e.currentTarget;
+  const value = (id) => $(`#${id}`).value.trim();
+  if (!value('add-activity') || !value('add-deadline')) { flash(t('roadmap.add_missing')); return; }
+  act(async () => {
+    const button = $('#add');
+    button.disabled = true;
+    try {
+      const res = await api('/api/roadmap', { method: 'POST', json: {
+        activity: value('add-activity'), responsible: value('add-responsible'),
+        deadline: value('add-deadline'), result: value('add-result') } });
+      form.reset();
+      await reloadRoadmap();
+      flash(res.message, 'ok');
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
 
 function importRoadmap() {
   const input = $('#import-file');
