@@ -552,6 +552,64 @@ async def test_matching_runs_and_bulk_decisions_announce_each_approved_pair_once
     assert r.status == 400 and (await r.json())["error"] == "bad_json"
 
 
+async def test_a_pair_by_hand_shows_what_it_breaks_first_and_is_announced_as_proposals_are(h, desk):
+    await onboard_curator(h)
+    mentor, mentor_tg = await seed(h, Role.MENTOR, "Математикова Анна", mentor_answers(["math"], 1))
+    first, first_tg = await seed(h, Role.MENTEE, "Ученик Один", mentee_answers(["math"]))
+    second, second_tg = await seed(h, Role.MENTEE, "Ученица Две", mentee_answers(["math"]))
+
+    status, body = await desk.get(CURATOR_ID, "/api/matching/manual")
+    assert status == 200, body
+    assert [(x["id"], x["name"], x["group"], x["ready"]) for x in body["mentees"]] == [
+        (first, "Ученик Один", "8А", True),
+        (second, "Ученица Две", "8А", True),
+    ]
+    assert [(x["id"], x["load"], x["capacity"]) for x in body["mentors"]] == [(mentor, 0, 1)]
+
+    status, body = await desk.post(CURATOR_ID, "/api/matching/manual", {"mentee": first, "mentor": mentor})
+    assert status == 200 and body["paired"] is True and body["violations"] == [], body
+    assert body["message"] == RU("matching.manual_done")
+    async with unit_of_work(h.app.factory) as repos:
+        active = await repos.pairs.active()
+    assert [(p.id, p.mentor_id, list(p.mentee_ids)) for p in active] == [(body["pair_id"], mentor, [first])]
+    await h.deliver_outbox()
+    assert any("Математикова Анна" in (m.text or "") for m in h.fake.delivered_to(first_tg))
+    assert any("Ученик Один" in (m.text or "") for m in h.fake.delivered_to(mentor_tg))
+    status, body = await desk.get(CURATOR_ID, "/api/matching/manual")
+    assert [x["id"] for x in body["mentees"]] == [second] and body["mentors"][0]["load"] == 1
+
+    # The mentor is full: the page is told so in words, and nothing is made until the curator insists.
+    status, body = await desk.post(CURATOR_ID, "/api/matching/manual", {"mentee": second, "mentor": mentor})
+    assert status == 200 and body["paired"] is False and body["pair_id"] is None, body
+    assert body["message"] == RU("matching.manual_warning")
+    assert body["violations"] and all(
+        CYRILLIC.search(v) and not TEXT_KEY.search(v) for v in body["violations"]
+    )
+    async with unit_of_work(h.app.factory) as repos:
+        assert len(await repos.pairs.active()) == 1
+    status, body = await desk.post(
+        CURATOR_ID, "/api/matching/manual", {"mentee": second, "mentor": mentor, "force": True}
+    )
+    assert status == 200 and body["paired"] is True, body
+    async with unit_of_work(h.app.factory) as repos:
+        forced = (
+            await repos.session.scalars(select(AuditEntry).where(AuditEntry.action == "pair.force"))
+        ).all()
+    assert [e.object_id for e in forced] == [body["pair_id"]]
+    await h.deliver_outbox()
+    assert any("Математикова Анна" in (m.text or "") for m in h.fake.delivered_to(second_tg))
+
+    # Paired already (a second tab, or the chat meanwhile): refused, nothing made twice.
+    status, body = await desk.post(CURATOR_ID, "/api/matching/manual", {"mentee": first, "mentor": mentor})
+    assert status == 409 and body["message"] == RU("common.stale"), body
+    status, body = await desk.post(first_tg, "/api/matching/manual", {"mentee": first, "mentor": mentor})
+    assert status == 403
+    async with unit_of_work(h.app.factory) as repos:
+        active = await repos.pairs.active()
+    # The mentor's second mentee joins their group (one mentor, several mentees), as /pair does it.
+    assert [sorted(p.mentee_ids) for p in active] == [sorted([first, second])]
+
+
 # -- 7. the roadmap ------------------------------------------------------------------------------------
 async def test_roadmap_import_done_move_and_a_refused_file(h, desk):
     c = await onboard_curator(h)

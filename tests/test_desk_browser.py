@@ -183,6 +183,26 @@ async def test_a_curator_works_the_desk_and_the_chat_sees_it(served, browser):
     name = "Иванова Мария" if paired == mentees[0][0] else "Смирнов Олег"
     assert name in approved_mentee
 
+    # By hand: the other mentee with the mentor who is full now; the page says what that breaks, then insists.
+    await expect(page.locator("#manual-mentee option")).to_have_count(1, timeout=WAIT)
+    other_id, other_tg = next((pid, t) for pid, t in mentees if pid != paired)
+    assert await page.input_value("#manual-mentee") == str(other_id)
+    options = page.locator("#manual-mentor option")
+    full = await options.filter(has_text="занято 1 из 1").get_attribute("value")
+    await page.select_option("#manual-mentor", full)
+    await page.click("button#manual-pair")
+    await page.wait_for_selector("#manual-warning:not([hidden]) #manual-violations li", timeout=WAIT)
+    async with unit_of_work(h.app.factory) as repos:
+        assert len(await repos.pairs.active()) == 1 and await repos.pairs.active_of_mentee(other_id) is None
+    await _shoot(page, "manual")
+    await page.click("button#manual-force")
+    await expect(page.locator("#flash")).to_have_text(
+        "Пара создана, участникам отправлены сообщения.", timeout=WAIT
+    )
+    await expect(page.locator("#manual-mentee option")).to_have_count(0, timeout=WAIT)
+    await h.deliver_outbox()
+    assert "наставник" in "\n".join(m.text or "" for m in h.fake.delivered_to(other_tg)).lower()
+
     # Roadmap: import the template file, mark the first item done; the chat's /roadmap agrees.
     await _go(page, "roadmap")
     # The template's header, an activity done once and a yearly one.

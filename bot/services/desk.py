@@ -145,6 +145,37 @@ async def run_matching(repos: Repos, curator_id: int, now: datetime) -> Proposal
 
 
 @dataclass(frozen=True)
+class Choices:
+    """Whom the curator may pair by hand: the programme's unpaired mentees and its mentors, with load."""
+
+    pool: matching.Pool
+
+
+async def manual_choices(repos: Repos, curator_id: int) -> Choices | ProgrammeDTO | None:
+    """/pair's lists for the desk. The programme when it is archived, None when there is none."""
+    programme = await programmes.current(repos, curator_id)
+    if programme is None or programme.archived:
+        return programme
+    return Choices(await matching.build_pool(repos, programme))
+
+
+async def pair_by_hand(
+    repos: Repos,
+    curator_id: int,
+    mentee_id: int,
+    mentor_id: int,
+    force: bool,
+    now: datetime,
+    forms: dict[str, f.Form],
+) -> matching.Manual | ProgrammeDTO | None:
+    """/pair from the desk: the chat's own pairing by hand (constraints shown first, the pair announced)."""
+    programme = await programmes.current(repos, curator_id)
+    if programme is None or programme.archived:
+        return programme
+    return await matching.pair_by_hand(repos, programme, mentee_id, mentor_id, force, curator_id, now, forms)
+
+
+@dataclass(frozen=True)
 class Decisions:
     results: list[tuple[int, matching.Decided]]
 

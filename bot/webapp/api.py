@@ -11,6 +11,7 @@ from aiohttp import web
 from bot.domain import district as dd
 from bot.domain import forms as f
 from bot.domain import kpi
+from bot.domain import matching as m
 from bot.domain import roadmap as rm
 from bot.domain.entities import ParticipantDTO, ProgrammeDTO, Role, Status
 from bot.domain.stages import STAGE_ORDER, MeetingStatus
@@ -313,6 +314,49 @@ def _archived(programme: object) -> Refusal:
     if programme is None:
         return Refusal(409, "no_programme", "programmes.none")
     return Refusal(409, "archived", "programmes.archived_refused", title=getattr(programme, "title", ""))
+
+
+@curator.get("/api/matching/manual", s.Choices)
+async def matching_manual(d: Desk) -> s.Choices:
+    """Whom to pair by hand (as /pair offers): mentees without a pair, mentors with their load"""
+    found = await desk.manual_choices(d.repos, d.me.id)
+    if not isinstance(found, desk.Choices):
+        raise _archived(found)
+    pool = found.pool
+    ready = {x.id: x.ready for x in pool.mentees}
+    mentees = [
+        s.Choice(id=x.id, name=p.full_name or "—", group=p.group_name, ready=ready[x.id])
+        for x in pool.mentees
+        if (p := pool.people.get(x.id)) is not None
+    ]
+    mentees.sort(key=lambda c: (c.name, c.id))
+    mentors = [
+        s.Choice(id=x.id, name=p.full_name or "—", load=x.load, capacity=x.capacity)
+        for x in pool.mentors
+        if (p := pool.people.get(x.id)) is not None
+    ]
+    mentors.sort(key=lambda c: (c.name, c.id))
+    return s.Choices(mentees=mentees, mentors=mentors)
+
+
+@curator.post("/api/matching/manual", s.ManualDone, body=s.ManualBody)
+async def matching_manual_pair(d: Desk) -> s.ManualDone:
+    """Pair a mentee with a mentor by hand: refused with the constraints it breaks unless forced; announced"""
+    body: s.ManualBody = d.body
+    forms = d.app.dp["engine"].forms
+    done = await desk.pair_by_hand(d.repos, d.me.id, body.mentee, body.mentor, body.force, d.now, forms)
+    if not isinstance(done, match_svc.Manual):
+        raise _archived(done)
+    if done.stale:
+        raise Refusal(409, "conflict", "common.stale")
+    violations = [d.t(m.violation_key(v)) for v in done.violations]
+    if done.pair is None:
+        return s.ManualDone(
+            paired=False, pair_id=None, violations=violations, message=d.t("matching.manual_warning")
+        )
+    return s.ManualDone(
+        paired=True, pair_id=done.pair.id, violations=violations, message=d.t("matching.manual_done")
+    )
 
 
 DECISION_KEYS = {

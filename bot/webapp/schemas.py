@@ -231,6 +231,35 @@ class Matching(Model):
     rejected: int = 0
 
 
+class Choice(Model):
+    id: int
+    name: str
+    group: str | None = None
+    ready: bool | None = Field(None, description="Mentee: questionnaire submitted and every consent in place")
+    load: int | None = Field(None, description="Mentor: mentees now")
+    capacity: int | None = Field(None, description="Mentor: mentees at most")
+
+
+class Choices(Model):
+    mentees: list[Choice]
+    mentors: list[Choice]
+
+
+class ManualBody(Model):
+    mentee: int
+    mentor: int
+    force: bool = Field(
+        False, description="Pair although hard constraints are broken (recorded in the audit log)"
+    )
+
+
+class ManualDone(Model):
+    paired: bool
+    pair_id: int | None
+    violations: list[str] = Field(description="The hard constraints the pairing breaks, in words")
+    message: str
+
+
 class Decide(Model):
     run: str = Field(min_length=1, max_length=32)
     approve: list[int] = Field(default_factory=list, max_length=500)

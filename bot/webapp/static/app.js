@@ -655,8 +655,58 @@ async function pageMatching(main) {
       el('button', { type: 'button', id: 'approve', class: 'primary', text: t('matching.approve'), onclick: () => decide('approve') }),
       el('button', { type: 'button', id: 'reject', class: 'danger', text: t('matching.reject'), onclick: () => decide('reject') })),
     el('section', { id: 'unmatched-box', hidden: true },
-      el('h2', { text: t('matching.unmatched') }), el('ul', { id: 'unmatched', class: 'plain' })));
+      el('h2', { text: t('matching.unmatched') }), el('ul', { id: 'unmatched', class: 'plain' })),
+    el('section', { id: 'manual', class: 'box', hidden: true },
+      el('h2', { text: t('matching.manual_title') }),
+      el('p', { class: 'hint', text: t('matching.manual_hint') }),
+      el('div', { class: 'add-form' },
+        el('label', { class: 'field', for: 'manual-mentee' }, el('span', { text: t('matching.col_mentee') }),
+          el('select', { id: 'manual-mentee', onchange: () => { $('#manual-warning').hidden = true; } })),
+        el('label', { class: 'field', for: 'manual-mentor' }, el('span', { text: t('matching.col_mentor') }),
+          el('select', { id: 'manual-mentor', onchange: () => { $('#manual-warning').hidden = true; } })),
+        el('div', { class: 'actions' },
+          el('button', { type: 'button', id: 'manual-pair', class: 'primary', text: t('matching.manual_pair'),
+            onclick: () => pairByHand(false) }))),
+      el('p', { id: 'manual-nobody', class: 'hint', hidden: true, text: t('matching.manual_nobody') }),
+      el('div', { id: 'manual-warning', class: 'warning', role: 'alert', hidden: true },
+        el('p', { id: 'manual-warning-text' }), el('ul', { id: 'manual-violations' }),
+        el('button', { type: 'button', id: 'manual-force', class: 'danger', text: t('matching.manual_force'),
+          onclick: () => pairByHand(true) }))));
   drawMatching(await api('/api/matching'));
+  if (!matching.archived) await loadManual();
+}
+
+/** /pair's lists: mentees without a pair (those not ready say so), mentors with their load. */
+async function loadManual() {
+  const data = await api('/api/matching/manual', { key: 'manual' });
+  const option = (value, text) => el('option', { value, text });
+  $('#manual-mentee').replaceChildren(...data.mentees.map((x) => option(x.id,
+    [x.name, x.group && `(${x.group})`, !x.ready && `— ${t('matching.manual_not_ready')}`].filter(Boolean).join(' '))));
+  $('#manual-mentor').replaceChildren(...data.mentors.map((x) => option(x.id,
+    t('matching.manual_load', { name: x.name, load: num(x.load), capacity: num(x.capacity) }))));
+  const nobody = !data.mentees.length || !data.mentors.length;
+  $('#manual-nobody').hidden = !nobody;
+  $('#manual-pair').disabled = nobody;
+  $('#manual-warning').hidden = true;
+  $('#manual').hidden = false;
+}
+
+function pairByHand(force) {
+  const mentee = Number($('#manual-mentee').value), mentor = Number($('#manual-mentor').value);
+  if (!mentee || !mentor) { flash(t('matching.manual_pick')); return; }
+  act(async () => {
+    flash(null);
+    const res = await api('/api/matching/manual', { method: 'POST', json: { mentee, mentor, force } });
+    if (!res.paired) {
+      // What the pair breaks, before it is made: the curator may still insist.
+      $('#manual-warning-text').textContent = res.message;
+      $('#manual-violations').replaceChildren(...res.violations.map((v) => el('li', { text: v })));
+      $('#manual-warning').hidden = false;
+      return;
+    }
+    await loadManual();
+    flash(res.message, 'ok');
+  });
 }
 
 function drawMatching(data) {
@@ -709,6 +759,7 @@ function decide(what) {
     const body = { run: matching.run, approve: what === 'approve' ? ids : [], reject: what === 'reject' ? ids : [] };
     const data = await api('/api/matching/decide', { method: 'POST', json: body });
     drawMatching(data);
+    if (data.approved && !data.archived) await loadManual(); // the newly paired leave the lists by hand
     const parts = [];
     if (data.approved) parts.push(t('matching.approved', { pairs: plural('pairs', data.approved) }));
     if (data.rejected) parts.push(t('matching.rejected', { pairs: plural('pairs', data.rejected) }));
