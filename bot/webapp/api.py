@@ -194,7 +194,8 @@ async def participant(d: Desk) -> s.Card:
     )
 
 
-async def _reachable_person(d: Desk) -> ParticipantDTO:
+async def _named_person(d: Desk) -> ParticipantDTO:
+    """The person the path names (404 once forgotten; another institution's: 403, from the storage layer)."""
     person = await d.repos.participants.get(_id(d))
     if person is None or not person.full_name:
         raise Refusal(404, "not_found")
@@ -204,7 +205,7 @@ async def _reachable_person(d: Desk) -> ParticipantDTO:
 @curator.post("/api/participants/{id}/nudge", s.Nudged)
 async def participant_nudge(d: Desk) -> s.Nudged:
     """Remind the person to look into the bot (as the chat card's 🔔 does: one reminder a day)"""
-    done = await dashboard.nudge(d.repos, d.me.id, await _reachable_person(d), d.now)
+    done = await dashboard.nudge(d.repos, d.me.id, await _named_person(d), d.now)
     if done is dashboard.Nudge.UNREACHABLE:
         raise Refusal(409, "unreachable", "desk.error.unreachable")
     sent = done is dashboard.Nudge.SENT
@@ -217,9 +218,7 @@ async def participant_nudge(d: Desk) -> s.Nudged:
 async def participant_reach(d: Desk) -> s.Reach:
     """Mark «no contact» on the person, or take the mark off"""
     body: s.ReachBody = d.body
-    mark = await dashboard.set_unreachable(
-        d.repos, d.me.id, await _reachable_person(d), body.unreachable, d.now
-    )
+    mark = await dashboard.set_unreachable(d.repos, d.me.id, await _named_person(d), body.unreachable, d.now)
     return s.Reach(
         unreachable=mark,
         message=d.t("dashboard.marked_unreachable" if mark else "dashboard.marked_reachable"),
@@ -323,9 +322,8 @@ async def matching_manual(d: Desk) -> s.Choices:
     if not isinstance(found, desk.Choices):
         raise _archived(found)
     pool = found.pool
-    ready = {x.id: x.ready for x in pool.mentees}
     mentees = [
-        s.Choice(id=x.id, name=p.full_name or "—", group=p.group_name, ready=ready[x.id])
+        s.Choice(id=x.id, name=p.full_name or "—", group=p.group_name, ready=x.ready)
         for x in pool.mentees
         if (p := pool.people.get(x.id)) is not None
     ]
