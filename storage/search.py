@@ -49,6 +49,6 @@ def register_sqlite(dbapi_conn: Any) -> None:
 
 
 def text_matches(query: str, *columns: Any) -> ColumnElement[bool]:
-    """Any of the columns holds the query, folded alike (a NULL column matches nothing)."""
+    """Any of the columns holds the query, both folded alike (a NULL column reads as empty)."""
     key = fold(query)
     return or_(*(folded(func.coalesce(c, "")).contains(key, autoescape=True) for c in columns))

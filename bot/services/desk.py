@@ -1,7 +1,7 @@
 """The curator's desk (the Mini App): what its pages read, each a use case over the same services the chat
-commands use. Its actions are the chat's own use cases (matching.decide, roadmap.finish / reschedule /
-import_items), called from bot/webapp/api.py: there is no second implementation of approving a pair or closing
-a roadmap item. No Telegram and no HTTP here."""
+commands use. Its actions are the chat's own use cases (matching.decide / pair_by_hand, roadmap.finish /
+reschedule / import_items / add_item, dashboard.nudge / set_unreachable), called from bot/webapp/api.py: there
+is no second implementation of approving a pair or closing a roadmap item. No Telegram and no HTTP here."""
 
 from __future__ import annotations
 
@@ -142,37 +142,6 @@ async def run_matching(repos: Repos, curator_id: int, now: datetime) -> Proposal
         return programme
     run, assignment = await matching.propose(repos, programme, now)
     return await proposals(repos, curator_id, run, [(u.mentee_id, u.reason) for u in assignment.unmatched])
-
-
-@dataclass(frozen=True)
-class Choices:
-    """Whom the curator may pair by hand: the programme's unpaired mentees and its mentors, with load."""
-
-    pool: matching.Pool
-
-
-async def manual_choices(repos: Repos, curator_id: int) -> Choices | ProgrammeDTO | None:
-    """/pair's lists for the desk. The programme when it is archived, None when there is none."""
-    programme = await programmes.current(repos, curator_id)
-    if programme is None or programme.archived:
-        return programme
-    return Choices(await matching.build_pool(repos, programme))
-
-
-async def pair_by_hand(
-    repos: Repos,
-    curator_id: int,
-    mentee_id: int,
-    mentor_id: int,
-    force: bool,
-    now: datetime,
-    forms: dict[str, f.Form],
-) -> matching.Manual | ProgrammeDTO | None:
-    """/pair from the desk: the chat's own pairing by hand (constraints shown first, the pair announced)."""
-    programme = await programmes.current(repos, curator_id)
-    if programme is None or programme.archived:
-        return programme
-    return await matching.pair_by_hand(repos, programme, mentee_id, mentor_id, force, curator_id, now, forms)
 
 
 @dataclass(frozen=True)

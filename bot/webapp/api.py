@@ -318,10 +318,7 @@ def _archived(programme: object) -> Refusal:
 @curator.get("/api/matching/manual", s.Choices)
 async def matching_manual(d: Desk) -> s.Choices:
     """Whom to pair by hand (as /pair offers): mentees without a pair, mentors with their load"""
-    found = await desk.manual_choices(d.repos, d.me.id)
-    if not isinstance(found, desk.Choices):
-        raise _archived(found)
-    pool = found.pool
+    pool = await match_svc.build_pool(d.repos, await _open_programme(d))
     mentees = [
         s.Choice(id=x.id, name=p.full_name or "—", group=p.group_name, ready=x.ready)
         for x in pool.mentees
@@ -342,9 +339,10 @@ async def matching_manual_pair(d: Desk) -> s.ManualDone:
     """Pair a mentee with a mentor by hand: refused with the constraints it breaks unless forced; announced"""
     body: s.ManualBody = d.body
     forms = d.app.dp["engine"].forms
-    done = await desk.pair_by_hand(d.repos, d.me.id, body.mentee, body.mentor, body.force, d.now, forms)
-    if not isinstance(done, match_svc.Manual):
-        raise _archived(done)
+    programme = await _open_programme(d)
+    done = await match_svc.pair_by_hand(
+        d.repos, programme, body.mentee, body.mentor, body.force, d.me.id, d.now, forms
+    )
     if done.stale:
         raise Refusal(409, "conflict", "common.stale")
     violations = [d.t(m.violation_key(v)) for v in done.violations]
@@ -420,11 +418,12 @@ async def roadmap(d: Desk) -> s.Roadmap:
     )
 
 
-async def _open_programme(d: Desk) -> int:
+async def _open_programme(d: Desk) -> ProgrammeDTO:
+    """The curator's current programme, to change it (refused when there is none or it is archived)."""
     programme = await programmes.current(d.repos, d.me.id)
     if programme is None or programme.archived:
         raise _archived(programme)
-    return programme.id
+    return programme
 
 
 @curator.post("/api/roadmap/{id}/done", s.Done, body=s.DoneBody)
@@ -471,7 +470,7 @@ async def roadmap_add(d: Desk) -> s.Added:
     body: s.AddBody = d.body
     programme = await _open_programme(d)
     entry = roadmap_svc.Entry(body.activity, body.responsible, _deadline_text(body.deadline), body.result)
-    added = await roadmap_svc.add_item(d.repos, d.me.id, programme, entry, d.today, d.now)
+    added = await roadmap_svc.add_item(d.repos, d.me.id, programme.id, entry, d.today, d.now)
     if isinstance(added, rm.Invalid):
         raise Refusal(422, "deadline", message=roadmap_svc.error_text(d.t, added))
     return s.Added(
@@ -507,7 +506,7 @@ async def roadmap_import(d: Desk) -> s.Imported:
         if len(data) > IMPORT_MAX:
             raise Refusal(413, "too_big")
     outcome = await roadmap_svc.import_items(
-        d.repos, d.me.id, programme, part.filename or "", bytes(data), d.today, d.now
+        d.repos, d.me.id, programme.id, part.filename or "", bytes(data), d.today, d.now
     )
     report = import_report(outcome, d.t)
     if not outcome.ok:
